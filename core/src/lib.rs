@@ -1,1 +1,30 @@
-//! placeholder
+//! The core of Sportello: domain types, the store, intake, policy, outbox and dispatcher.
+//!
+//! # Layout
+//!
+//! - [`model`]: `Inbound`, `Outgoing`, conversation statuses, roles.
+//! - [`config`]: `sportello.toml` with `SPORTELLO_<SECTION>__<KEY>` overrides.
+//! - [`store`]: sqlx on SQLite or PostgreSQL, chosen by URL; migrations; one file per table
+//!   group (conversations, outbox, sheets, users).
+//! - [`intake`]: one transaction per inbound message (dedupe, conversation, message, cursor,
+//!   decision, outbox).
+//! - [`policy`]: turns the `faq` matcher's decision into a reply for the channel.
+//! - [`channel`]: the `Channel` trait every platform adapter implements, and an in-memory one.
+//! - [`dispatcher`]: the outbox worker, with backoff and exact `retry_after`.
+//! - [`health`]: channel state and counters for `/healthz` and `/metrics`.
+//! - [`clock`]: milliseconds on tokio's clock, so tests can pause time.
+//!
+//! Errors are one [`Error`] enum; the binary and tests use `anyhow`.
+
+pub mod channel;
+pub mod clock;
+pub mod config;
+pub mod dispatcher;
+pub mod error;
+pub mod health;
+pub mod intake;
+pub mod model;
+pub mod policy;
+pub mod store;
+
+pub use error::{Error, Result};

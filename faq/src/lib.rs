@@ -2,21 +2,53 @@
 //!
 //! # Layout
 //!
-//! - [`Sheet`], [`Office`], [`Synonyms`]: the office's knowledge, loaded from
-//!   `config/sheets/*.toml`, `config/offices.toml` and `config/synonyms.toml`
-//!   ([`load_sheets`], [`load_offices`], [`load_synonyms`]).
-//! - [`Matcher`]: built once from the published sheets; [`Matcher::decide`] turns one
-//!   citizen message into a [`Decision`] (answer, clarify, small talk or handoff) with the
-//!   candidate sheets and a calibrated confidence.
+//! - [`Sheet`], [`Office`], [`Synonyms`] (`sheet.rs`): the office's knowledge and the
+//!   per-field rules ([`check_sheet`]).
+//! - `load.rs`: [`load_sheets`] (a folder of TOML files or a CSV file), [`load_offices`],
+//!   [`load_synonyms`], reporting every problem with file and line.
+//! - `csv.rs`: CSV import and export, and TOML writing ([`export_csv`], [`sheet_to_toml`],
+//!   [`write_toml_dir`]).
+//! - `analysis.rs`, `typos.rs`: Italian normalisation, stopwords, stems, synonyms and
+//!   typo tolerance.
+//! - `index.rs`: the inverted index and its scores (BM25F and best phrasing).
+//! - `intent.rs`: small talk, requests for a person, abuse.
+//! - `calibration.rs`: the confidence, a logistic model over the ranking's features.
+//! - [`Matcher`] (`matcher.rs`): built once from the published sheets; [`Matcher::decide`]
+//!   turns one citizen message into a [`Decision`] (answer, clarify, small talk or handoff)
+//!   with the candidate sheets and a calibrated confidence.
+//! - [`eval`]: labelled queries and the figures `sportello eval` prints.
 //!
 //! This crate does no I/O beyond reading sheet files: the store and the channels live in
 //! `sportello-core` and `sportello-bots`.
 
+pub mod analysis;
+pub mod calibration;
+mod csv;
+pub mod eval;
+mod index;
+mod intent;
+pub mod lexicon;
+mod load;
 mod matcher;
 mod sheet;
+mod typos;
 
+pub use crate::csv::{
+    EXPORT_COLUMNS, export_csv, import_csv, parse_csv, sheet_to_toml, write_toml_dir,
+};
+pub use calibration::Features;
+pub use load::{SHEET_KEYS, load_offices, load_sheets, load_synonyms};
 pub use matcher::{Candidate, Decision, DecisionKind, Matcher, MatcherParams, Reason};
 pub use sheet::{
-    Loaded, Office, Problem, Problems, Sheet, SheetStatus, Synonyms, load_offices, load_sheets,
-    load_synonyms,
+    FieldProblem, Loaded, Office, Problem, Problems, SHORT_MAX, SUMMARY_MAX, Sheet, SheetStatus,
+    Synonyms, check_sheet, derive_summary, truncate_words,
 };
+
+#[cfg(test)]
+mod send_sync {
+    #[test]
+    fn the_matcher_can_be_shared_across_tasks() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::Matcher>();
+    }
+}

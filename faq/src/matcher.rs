@@ -1,10 +1,13 @@
 //! The matcher: from one citizen message to a decision over the published sheets.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use unicode_normalization::UnicodeNormalization;
 
+use crate::analysis::{self, Analyzer};
+use crate::calibration::{self, COEFFICIENTS, Features};
+use crate::index::{Index, Scored};
+use crate::intent::{self, Intent};
 use crate::sheet::{Sheet, SheetStatus, Synonyms};
 
 /// What the bot does with a message.
@@ -77,7 +80,13 @@ pub struct Decision {
     pub reason: Reason,
     /// Confidence of the first candidate (0 when there is none).
     pub confidence: f32,
-    /// Candidate sheets, best first (at most three for `Clarify`).
+    /// Candidate sheets, best first.
+    ///
+    /// For `Clarify`, exactly the sheets to offer (at most [`MatcherParams::max_choices`],
+    /// never more than 3). For every other decision about a question (answer, no match,
+    /// a person requested, a sheet that needs an operator) the ranking's top
+    /// [`MatcherParams::max_candidates`], so that operators see suggestions and `eval` can
+    /// compute MRR. Empty for small talk, abuse and empty messages.
     pub candidates: Vec<Candidate>,
 }
 
@@ -91,6 +100,10 @@ pub struct MatcherParams {
     pub clarify_threshold: f32,
     /// How many sheets a clarification offers (at most 3).
     pub max_choices: usize,
+    /// How many ranked candidates other decisions carry (for operators and `eval`).
+    pub max_candidates: usize,
+    /// Use the built-in lexicon of Italian near-synonyms besides `synonyms.toml`.
+    pub builtin_lexicon: bool,
 }
 
 impl Default for MatcherParams {
@@ -99,128 +112,49 @@ impl Default for MatcherParams {
             answer_threshold: 0.75,
             clarify_threshold: 0.35,
             max_choices: 3,
+            max_candidates: 10,
+            builtin_lexicon: true,
         }
     }
-}
-
-struct Indexed {
-    id: String,
-    handoff: bool,
-    /// Each phrasing (title and questions) as a set of stems.
-    phrasings: Vec<HashSet<String>>,
-    /// Stems of keywords, tags and summary.
-    context: HashSet<String>,
 }
 
 /// The matcher over a set of published sheets. Cheap to query, rebuilt when sheets change.
 pub struct Matcher {
-    sheets: Vec<Indexed>,
-    by_id: HashMap<String, Sheet>,
+    analyzer: Analyzer,
+    index: Index,
+    /// Published sheets, in index order.
+    sheets: Vec<Sheet>,
+    by_id: HashMap<String, usize>,
     params: MatcherParams,
-    stemmer: rust_stemmers::Stemmer,
-}
-
-const STOPWORDS: &[&str] = &[
-    "il",
-    "lo",
-    "la",
-    "i",
-    "gli",
-    "le",
-    "un",
-    "uno",
-    "una",
-    "di",
-    "a",
-    "da",
-    "in",
-    "con",
-    "su",
-    "per",
-    "tra",
-    "fra",
-    "e",
-    "ed",
-    "o",
-    "che",
-    "mi",
-    "ti",
-    "si",
-    "ci",
-    "vi",
-    "del",
-    "della",
-    "dei",
-    "delle",
-    "degli",
-    "al",
-    "alla",
-    "ai",
-    "alle",
-    "nel",
-    "nella",
-    "nei",
-    "sul",
-    "sulla",
-    "è",
-    "e'",
-    "sono",
-    "ho",
-    "ha",
-    "hanno",
-    "io",
-    "tu",
-    "lui",
-    "lei",
-    "noi",
-    "voi",
-    "mio",
-    "mia",
-    "come",
-    "posso",
-    "puo",
-    "fare",
-    "vorrei",
-    "buongiorno",
-    "salve",
-];
-
-fn fold(text: &str) -> String {
-    text.nfkd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect()
 }
 
 impl Matcher {
     /// Build the matcher from sheets; drafts are ignored.
-    pub fn new(sheets: &[Sheet], _synonyms: &Synonyms, params: MatcherParams) -> Self {
-        let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::Italian);
-        let mut this = Self {
-            sheets: Vec::new(),
-            by_id: HashMap::new(),
+    pub fn new(sheets: &[Sheet], synonyms: &Synonyms, params: MatcherParams) -> Self {
+        let analyzer = Analyzer::new(synonyms, params.builtin_lexicon);
+        let published: Vec<&Sheet> = sheets
+            .iter()
+            .filter(|s| s.status == SheetStatus::Published)
+            .collect();
+        let index = Index::new(&published, &analyzer);
+        let sheets: Vec<Sheet> = published.into_iter().cloned().collect();
+        let by_id = sheets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
+        Self {
+            analyzer,
+            index,
+            sheets,
+            by_id,
             params,
-            stemmer,
-        };
-        for sheet in sheets.iter().filter(|s| s.status == SheetStatus::Published) {
-            let mut phrasings = vec![this.stems(&sheet.title)];
-            phrasings.extend(sheet.questions.iter().map(|q| this.stems(q)));
-            let mut context = this.stems(&sheet.keywords.join(" "));
-            context.extend(this.stems(&sheet.tags.join(" ")));
-            this.sheets.push(Indexed {
-                id: sheet.id.clone(),
-                handoff: sheet.handoff,
-                phrasings,
-                context,
-            });
-            this.by_id.insert(sheet.id.clone(), sheet.clone());
         }
-        this
     }
 
     /// The sheet with this id, if the matcher knows it.
     pub fn sheet(&self, id: &str) -> Option<&Sheet> {
-        self.by_id.get(id)
+        self.by_id.get(id).map(|&i| &self.sheets[i])
     }
 
     /// How many sheets the matcher uses.
@@ -238,104 +172,99 @@ impl Matcher {
         &self.params
     }
 
-    fn words(text: &str) -> Vec<String> {
-        fold(text)
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_string)
+    /// The best `k` sheets for a message with their features, best first.
+    pub fn explain(&self, text: &str, k: usize) -> Vec<(String, Features)> {
+        let query = self.index.query(text, &self.analyzer);
+        let known = self.index.known_share(&query);
+        let length = (1.0 + query.len as f32).ln();
+        // One more than asked, so that the last one's margin is known.
+        let scored = self.index.search(&query, k.max(1) + 1);
+        let features = |i: usize, s: &Scored| {
+            let other = if i == 0 {
+                scored.get(1).map_or(0.0, |o| o.score)
+            } else {
+                scored[0].score
+            };
+            Features {
+                score: s.score,
+                margin: s.score - other,
+                bm25: s.bm25,
+                phrasing: s.phrasing,
+                coverage: s.coverage,
+                known,
+                length,
+                agreement: f32::from(s.firsts) / 2.0,
+                direct: s.direct,
+            }
+        };
+        scored
+            .iter()
+            .enumerate()
+            .take(k)
+            .map(|(i, s)| (self.sheets[s.sheet as usize].id.clone(), features(i, s)))
             .collect()
     }
 
-    fn stems(&self, text: &str) -> HashSet<String> {
-        Self::words(text)
+    /// The best `k` sheets for a message, best first, with calibrated confidences,
+    /// whatever the decision would be.
+    pub fn rank(&self, text: &str, k: usize) -> Vec<Candidate> {
+        self.explain(text, k)
             .into_iter()
-            .filter(|w| !STOPWORDS.contains(&w.as_str()))
-            .map(|w| self.stemmer.stem(&w).into_owned())
+            .map(|(sheet_id, f)| Candidate {
+                sheet_id,
+                confidence: calibration::confidence(&f, &COEFFICIENTS),
+            })
             .collect()
     }
 
     /// Decide what to do with one message.
     pub fn decide(&self, text: &str) -> Decision {
-        let words = Self::words(text);
-        let simple = |kind, reason| Decision {
+        let bare = |kind, reason| Decision {
             kind,
             reason,
             confidence: 0.0,
             candidates: Vec::new(),
         };
+        let words = analysis::words(text);
         if words.is_empty() {
-            return simple(DecisionKind::Handoff, Reason::Empty);
+            return bare(DecisionKind::Handoff, Reason::Empty);
         }
-        if words
-            .iter()
-            .any(|w| matches!(w.as_str(), "operatore" | "operatrice" | "persona"))
-        {
-            return simple(DecisionKind::Handoff, Reason::PersonRequested);
+        match intent::classify(&words) {
+            Some(Intent::Greeting) => return bare(DecisionKind::Smalltalk, Reason::Greeting),
+            Some(Intent::Thanks) => return bare(DecisionKind::Smalltalk, Reason::Thanks),
+            Some(Intent::Goodbye) => return bare(DecisionKind::Smalltalk, Reason::Goodbye),
+            Some(Intent::Abuse) => return bare(DecisionKind::Handoff, Reason::Abuse),
+            Some(Intent::Person) | None => {}
         }
-        if words.len() <= 3 {
-            let first = words[0].as_str();
-            if matches!(first, "ciao" | "buongiorno" | "buonasera" | "salve" | "hey") {
-                return simple(DecisionKind::Smalltalk, Reason::Greeting);
-            }
-            if matches!(first, "grazie" | "thanks") {
-                return simple(DecisionKind::Smalltalk, Reason::Thanks);
-            }
-            if matches!(first, "arrivederci" | "addio") {
-                return simple(DecisionKind::Smalltalk, Reason::Goodbye);
-            }
-        }
-        let query = self.stems(text);
-        if query.is_empty() {
-            return simple(DecisionKind::Handoff, Reason::NoMatch);
-        }
-        let mut scored: Vec<(f32, &Indexed)> = self
-            .sheets
-            .iter()
-            .map(|s| {
-                let best = s
-                    .phrasings
-                    .iter()
-                    .map(|p| {
-                        let common = p.intersection(&query).count() as f32;
-                        common / (p.len().max(query.len()) as f32).max(1.0)
-                    })
-                    .fold(0.0f32, f32::max);
-                let ctx = s.context.intersection(&query).count() as f32 / query.len() as f32;
-                ((best * 0.85 + ctx * 0.15).min(1.0), s)
-            })
-            .filter(|(score, _)| *score > 0.0)
-            .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
-        let candidates: Vec<Candidate> = scored
-            .iter()
-            .take(self.params.max_choices.clamp(1, 3))
-            .map(|(score, s)| Candidate {
-                sheet_id: s.id.clone(),
-                confidence: *score,
-            })
-            .collect();
-        let Some((top, best)) = scored.first() else {
-            return simple(DecisionKind::Handoff, Reason::NoMatch);
-        };
-        let decision = |kind, reason| Decision {
+        let person = intent::classify(&words) == Some(Intent::Person);
+        let mut candidates = self.rank(text, self.params.max_candidates.max(1));
+        let confidence = candidates.first().map_or(0.0, |c| c.confidence);
+        let with = |kind, reason, candidates| Decision {
             kind,
             reason,
-            confidence: *top,
-            candidates: candidates.clone(),
+            confidence,
+            candidates,
         };
-        if *top >= self.params.answer_threshold {
-            if best.handoff {
-                decision(
-                    DecisionKind::Handoff,
-                    Reason::SheetRequiresOperator(best.id.clone()),
-                )
-            } else {
-                decision(DecisionKind::Answer, Reason::Matched)
-            }
-        } else if *top >= self.params.clarify_threshold {
-            decision(DecisionKind::Clarify, Reason::Unsure)
-        } else {
-            decision(DecisionKind::Handoff, Reason::NoMatch)
+        if person {
+            return with(DecisionKind::Handoff, Reason::PersonRequested, candidates);
         }
+        if confidence >= self.params.answer_threshold {
+            let top = &candidates[0].sheet_id;
+            let reason = match self.sheet(top) {
+                Some(s) if s.handoff => Reason::SheetRequiresOperator(s.id.clone()),
+                _ => Reason::Matched,
+            };
+            let kind = if reason == Reason::Matched {
+                DecisionKind::Answer
+            } else {
+                DecisionKind::Handoff
+            };
+            return with(kind, reason, candidates);
+        }
+        if confidence >= self.params.clarify_threshold && !candidates.is_empty() {
+            candidates.truncate(self.params.max_choices.clamp(1, 3));
+            return with(DecisionKind::Clarify, Reason::Unsure, candidates);
+        }
+        with(DecisionKind::Handoff, Reason::NoMatch, candidates)
     }
 }

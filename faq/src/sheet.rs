@@ -1,9 +1,14 @@
-//! Procedure sheets, offices and synonyms: their format and loading.
+//! Procedure sheets, offices and synonyms: the data and its per-field rules.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+/// Longest `summary` a sheet may have, in characters.
+pub const SUMMARY_MAX: usize = 1000;
+/// Longest `short` a sheet may have, in characters.
+pub const SHORT_MAX: usize = 200;
 
 /// Whether the matcher may use a sheet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +19,16 @@ pub enum SheetStatus {
     /// Used by the matcher.
     #[default]
     Published,
+}
+
+impl SheetStatus {
+    /// The lowercase name used in files: `draft` or `published`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+        }
+    }
 }
 
 /// One procedure sheet (scheda procedimento).
@@ -60,9 +75,92 @@ impl Sheet {
     pub fn short_text(&self) -> String {
         match &self.short {
             Some(s) if !s.trim().is_empty() => s.clone(),
-            _ => truncate_words(&self.summary, 200),
+            _ => truncate_words(&self.summary, SHORT_MAX),
         }
     }
+
+    /// Add an operator-approved phrasing to `questions`, unless the title or an existing
+    /// phrasing is the same once normalised (case, accents, punctuation, spacing).
+    /// Returns whether it was added.
+    pub fn add_phrasing(&mut self, text: &str) -> bool {
+        let key = crate::analysis::fingerprint(text);
+        if key.is_empty() {
+            return false;
+        }
+        let known = std::iter::once(&self.title).chain(&self.questions);
+        if known
+            .into_iter()
+            .any(|q| crate::analysis::fingerprint(q) == key)
+        {
+            return false;
+        }
+        self.questions.push(text.trim().to_string());
+        true
+    }
+}
+
+/// One problem with one field of a sheet, as [`check_sheet`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    /// The field's name, as in the TOML file (`summary`, `short`, …).
+    pub field: &'static str,
+    /// What is wrong, in English.
+    pub message: String,
+}
+
+impl fmt::Display for FieldProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Check one sheet's fields on their own (lengths, empty required texts, id syntax).
+///
+/// Cross-sheet rules (duplicate ids, unknown offices) are checked by the loaders.
+pub fn check_sheet(sheet: &Sheet) -> Vec<FieldProblem> {
+    let mut out = Vec::new();
+    let mut push = |field, message: String| out.push(FieldProblem { field, message });
+    if sheet.id.trim().is_empty() {
+        push("id", "must not be empty".into());
+    } else if !sheet
+        .id
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        push(
+            "id",
+            format!(
+                "{:?} may hold only letters, digits, '-', '_' and '.'",
+                sheet.id
+            ),
+        );
+    }
+    if sheet.title.trim().is_empty() {
+        push("title", "must not be empty".into());
+    }
+    if sheet.summary.trim().is_empty() {
+        push("summary", "must not be empty".into());
+    }
+    let len = sheet.summary.chars().count();
+    if len > SUMMARY_MAX {
+        push(
+            "summary",
+            format!("is {len} characters long, more than {SUMMARY_MAX}"),
+        );
+    }
+    if let Some(short) = &sheet.short {
+        let len = short.chars().count();
+        if len > SHORT_MAX {
+            push(
+                "short",
+                format!("is {len} characters long, more than {SHORT_MAX}"),
+            );
+        }
+    }
+    if sheet.questions.iter().any(|q| q.trim().is_empty()) {
+        push("questions", "holds an empty phrasing".into());
+    }
+    out
 }
 
 /// Cut `text` at a word boundary so that it has at most `max` characters, ending in `…`.
@@ -86,6 +184,33 @@ pub fn truncate_words(text: &str, max: usize) -> String {
     }
     out.push('…');
     out
+}
+
+/// A summary of at most `max` characters derived from a long text: whole sentences when
+/// the first ones fit, otherwise cut at a word boundary.
+pub fn derive_summary(text: &str, max: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut end = 0;
+    let mut count = 0;
+    for (i, c) in text.char_indices() {
+        count += 1;
+        if count > max {
+            break;
+        }
+        let next = text[i + c.len_utf8()..].chars().next();
+        if matches!(c, '.' | '!' | '?' | '\n') && next.is_none_or(char::is_whitespace) {
+            end = i + c.len_utf8();
+        }
+    }
+    // A sentence cut shorter than a third of the room loses too much: cut words instead.
+    if end * 3 >= max {
+        text[..end].trim().to_string()
+    } else {
+        truncate_words(text, max)
+    }
 }
 
 /// An office that sheets and transfers refer to.
@@ -130,6 +255,17 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// A problem at `line` (when known) of `file`.
+    pub fn new(file: impl Into<PathBuf>, line: Option<usize>, message: impl Into<String>) -> Self {
+        Self {
+            file: file.into(),
+            line,
+            message: message.into(),
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
@@ -151,110 +287,4 @@ pub struct Loaded {
     pub sheets: Vec<Sheet>,
     /// Non-fatal remarks (e.g. a long CSV answer turned into a body).
     pub warnings: Vec<Problem>,
-}
-
-fn read_text(path: &Path) -> Result<String, Problem> {
-    let bytes = std::fs::read(path).map_err(|e| Problem {
-        file: path.to_path_buf(),
-        line: None,
-        message: format!("cannot read: {e}"),
-    })?;
-    String::from_utf8(bytes).map_err(|e| Problem {
-        file: path.to_path_buf(),
-        line: None,
-        message: format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
-    })
-}
-
-fn toml_problem(path: &Path, text: &str, err: &toml::de::Error) -> Problem {
-    let line = err
-        .span()
-        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-    Problem {
-        file: path.to_path_buf(),
-        line,
-        message: err.message().to_string(),
-    }
-}
-
-/// Load sheets from a folder of TOML files (one sheet per file).
-///
-/// `offices` are the known office ids; a sheet naming another office is a problem.
-pub fn load_sheets(path: &Path, offices: &[Office]) -> Result<Loaded, Problems> {
-    let mut problems = Vec::new();
-    let mut sheets: Vec<(PathBuf, Sheet)> = Vec::new();
-    let entries = std::fs::read_dir(path).map_err(|e| {
-        Problems(vec![Problem {
-            file: path.to_path_buf(),
-            line: None,
-            message: format!("cannot read folder: {e}"),
-        }])
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    for file in files {
-        let text = match read_text(&file) {
-            Ok(t) => t,
-            Err(p) => {
-                problems.push(p);
-                continue;
-            }
-        };
-        match toml::from_str::<Sheet>(&text) {
-            Ok(sheet) => sheets.push((file, sheet)),
-            Err(e) => problems.push(toml_problem(&file, &text, &e)),
-        }
-    }
-    let mut seen = std::collections::HashMap::new();
-    for (file, sheet) in &sheets {
-        if let Some(first) = seen.insert(sheet.id.clone(), file.clone()) {
-            problems.push(Problem {
-                file: file.clone(),
-                line: None,
-                message: format!("duplicate id {:?} (also in {})", sheet.id, first.display()),
-            });
-        }
-        if let Some(office) = &sheet.office
-            && !offices.iter().any(|o| &o.id == office)
-        {
-            problems.push(Problem {
-                file: file.clone(),
-                line: None,
-                message: format!("unknown office {office:?}"),
-            });
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Problems(problems));
-    }
-    let mut sheets: Vec<Sheet> = sheets.into_iter().map(|(_, s)| s).collect();
-    sheets.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(Loaded {
-        sheets,
-        warnings: Vec::new(),
-    })
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OfficesFile {
-    #[serde(default)]
-    office: Vec<Office>,
-}
-
-/// Load `offices.toml`: an array of `[[office]]` tables.
-pub fn load_offices(path: &Path) -> Result<Vec<Office>, Problems> {
-    let text = read_text(path).map_err(|p| Problems(vec![p]))?;
-    toml::from_str::<OfficesFile>(&text)
-        .map(|f| f.office)
-        .map_err(|e| Problems(vec![toml_problem(path, &text, &e)]))
-}
-
-/// Load `synonyms.toml`: `groups = [["carta rosa", "pink card"], …]`.
-pub fn load_synonyms(path: &Path) -> Result<Synonyms, Problems> {
-    let text = read_text(path).map_err(|p| Problems(vec![p]))?;
-    toml::from_str::<Synonyms>(&text).map_err(|e| Problems(vec![toml_problem(path, &text, &e)]))
 }

@@ -1,0 +1,160 @@
+//! `GET /healthz` and `GET /metrics`.
+
+use std::fmt::Write;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use sportello_core::store::Backend;
+
+use crate::AppState;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+}
+
+/// Database, channels and outbox: 200 when the database answers (`status` is `degraded` when a
+/// channel is failing or deliveries failed), 503 when it does not.
+async fn healthz(State(state): State<AppState>) -> Response {
+    let store = state.intake.store();
+    let backend = match store.backend() {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let database = store.ping().await;
+    let outbox = store.outbox_stats().await;
+    let mut channels = serde_json::Map::new();
+    let known = state.intake.health().channels();
+    let mut degraded = false;
+    for name in state.channels.iter() {
+        let s = known.get(name).cloned().unwrap_or_default();
+        degraded |= s.degraded() || !s.running;
+        channels.insert(name.clone(), json!(s));
+    }
+    let (code, status) = match (&database, &outbox) {
+        (Ok(()), Ok(o)) if degraded || o.failed > 0 => (StatusCode::OK, "degraded"),
+        (Ok(()), Ok(_)) => (StatusCode::OK, "ok"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "down"),
+    };
+    let body = json!({
+        "status": status,
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": {
+            "backend": backend,
+            "ok": database.is_ok(),
+            "error": database.as_ref().err().map(|e| e.to_string()),
+        },
+        "channels": channels,
+        "outbox": match outbox {
+            Ok(o) => json!(o),
+            Err(e) => json!({ "error": e.to_string() }),
+        },
+    });
+    (code, axum::Json(body)).into_response()
+}
+
+fn metric(out: &mut String, name: &str, kind: &str, help: &str, rows: &[(String, f64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in rows {
+        let _ = writeln!(out, "{name}{labels} {value}");
+    }
+}
+
+fn label(key: &str, value: &str) -> String {
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
+    format!("{{{key}=\"{escaped}\"}}")
+}
+
+/// Prometheus text: messages in and out per channel, decisions, queue length, outbox.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let counters = state.intake.health().counters();
+    let pick = |name: &str, key: &str| -> Vec<(String, f64)> {
+        counters
+            .iter()
+            .filter(|((n, _), _)| *n == name)
+            .map(|((_, l), v)| (label(key, l), *v as f64))
+            .collect()
+    };
+    let mut out = String::new();
+    metric(
+        &mut out,
+        "sportello_messages_in_total",
+        "counter",
+        "Inbound messages stored, by channel.",
+        &pick("messages_in", "channel"),
+    );
+    metric(
+        &mut out,
+        "sportello_messages_out_total",
+        "counter",
+        "Messages delivered, by channel.",
+        &pick("messages_out", "channel"),
+    );
+    metric(
+        &mut out,
+        "sportello_duplicates_total",
+        "counter",
+        "Redelivered messages ignored, by channel.",
+        &pick("duplicates", "channel"),
+    );
+    metric(
+        &mut out,
+        "sportello_decisions_total",
+        "counter",
+        "Outcomes of inbound messages, by decision.",
+        &pick("decisions", "decision"),
+    );
+    let store = state.intake.store();
+    let counts = store.conversation_counts().await.unwrap_or_default();
+    let queue: Vec<(String, f64)> = ["queued", "assigned"]
+        .iter()
+        .map(|s| {
+            let n = counts
+                .iter()
+                .find(|(k, _)| k == s)
+                .map(|(_, n)| *n)
+                .unwrap_or(0);
+            (label("status", s), n as f64)
+        })
+        .collect();
+    metric(
+        &mut out,
+        "sportello_queue_length",
+        "gauge",
+        "Conversations waiting for or held by operators.",
+        &queue,
+    );
+    if let Ok(o) = store.outbox_stats().await {
+        metric(
+            &mut out,
+            "sportello_outbox_backlog",
+            "gauge",
+            "Outbox rows not yet delivered.",
+            &[(String::new(), o.backlog as f64)],
+        );
+        metric(
+            &mut out,
+            "sportello_outbox_failed",
+            "gauge",
+            "Outbox rows that failed for good.",
+            &[(String::new(), o.failed as f64)],
+        );
+    }
+    metric(
+        &mut out,
+        "sportello_outbox_failed_total",
+        "counter",
+        "Deliveries that failed for good since start, by channel.",
+        &pick("outbox_failed", "channel"),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}

@@ -1,0 +1,738 @@
+//! Configuration: `config/sportello.toml`, overridden by `SPORTELLO_<SECTION>__<KEY>`
+//! environment variables; secrets only from the environment.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sportello_faq::MatcherParams;
+
+/// A secret value (token, password). Its `Debug` never shows it.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself; call only where it is sent to the platform.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Keys whose values are secrets: they may be set only through the environment.
+pub const SECRET_KEYS: &[&str] = &[
+    "telegram.token",
+    "telegram.webhook_secret",
+    "x.bearer_token",
+    "x.user_token",
+    "email.password",
+];
+
+/// A configuration problem, naming the key and, when there is one, the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration key `{key}`{}: {message}", .value.as_ref().map(|v| format!(" = {v:?}")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The offending key, e.g. `database.url`.
+    pub key: String,
+    /// The offending value, when there is one and it is not a secret.
+    pub value: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: &str, value: Option<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.to_string(),
+            value,
+            message: message.into(),
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `[database]`
+    pub database: DatabaseConfig,
+    /// `[console]`
+    pub console: ConsoleConfig,
+    /// `[sheets]`
+    pub sheets: SheetsConfig,
+    /// `[matcher]`
+    pub matcher: MatcherParams,
+    /// `[dispatcher]`
+    pub dispatcher: DispatcherConfig,
+    /// `[texts]`: what the bot says to citizens, in Italian.
+    pub texts: Texts,
+    /// `[telegram]`
+    pub telegram: TelegramConfig,
+    /// `[x]`
+    pub x: XConfig,
+    /// `[email]`
+    pub email: EmailConfig,
+    /// `[webchat]`
+    pub webchat: WebchatConfig,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (created when missing) or `postgres://…`.
+    pub url: String,
+    /// Connections in the pool.
+    pub max_connections: u32,
+    /// Seconds to wait for a connection or a lock before giving up.
+    pub timeout_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://data/sportello.db".into(),
+            max_connections: 8,
+            timeout_secs: 5,
+        }
+    }
+}
+
+/// `[console]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Address of the console and API.
+    pub bind: String,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+        }
+    }
+}
+
+/// `[sheets]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SheetsConfig {
+    /// Folder of TOML sheets (or a CSV file) imported when the store has no sheets.
+    pub path: PathBuf,
+    /// The offices file.
+    pub offices: PathBuf,
+    /// The synonyms file.
+    pub synonyms: PathBuf,
+}
+
+impl Default for SheetsConfig {
+    fn default() -> Self {
+        Self {
+            path: "config/sheets".into(),
+            offices: "config/offices.toml".into(),
+            synonyms: "config/synonyms.toml".into(),
+        }
+    }
+}
+
+/// `[dispatcher]`: delivery of the outbox.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DispatcherConfig {
+    /// Attempts before a message is marked failed.
+    pub max_attempts: i64,
+    /// First retry delay, in milliseconds; doubled at each attempt.
+    pub base_delay_ms: u64,
+    /// Longest retry delay, in milliseconds.
+    pub max_delay_ms: u64,
+    /// How often to look for due messages when nothing wakes the dispatcher, in milliseconds.
+    pub poll_ms: u64,
+    /// Rows claimed at once.
+    pub batch: i64,
+    /// How long a claimed row stays reserved before another worker may take it, in seconds.
+    pub lease_secs: i64,
+}
+
+impl Default for DispatcherConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base_delay_ms: 1_000,
+            max_delay_ms: 300_000,
+            poll_ms: 1_000,
+            batch: 32,
+            lease_secs: 60,
+        }
+    }
+}
+
+/// `[texts]`: every sentence the bot says. `{ref}` is the conversation's reference number,
+/// `{title}` a sheet's title, `{office}` an office's name, `{hours}` the office hours.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Texts {
+    /// Reply to a greeting.
+    pub greeting: String,
+    /// Reply to thanks.
+    pub thanks: String,
+    /// Reply to a goodbye.
+    pub goodbye: String,
+    /// Reply to abuse (the conversation also goes to an operator).
+    pub abuse: String,
+    /// Reply to an empty message or one with nothing to match.
+    pub empty: String,
+    /// The citizen asked for a person.
+    pub person_requested: String,
+    /// No sheet fits: an operator will answer.
+    pub no_match: String,
+    /// The matched sheet must be handled by an operator.
+    pub sheet_requires_operator: String,
+    /// Before the choices of a clarification.
+    pub clarify: String,
+    /// The button that asks for a person.
+    pub operator_button: String,
+    /// Before the responsible office in an answer.
+    pub office_label: String,
+    /// The one acknowledgement for messages written while waiting for an operator.
+    pub queued_ack: String,
+    /// When operators answer.
+    pub hours: String,
+}
+
+impl Default for Texts {
+    fn default() -> Self {
+        Self {
+            greeting: "Buongiorno! Sono l'assistente dell'URP. Scrivi la tua domanda e ti rispondo, oppure scrivi \"operatore\" per parlare con una persona.".into(),
+            thanks: "Grazie a te! Se hai altre domande, scrivi pure.".into(),
+            goodbye: "Arrivederci e buona giornata!".into(),
+            abuse: "Ti chiediamo di usare un linguaggio rispettoso. Passo la conversazione a un operatore (rif. {ref}).".into(),
+            empty: "Non ho capito la domanda. Puoi scriverla con qualche parola in più?".into(),
+            person_requested: "Va bene, passo la conversazione a un operatore (rif. {ref}). Ti risponderemo {hours}.".into(),
+            no_match: "Non ho trovato una risposta sicura. Ho passato la domanda a un operatore (rif. {ref}), che ti risponderà {hours}.".into(),
+            sheet_requires_operator: "Per \"{title}\" serve un operatore: ho passato la richiesta (rif. {ref}). Ti risponderemo {hours}.".into(),
+            clarify: "Forse cerchi una di queste informazioni. Scegli quella giusta:".into(),
+            operator_button: "Parla con un operatore".into(),
+            office_label: "Ufficio competente".into(),
+            queued_ack: "Abbiamo ricevuto il tuo messaggio: un operatore ti risponderà qui appena possibile (rif. {ref}).".into(),
+            hours: "dal lunedì al venerdì, dalle 9 alle 17".into(),
+        }
+    }
+}
+
+/// Telegram polling or webhook.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TelegramMode {
+    /// Long polling with getUpdates.
+    #[default]
+    Polling,
+    /// Telegram calls the console's webhook route.
+    Webhook,
+}
+
+/// `[telegram]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelegramConfig {
+    /// Whether the channel runs.
+    pub enabled: bool,
+    /// Bot API server.
+    pub api_url: String,
+    /// `polling` or `webhook`.
+    pub mode: TelegramMode,
+    /// Bot token: only from `SPORTELLO_TELEGRAM__TOKEN`.
+    #[serde(skip_serializing)]
+    pub token: Option<Secret>,
+    /// Webhook secret: only from `SPORTELLO_TELEGRAM__WEBHOOK_SECRET`.
+    #[serde(skip_serializing)]
+    pub webhook_secret: Option<Secret>,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            api_url: "https://api.telegram.org".into(),
+            mode: TelegramMode::Polling,
+            token: None,
+            webhook_secret: None,
+        }
+    }
+}
+
+/// `[x]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct XConfig {
+    /// Whether the channel runs.
+    pub enabled: bool,
+    /// X API server.
+    pub api_url: String,
+    /// The office account's user id, whose mentions are read.
+    pub user_id: String,
+    /// App bearer token (reads mentions): only from `SPORTELLO_X__BEARER_TOKEN`.
+    #[serde(skip_serializing)]
+    pub bearer_token: Option<Secret>,
+    /// User-context token (posts replies): only from `SPORTELLO_X__USER_TOKEN`.
+    #[serde(skip_serializing)]
+    pub user_token: Option<Secret>,
+}
+
+impl Default for XConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            api_url: "https://api.x.com".into(),
+            user_id: String::new(),
+            bearer_token: None,
+            user_token: None,
+        }
+    }
+}
+
+/// `[email]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    /// Whether the channel runs.
+    pub enabled: bool,
+    /// IMAP server.
+    pub imap_host: String,
+    /// IMAP port.
+    pub imap_port: u16,
+    /// SMTP server.
+    pub smtp_host: String,
+    /// SMTP port.
+    pub smtp_port: u16,
+    /// Login name for IMAP and SMTP.
+    pub username: String,
+    /// Password: only from `SPORTELLO_EMAIL__PASSWORD`.
+    #[serde(skip_serializing)]
+    pub password: Option<Secret>,
+    /// The office's address, used as sender.
+    pub address: String,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            imap_host: "127.0.0.1".into(),
+            imap_port: 993,
+            smtp_host: "127.0.0.1".into(),
+            smtp_port: 465,
+            username: String::new(),
+            password: None,
+            address: String::new(),
+        }
+    }
+}
+
+/// `[webchat]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebchatConfig {
+    /// Whether the citizen web chat is served under `/chat`.
+    pub enabled: bool,
+}
+
+impl Default for WebchatConfig {
+    fn default() -> Self {
+        Self { enabled: false }
+    }
+}
+
+impl Config {
+    /// Read `path` (when given and present), apply the environment, and validate.
+    ///
+    /// `required` says whether a missing file is an error (an explicit `-c FILE`) or means
+    /// the built-in defaults (the default path).
+    pub fn load(path: &Path, required: bool) -> Result<Self, ConfigError> {
+        let file_key = path.display().to_string();
+        let table = match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str::<toml::Table>(&text).map_err(|e| {
+                let line = e
+                    .span()
+                    .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+                ConfigError::new(
+                    &file_key,
+                    None,
+                    match line {
+                        Some(l) => format!("invalid TOML at line {l}: {}", e.message()),
+                        None => format!("invalid TOML: {}", e.message()),
+                    },
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => toml::Table::new(),
+            Err(e) => {
+                return Err(ConfigError::new(
+                    &file_key,
+                    None,
+                    format!("cannot read: {e}"),
+                ));
+            }
+        };
+        Self::from_table(table, std::env::vars())
+    }
+
+    /// Build from a parsed file and environment variables.
+    pub fn from_table(
+        mut table: toml::Table,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        for key in SECRET_KEYS {
+            let (section, name) = key.split_once('.').unwrap_or_default();
+            if table.get(section).and_then(|s| s.get(name)).is_some() {
+                return Err(ConfigError::new(
+                    key,
+                    None,
+                    format!(
+                        "secrets are read only from the environment: set {} instead",
+                        env_name(key)
+                    ),
+                ));
+            }
+        }
+        let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
+        let overrides: BTreeMap<String, String> = env
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let rest = k.strip_prefix("SPORTELLO_")?;
+                let (section, key) = rest.split_once("__")?;
+                Some((
+                    format!("{}.{}", section.to_lowercase(), key.to_lowercase()),
+                    v,
+                ))
+            })
+            .collect();
+        for (key, value) in overrides {
+            let (section, name) = key.split_once('.').unwrap_or_default();
+            let default = defaults.get(section).and_then(|s| s.get(name));
+            let parsed = typed_value(&key, &value, default)?;
+            let entry = table
+                .entry(section.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry.as_table_mut() {
+                Some(t) => {
+                    t.insert(name.to_string(), parsed);
+                }
+                None => {
+                    return Err(ConfigError::new(section, None, "must be a table"));
+                }
+            }
+        }
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let key = e.path().to_string();
+                ConfigError::new(&key, None, e.into_inner().message().to_string())
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Check values that the types alone do not.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::new(
+                "database.url",
+                Some(url.clone()),
+                "must start with sqlite:// or postgres://",
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::new(
+                "database.max_connections",
+                Some("0".into()),
+                "must be at least 1",
+            ));
+        }
+        if self.console.bind.parse::<SocketAddr>().is_err() {
+            return Err(ConfigError::new(
+                "console.bind",
+                Some(self.console.bind.clone()),
+                "must be an address and port, e.g. 127.0.0.1:8080",
+            ));
+        }
+        let m = &self.matcher;
+        for (key, v) in [
+            ("matcher.answer_threshold", m.answer_threshold),
+            ("matcher.clarify_threshold", m.clarify_threshold),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(ConfigError::new(
+                    key,
+                    Some(v.to_string()),
+                    "must be between 0 and 1",
+                ));
+            }
+        }
+        if m.clarify_threshold > m.answer_threshold {
+            return Err(ConfigError::new(
+                "matcher.clarify_threshold",
+                Some(m.clarify_threshold.to_string()),
+                "must not be above matcher.answer_threshold",
+            ));
+        }
+        if !(1..=3).contains(&m.max_choices) {
+            return Err(ConfigError::new(
+                "matcher.max_choices",
+                Some(m.max_choices.to_string()),
+                "must be 1, 2 or 3",
+            ));
+        }
+        let d = &self.dispatcher;
+        if d.max_attempts < 1 {
+            return Err(ConfigError::new(
+                "dispatcher.max_attempts",
+                Some(d.max_attempts.to_string()),
+                "must be at least 1",
+            ));
+        }
+        if d.batch < 1 {
+            return Err(ConfigError::new(
+                "dispatcher.batch",
+                Some(d.batch.to_string()),
+                "must be at least 1",
+            ));
+        }
+        if d.base_delay_ms > d.max_delay_ms {
+            return Err(ConfigError::new(
+                "dispatcher.base_delay_ms",
+                Some(d.base_delay_ms.to_string()),
+                "must not exceed dispatcher.max_delay_ms",
+            ));
+        }
+        for (key, enabled, api) in [
+            (
+                "telegram.api_url",
+                self.telegram.enabled,
+                &self.telegram.api_url,
+            ),
+            ("x.api_url", self.x.enabled, &self.x.api_url),
+        ] {
+            if enabled && !(api.starts_with("http://") || api.starts_with("https://")) {
+                return Err(ConfigError::new(
+                    key,
+                    Some(api.clone()),
+                    "must be an http:// or https:// URL",
+                ));
+            }
+        }
+        if self.telegram.enabled
+            && self
+                .telegram
+                .token
+                .as_ref()
+                .is_none_or(|t| t.expose().is_empty())
+        {
+            return Err(ConfigError::new(
+                "telegram.token",
+                None,
+                "the channel is enabled: set SPORTELLO_TELEGRAM__TOKEN",
+            ));
+        }
+        if self.x.enabled && self.x.user_id.is_empty() {
+            return Err(ConfigError::new(
+                "x.user_id",
+                None,
+                "the channel is enabled: set the office account's user id",
+            ));
+        }
+        if self.x.enabled && self.x.bearer_token.is_none() {
+            return Err(ConfigError::new(
+                "x.bearer_token",
+                None,
+                "the channel is enabled: set SPORTELLO_X__BEARER_TOKEN",
+            ));
+        }
+        if self.email.enabled {
+            for (key, v) in [
+                ("email.imap_host", &self.email.imap_host),
+                ("email.smtp_host", &self.email.smtp_host),
+                ("email.username", &self.email.username),
+                ("email.address", &self.email.address),
+            ] {
+                if v.is_empty() {
+                    return Err(ConfigError::new(
+                        key,
+                        None,
+                        "the channel is enabled: this key is required",
+                    ));
+                }
+            }
+            if self.email.password.is_none() {
+                return Err(ConfigError::new(
+                    "email.password",
+                    None,
+                    "the channel is enabled: set SPORTELLO_EMAIL__PASSWORD",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The environment variable that overrides `key` (`section.name`).
+pub fn env_name(key: &str) -> String {
+    format!("SPORTELLO_{}", key.to_uppercase().replacen('.', "__", 1))
+}
+
+/// Turn an environment string into a TOML value of the type the key's default has.
+fn typed_value(
+    key: &str,
+    value: &str,
+    default: Option<&toml::Value>,
+) -> Result<toml::Value, ConfigError> {
+    let bad = |what: &str| {
+        let shown = if SECRET_KEYS.contains(&key) {
+            None
+        } else {
+            Some(value.to_string())
+        };
+        ConfigError::new(
+            key,
+            shown,
+            format!("must be {what} (from {})", env_name(key)),
+        )
+    };
+    Ok(match default {
+        Some(toml::Value::Boolean(_)) => match value.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => toml::Value::Boolean(true),
+            "false" | "0" | "no" | "off" => toml::Value::Boolean(false),
+            _ => return Err(bad("true or false")),
+        },
+        Some(toml::Value::Integer(_)) => {
+            toml::Value::Integer(value.trim().parse().map_err(|_| bad("an integer"))?)
+        }
+        Some(toml::Value::Float(_)) => {
+            toml::Value::Float(value.trim().parse().map_err(|_| bad("a number"))?)
+        }
+        Some(toml::Value::Array(_)) => {
+            let doc: toml::Table =
+                toml::from_str(&format!("v = {value}")).map_err(|_| bad("a TOML array"))?;
+            doc.get("v").cloned().ok_or_else(|| bad("a TOML array"))?
+        }
+        _ => toml::Value::String(value.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let table: toml::Table = toml::from_str(text).unwrap();
+        Config::from_table(
+            table,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn an_empty_file_gives_the_documented_defaults() {
+        let c = load("", &[]).unwrap();
+        assert_eq!(c.database.url, "sqlite://data/sportello.db");
+        assert_eq!(c.console.bind, "127.0.0.1:8080");
+        assert_eq!(c.sheets.path, PathBuf::from("config/sheets"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file_with_typed_values() {
+        let c = load(
+            "[database]\nurl = \"sqlite://a.db\"\n",
+            &[
+                ("SPORTELLO_DATABASE__URL", "postgres://x@h/db"),
+                ("SPORTELLO_DISPATCHER__MAX_ATTEMPTS", "3"),
+                ("SPORTELLO_MATCHER__ANSWER_THRESHOLD", "0.9"),
+                ("SPORTELLO_WEBCHAT__ENABLED", "false"),
+                ("SPORTELLO_LOG_FORMAT", "json"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.database.url, "postgres://x@h/db");
+        assert_eq!(c.dispatcher.max_attempts, 3);
+        assert!((c.matcher.answer_threshold - 0.9).abs() < 1e-6);
+        assert!(!c.webchat.enabled);
+    }
+
+    #[test]
+    fn an_unknown_key_is_named() {
+        let e = load("[database]\nurl = \"sqlite://a.db\"\npool = 3\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("pool"), "{e}");
+    }
+
+    #[test]
+    fn a_wrongly_typed_value_names_its_key() {
+        let e = load("[dispatcher]\nmax_attempts = \"many\"\n", &[]).unwrap_err();
+        assert_eq!(e.key, "dispatcher.max_attempts");
+    }
+
+    #[test]
+    fn a_bad_environment_value_names_the_key_and_value() {
+        let e = load("", &[("SPORTELLO_DISPATCHER__BATCH", "lots")]).unwrap_err();
+        assert_eq!(e.key, "dispatcher.batch");
+        assert_eq!(e.value.as_deref(), Some("lots"));
+    }
+
+    #[test]
+    fn an_invalid_database_url_is_rejected_with_key_and_value() {
+        let e = load("[database]\nurl = \"mysql://x\"\n", &[]).unwrap_err();
+        assert_eq!(e.key, "database.url");
+        assert!(e.to_string().contains("mysql://x"));
+    }
+
+    #[test]
+    fn a_secret_in_the_file_is_refused() {
+        let e = load("[telegram]\ntoken = \"123:abc\"\n", &[]).unwrap_err();
+        assert_eq!(e.key, "telegram.token");
+        assert!(!e.to_string().contains("123:abc"));
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment_and_are_not_printed() {
+        let c = load(
+            "[telegram]\nenabled = true\n",
+            &[("SPORTELLO_TELEGRAM__TOKEN", "123:abc")],
+        )
+        .unwrap();
+        assert_eq!(c.telegram.token.as_ref().unwrap().expose(), "123:abc");
+        assert!(!format!("{c:?}").contains("123:abc"));
+    }
+
+    #[test]
+    fn an_enabled_channel_without_its_token_names_the_variable() {
+        let e = load("[telegram]\nenabled = true\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("SPORTELLO_TELEGRAM__TOKEN"));
+    }
+
+    #[test]
+    fn thresholds_out_of_order_are_rejected() {
+        let e = load(
+            "[matcher]\nanswer_threshold = 0.3\nclarify_threshold = 0.5\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "matcher.clarify_threshold");
+    }
+
+    #[test]
+    fn the_shipped_configuration_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sportello.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        Config::from_table(table, Vec::new()).unwrap();
+    }
+}

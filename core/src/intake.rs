@@ -1,0 +1,505 @@
+//! Intake: every inbound message is stored, decided and answered in one transaction.
+//!
+//! `receive` dedupes on (channel, platform id), finds or opens the conversation of the
+//! thread, stores the message with its outcome and the channel's cursor, and writes any reply
+//! to the outbox, all in one transaction. A conversation held by operators is never answered
+//! by the bot: the citizen gets at most one short acknowledgement.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use sqlx::{Any, Row, Transaction};
+use tokio::sync::Notify;
+
+use crate::channel::ChannelCaps;
+use crate::error::{Error, Result};
+use crate::health::Health;
+use crate::model::{Author, Button, ConversationStatus, Inbound};
+use crate::policy::{Outcome, Policy};
+use crate::store::{Store, WriteTx, audit, set_cursor};
+use sportello_faq::DecisionKind;
+
+/// What happened to an inbound message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Receipt {
+    /// Stored, with its outcome.
+    Stored {
+        /// The conversation it joined or opened.
+        conversation_id: i64,
+        /// The stored message.
+        message_id: i64,
+        /// The outcome.
+        decision: DecisionKind,
+        /// Replies written to the outbox.
+        replies: usize,
+    },
+    /// Already stored earlier (a redelivery); nothing was done but advancing the cursor.
+    Duplicate {
+        /// The message stored the first time.
+        message_id: i64,
+    },
+}
+
+/// Stores inbound messages and answers them.
+pub struct Intake {
+    store: Store,
+    policy: Arc<Policy>,
+    caps: RwLock<HashMap<String, ChannelCaps>>,
+    outbox_ready: Arc<Notify>,
+    health: Arc<Health>,
+}
+
+/// Text safe for both backends: PostgreSQL text cannot hold NUL, so NUL becomes U+2400 (␀)
+/// and the original bytes are kept in `raw`.
+fn storable(text: &str, raw: Option<&[u8]>) -> (String, Option<Vec<u8>>) {
+    if text.contains('\0') {
+        (
+            text.replace('\0', "\u{2400}"),
+            Some(
+                raw.map(<[u8]>::to_vec)
+                    .unwrap_or_else(|| text.as_bytes().to_vec()),
+            ),
+        )
+    } else {
+        (text.to_string(), raw.map(<[u8]>::to_vec))
+    }
+}
+
+impl Intake {
+    /// Intake over a store and a policy.
+    pub fn new(store: Store, policy: Arc<Policy>, health: Arc<Health>) -> Self {
+        Self {
+            store,
+            policy,
+            caps: RwLock::new(HashMap::new()),
+            outbox_ready: Arc::new(Notify::new()),
+            health,
+        }
+    }
+
+    /// Tell intake what a channel can show, so replies fit it.
+    pub fn register(&self, channel: &str, caps: ChannelCaps) {
+        self.caps
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(channel.to_string(), caps);
+    }
+
+    /// The capabilities of a channel (defaults for unknown ones).
+    pub fn caps(&self, channel: &str) -> ChannelCaps {
+        self.caps
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(channel)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Arc<Policy> {
+        &self.policy
+    }
+
+    /// Channel health and counters.
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
+    }
+
+    /// Notified whenever rows are added to the outbox.
+    pub fn outbox_ready(&self) -> Arc<Notify> {
+        self.outbox_ready.clone()
+    }
+
+    /// Store one inbound message and answer it.
+    pub async fn receive(&self, inbound: Inbound) -> Result<Receipt> {
+        let caps = self.caps(&inbound.channel);
+        // The matcher is pure and fast; deciding before the transaction keeps the write lock
+        // short. The decision is used only if the bot still holds the conversation.
+        let outcome = self.policy.decide(&inbound.text, &inbound.action, caps);
+        // A concurrent delivery of the same message can win the race on PostgreSQL between
+        // our duplicate check and our insert; the second pass then sees it as a duplicate.
+        for _ in 0..3 {
+            if let Some(receipt) = self.try_receive(&inbound, &outcome).await? {
+                match &receipt {
+                    Receipt::Stored {
+                        decision, replies, ..
+                    } => {
+                        self.health.count("messages_in", &inbound.channel);
+                        self.health.count("decisions", decision.as_str());
+                        if *replies > 0 {
+                            self.outbox_ready.notify_one();
+                        }
+                    }
+                    Receipt::Duplicate { .. } => self.health.count("duplicates", &inbound.channel),
+                }
+                return Ok(receipt);
+            }
+        }
+        Err(Error::Conflict(format!(
+            "message {} on {} kept racing",
+            inbound.platform_id, inbound.channel
+        )))
+    }
+
+    async fn try_receive(&self, inbound: &Inbound, outcome: &Outcome) -> Result<Option<Receipt>> {
+        let now = self.store.now_ms();
+        let mut w = self.store.begin_write().await?;
+        // A write first, so that SQLite takes its write lock at the start.
+        let contact_id: i64 = sqlx::query_scalar(
+            "insert into contacts (channel, external_id, display_name, created_at) values ($1, $2, $3, $4) \
+             on conflict (channel, external_id) do update set display_name = excluded.display_name returning id",
+        )
+        .bind(&inbound.channel)
+        .bind(&inbound.sender.external_id)
+        .bind(&inbound.sender.display_name)
+        .bind(now)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        let existing: Option<i64> =
+            sqlx::query_scalar("select id from messages where channel = $1 and platform_id = $2")
+                .bind(&inbound.channel)
+                .bind(&inbound.platform_id)
+                .fetch_optional(&mut *w.tx)
+                .await?;
+        if let Some(message_id) = existing {
+            if let Some(cursor) = &inbound.cursor {
+                set_cursor(&mut w.tx, &inbound.channel, cursor, now).await?;
+            }
+            w.commit().await?;
+            return Ok(Some(Receipt::Duplicate { message_id }));
+        }
+        let (conversation_id, status, acknowledged) =
+            open_conversation(&mut w.tx, inbound, contact_id, now).await?;
+        let (text, raw) = storable(&inbound.text, inbound.raw.as_deref());
+        let attachments = (!inbound.attachments.is_empty())
+            .then(|| serde_json::to_string(&inbound.attachments).unwrap_or_default());
+
+        let bot_holds = status == ConversationStatus::Bot;
+        let (decision, reason, confidence, candidates) = if bot_holds {
+            (
+                outcome.decision,
+                outcome.reason.clone(),
+                outcome.confidence.map(f64::from),
+                Some(serde_json::to_string(&outcome.candidates).unwrap_or_default()),
+            )
+        } else {
+            (
+                DecisionKind::Handoff,
+                "with_operator".to_string(),
+                None,
+                None,
+            )
+        };
+        let message_id: Option<i64> = sqlx::query_scalar(
+            "insert into messages (conversation_id, channel, direction, author, platform_id, text, raw, attachments, \
+             decision, reason, confidence, candidates, created_at) \
+             values ($1, $2, 'in', 'citizen', $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             on conflict (channel, platform_id) do nothing returning id",
+        )
+        .bind(conversation_id)
+        .bind(&inbound.channel)
+        .bind(&inbound.platform_id)
+        .bind(&text)
+        .bind(raw)
+        .bind(attachments)
+        .bind(decision.as_str())
+        .bind(&reason)
+        .bind(confidence)
+        .bind(candidates)
+        .bind(now)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+        let Some(message_id) = message_id else {
+            // Lost a race with a concurrent delivery: roll back and look again.
+            w.tx.rollback().await?;
+            return Ok(None);
+        };
+        if let Some(cursor) = &inbound.cursor {
+            set_cursor(&mut w.tx, &inbound.channel, cursor, now).await?;
+        }
+
+        let mut replies = 0;
+        if bot_holds {
+            if outcome.escalate {
+                sqlx::query(
+                    "update conversations set status = 'queued', escalated_at = $2, acknowledged = 1, last_message_at = $2 where id = $1",
+                )
+                .bind(conversation_id)
+                .bind(now)
+                .execute(&mut *w.tx)
+                .await?;
+            } else {
+                touch(&mut w, conversation_id, now).await?;
+            }
+            if let Some(reply) = &outcome.reply {
+                let text = reply.text.replace("{ref}", &conversation_id.to_string());
+                enqueue(
+                    &mut w.tx,
+                    inbound,
+                    conversation_id,
+                    Author::Bot,
+                    None,
+                    &text,
+                    &reply.buttons,
+                    now,
+                )
+                .await?;
+                replies += 1;
+            }
+        } else {
+            touch(&mut w, conversation_id, now).await?;
+            if !acknowledged {
+                let text = self
+                    .policy
+                    .texts()
+                    .queued_ack
+                    .replace("{ref}", &conversation_id.to_string());
+                enqueue(
+                    &mut w.tx,
+                    inbound,
+                    conversation_id,
+                    Author::Bot,
+                    None,
+                    &text,
+                    &[],
+                    now,
+                )
+                .await?;
+                sqlx::query("update conversations set acknowledged = 1 where id = $1")
+                    .bind(conversation_id)
+                    .execute(&mut *w.tx)
+                    .await?;
+                replies += 1;
+            }
+        }
+        w.commit().await?;
+        Ok(Some(Receipt::Stored {
+            conversation_id,
+            message_id,
+            decision,
+            replies,
+        }))
+    }
+
+    /// An operator's reply: stored, sent through the citizen's channel, and the first
+    /// response time recorded. The operator must hold the conversation.
+    pub async fn operator_reply(
+        &self,
+        conversation_id: i64,
+        user_id: i64,
+        actor: &str,
+        text: &str,
+    ) -> Result<i64> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(Error::Invalid("the reply is empty".into()));
+        }
+        let now = self.store.now_ms();
+        let mut w = self.store.begin_write().await?;
+        let row = sqlx::query(
+            "select c.channel, c.thread, c.subject, c.status, c.assignee_id, k.external_id from conversations c \
+             join contacts k on k.id = c.contact_id where c.id = $1",
+        )
+        .bind(conversation_id)
+        .fetch_optional(&mut *w.tx)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("conversation {conversation_id}")))?;
+        let status: String = row.try_get("status")?;
+        let assignee: Option<i64> = row.try_get("assignee_id")?;
+        if status != "assigned" || assignee != Some(user_id) {
+            return Err(Error::Conflict(format!(
+                "conversation {conversation_id} is not assigned to {actor}"
+            )));
+        }
+        let channel: String = row.try_get("channel")?;
+        let recipient: String = row.try_get("external_id")?;
+        let thread: String = row.try_get("thread")?;
+        let subject: Option<String> = row.try_get("subject")?;
+        let target = Target {
+            channel: &channel,
+            recipient: &recipient,
+            thread: &thread,
+            subject: subject.as_deref(),
+        };
+        let reply_to: Option<String> = sqlx::query_scalar(
+            "select platform_id from messages where conversation_id = $1 and direction = 'in' order by id desc limit 1",
+        )
+        .bind(conversation_id)
+        .fetch_optional(&mut *w.tx)
+        .await?
+        .flatten();
+        let id = insert_outgoing(
+            &mut w.tx,
+            &target,
+            reply_to.as_deref(),
+            conversation_id,
+            Author::Operator,
+            Some(user_id),
+            text,
+            &[],
+            now,
+        )
+        .await?;
+        sqlx::query(
+            "update conversations set first_response_at = coalesce(first_response_at, $2), last_message_at = $2 where id = $1",
+        )
+        .bind(conversation_id)
+        .bind(now)
+        .execute(&mut *w.tx)
+        .await?;
+        audit(
+            &mut w.tx,
+            now,
+            actor,
+            "reply",
+            &format!("conversation:{conversation_id}"),
+            &serde_json::json!({ "message": id }),
+        )
+        .await?;
+        w.commit().await?;
+        self.outbox_ready.notify_one();
+        Ok(id)
+    }
+}
+
+async fn touch(w: &mut WriteTx, conversation_id: i64, now: i64) -> Result<()> {
+    sqlx::query("update conversations set last_message_at = $2 where id = $1")
+        .bind(conversation_id)
+        .bind(now)
+        .execute(&mut *w.tx)
+        .await?;
+    Ok(())
+}
+
+/// Find the open conversation of the thread, or open one.
+async fn open_conversation(
+    tx: &mut Transaction<'static, Any>,
+    inbound: &Inbound,
+    contact_id: i64,
+    now: i64,
+) -> Result<(i64, ConversationStatus, bool)> {
+    let find = "select id, status, acknowledged from conversations where channel = $1 and thread = $2 and status <> 'resolved'";
+    for _ in 0..2 {
+        if let Some(row) = sqlx::query(find)
+            .bind(&inbound.channel)
+            .bind(&inbound.thread)
+            .fetch_optional(&mut **tx)
+            .await?
+        {
+            let status: String = row.try_get("status")?;
+            return Ok((
+                row.try_get("id")?,
+                ConversationStatus::parse(&status)
+                    .ok_or_else(|| Error::Corrupt(format!("status {status:?}")))?,
+                row.try_get::<i64, _>("acknowledged")? != 0,
+            ));
+        }
+        let id: Option<i64> = sqlx::query_scalar(
+            "insert into conversations (contact_id, channel, thread, subject, status, opened_at, last_message_at) \
+             values ($1, $2, $3, $4, 'bot', $5, $5) \
+             on conflict (channel, thread) where status <> 'resolved' do nothing returning id",
+        )
+        .bind(contact_id)
+        .bind(&inbound.channel)
+        .bind(&inbound.thread)
+        .bind(&inbound.subject)
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(id) = id {
+            return Ok((id, ConversationStatus::Bot, false));
+        }
+    }
+    Err(Error::Conflict(format!(
+        "cannot open a conversation for thread {}",
+        inbound.thread
+    )))
+}
+
+struct Target<'a> {
+    channel: &'a str,
+    recipient: &'a str,
+    thread: &'a str,
+    subject: Option<&'a str>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn enqueue(
+    tx: &mut Transaction<'static, Any>,
+    inbound: &Inbound,
+    conversation_id: i64,
+    author: Author,
+    user_id: Option<i64>,
+    text: &str,
+    buttons: &[Button],
+    now: i64,
+) -> Result<i64> {
+    let target = Target {
+        channel: &inbound.channel,
+        recipient: &inbound.sender.external_id,
+        thread: &inbound.thread,
+        subject: inbound.subject.as_deref(),
+    };
+    insert_outgoing(
+        tx,
+        &target,
+        Some(&inbound.platform_id),
+        conversation_id,
+        author,
+        user_id,
+        text,
+        buttons,
+        now,
+    )
+    .await
+}
+
+/// Store an outbound message and its outbox row.
+#[allow(clippy::too_many_arguments)]
+async fn insert_outgoing(
+    tx: &mut Transaction<'static, Any>,
+    target: &Target<'_>,
+    reply_to: Option<&str>,
+    conversation_id: i64,
+    author: Author,
+    user_id: Option<i64>,
+    text: &str,
+    buttons: &[Button],
+    now: i64,
+) -> Result<i64> {
+    let message_id: i64 = sqlx::query_scalar(
+        "insert into messages (conversation_id, channel, direction, author, author_user_id, text, created_at) \
+         values ($1, $2, 'out', $3, $4, $5, $6) returning id",
+    )
+    .bind(conversation_id)
+    .bind(target.channel)
+    .bind(author.as_str())
+    .bind(user_id)
+    .bind(text)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    let buttons = (!buttons.is_empty()).then(|| serde_json::to_string(buttons).unwrap_or_default());
+    sqlx::query(
+        "insert into outbox (message_id, conversation_id, channel, recipient, thread, subject, reply_to, text, buttons, \
+         state, attempts, due_at, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10)",
+    )
+    .bind(message_id)
+    .bind(conversation_id)
+    .bind(target.channel)
+    .bind(target.recipient)
+    .bind(target.thread)
+    .bind(target.subject)
+    .bind(reply_to)
+    .bind(text)
+    .bind(buttons)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(message_id)
+}

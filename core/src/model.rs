@@ -1,0 +1,237 @@
+//! Domain types shared by the store, intake, channels and console.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a conversation is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationStatus {
+    /// The bot is talking with the citizen.
+    Bot,
+    /// Waiting in the operators' queue.
+    Queued,
+    /// An operator holds it.
+    Assigned,
+    /// Closed; a new message opens a new conversation.
+    Resolved,
+}
+
+impl ConversationStatus {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bot => "bot",
+            Self::Queued => "queued",
+            Self::Assigned => "assigned",
+            Self::Resolved => "resolved",
+        }
+    }
+
+    /// Parse a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "bot" => Self::Bot,
+            "queued" => Self::Queued,
+            "assigned" => Self::Assigned,
+            "resolved" => Self::Resolved,
+            _ => return None,
+        })
+    }
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Author {
+    /// The citizen.
+    Citizen,
+    /// The bot.
+    Bot,
+    /// An operator.
+    Operator,
+}
+
+impl Author {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Citizen => "citizen",
+            Self::Bot => "bot",
+            Self::Operator => "operator",
+        }
+    }
+}
+
+/// Console and API roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Works the queue and conversations.
+    Operator,
+    /// Maintains the sheets.
+    Editor,
+    /// Users, tokens and settings, plus everything else.
+    Admin,
+}
+
+impl Role {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Operator => "operator",
+            Self::Editor => "editor",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Parse a role name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "operator" => Self::Operator,
+            "editor" => Self::Editor,
+            "admin" => Self::Admin,
+            _ => return None,
+        })
+    }
+}
+
+/// A file, photo or other attachment, kept as metadata only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Kind as the platform names it: `photo`, `document`, `voice`, …
+    pub kind: String,
+    /// The platform's reference (e.g. Telegram `file_id`).
+    pub reference: String,
+    /// File name, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// MIME type, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime: Option<String>,
+    /// Size in bytes, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+/// The person behind an inbound message, as the platform identifies them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sender {
+    /// Stable id on the channel: Telegram chat id, X user id, email address, web session.
+    pub external_id: String,
+    /// Name to show to operators.
+    pub display_name: String,
+}
+
+/// What the citizen did, beyond writing text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Action {
+    /// A free-text message.
+    #[default]
+    Message,
+    /// Picked a sheet offered by a clarification.
+    ChooseSheet(String),
+    /// Asked for a person (a command or a button).
+    RequestOperator,
+}
+
+/// One message received from a platform, as an adapter hands it to intake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    /// Channel name: `telegram`, `x`, `email`, `webchat`, …
+    pub channel: String,
+    /// The platform's id for this message, unique within the channel.
+    pub platform_id: String,
+    /// Who wrote it.
+    pub sender: Sender,
+    /// The thread it belongs to (a chat, a mention thread, an email thread).
+    pub thread: String,
+    /// Subject line, for channels that have one.
+    pub subject: Option<String>,
+    /// The text, as valid UTF-8.
+    pub text: String,
+    /// The platform's original bytes, when they differ from `text` (invalid UTF-8).
+    pub raw: Option<Vec<u8>>,
+    /// Attachments, as metadata.
+    pub attachments: Vec<Attachment>,
+    /// What the citizen did.
+    pub action: Action,
+    /// The channel's cursor after this message (offset, since_id, UID), stored with it.
+    pub cursor: Option<String>,
+}
+
+impl Inbound {
+    /// A plain text message; the other fields can be set afterwards.
+    pub fn text(
+        channel: &str,
+        platform_id: impl Into<String>,
+        sender: &str,
+        thread: &str,
+        text: impl Into<String>,
+    ) -> Self {
+        Self {
+            channel: channel.to_string(),
+            platform_id: platform_id.into(),
+            sender: Sender {
+                external_id: sender.to_string(),
+                display_name: sender.to_string(),
+            },
+            thread: thread.to_string(),
+            subject: None,
+            text: text.into(),
+            raw: None,
+            attachments: Vec::new(),
+            action: Action::Message,
+            cursor: None,
+        }
+    }
+
+    /// Set text from a platform's bytes: invalid UTF-8 is replaced in `text` and the original
+    /// bytes are kept in `raw`, so nothing is lost.
+    pub fn with_bytes(mut self, bytes: &[u8]) -> Self {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => {
+                self.text = s.to_string();
+                self.raw = None;
+            }
+            Err(_) => {
+                self.text = String::from_utf8_lossy(bytes).into_owned();
+                self.raw = Some(bytes.to_vec());
+            }
+        }
+        self
+    }
+}
+
+/// A button offered with a message (Telegram inline keyboard, web chat button).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    /// The label.
+    pub label: String,
+    /// What pressing it sends back: `sheet:<id>` or `operator`.
+    pub data: String,
+}
+
+/// A message to deliver, as the dispatcher hands it to a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Outbox row id: stable across retries, usable as an idempotency key.
+    pub id: i64,
+    /// The conversation it belongs to.
+    pub conversation_id: i64,
+    /// Channel name.
+    pub channel: String,
+    /// The contact's external id on the channel.
+    pub recipient: String,
+    /// The thread to post in.
+    pub thread: String,
+    /// Subject, for channels that have one.
+    pub subject: Option<String>,
+    /// Platform id of the message this replies to, when known.
+    pub reply_to: Option<String>,
+    /// The text, already fitted to the channel's limit.
+    pub text: String,
+    /// Buttons, for channels that show them.
+    pub buttons: Vec<Button>,
+    /// Delivery attempts so far, this one included.
+    pub attempt: i64,
+}

@@ -1,0 +1,274 @@
+//! The policy: what the bot does with a message in a conversation it still holds.
+//!
+//! It asks the `faq` matcher for a decision and turns it into a reply written for the channel:
+//! a sheet's answer, a choice among sheets, a small-talk reply or a handoff notice. All texts
+//! come from `[texts]` in the configuration.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use sportello_faq::{Candidate, Decision, DecisionKind, Matcher, Office, Reason, Sheet};
+
+use crate::channel::ChannelCaps;
+use crate::config::Texts;
+use crate::model::{Action, Button};
+
+/// A reply for the citizen; `{ref}` in its text is replaced by the conversation's number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The text.
+    pub text: String,
+    /// Buttons, for channels that show them.
+    pub buttons: Vec<Button>,
+}
+
+/// What the policy decided for one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The decision.
+    pub decision: DecisionKind,
+    /// Why, as stored with the message (`matched`, `no_match`, `with_operator`, …).
+    pub reason: String,
+    /// The matcher's confidence, when it was asked.
+    pub confidence: Option<f32>,
+    /// The sheets it considered.
+    pub candidates: Vec<Candidate>,
+    /// What to send back, if anything.
+    pub reply: Option<Reply>,
+    /// Whether the conversation goes to the operators' queue.
+    pub escalate: bool,
+}
+
+/// The policy, with the matcher it uses; the matcher can be replaced when sheets change.
+pub struct Policy {
+    matcher: RwLock<Arc<Matcher>>,
+    offices: RwLock<HashMap<String, Office>>,
+    texts: Texts,
+}
+
+fn reason_name(reason: &Reason) -> String {
+    serde_json::to_value(reason)
+        .ok()
+        .and_then(|v| v.get("reason").and_then(|r| r.as_str().map(str::to_string)))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+impl Policy {
+    /// A policy over `matcher`, naming `offices` in answers.
+    pub fn new(matcher: Matcher, offices: &[Office], texts: Texts) -> Self {
+        Self {
+            matcher: RwLock::new(Arc::new(matcher)),
+            offices: RwLock::new(offices.iter().map(|o| (o.id.clone(), o.clone())).collect()),
+            texts,
+        }
+    }
+
+    /// The matcher in use.
+    pub fn matcher(&self) -> Arc<Matcher> {
+        self.matcher
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Use a new matcher (after sheets were published).
+    pub fn replace_matcher(&self, matcher: Matcher) {
+        *self.matcher.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(matcher);
+    }
+
+    /// The texts in use.
+    pub fn texts(&self) -> &Texts {
+        &self.texts
+    }
+
+    /// Decide for a message in a conversation the bot holds.
+    pub fn decide(&self, text: &str, action: &Action, caps: ChannelCaps) -> Outcome {
+        let matcher = self.matcher();
+        match action {
+            Action::RequestOperator => self.handoff(
+                "person_requested",
+                None,
+                Vec::new(),
+                &self.texts.person_requested,
+            ),
+            Action::ChooseSheet(id) => match matcher.sheet(id) {
+                Some(sheet) if sheet.handoff => self.handoff(
+                    "sheet_requires_operator",
+                    Some(1.0),
+                    vec![Candidate {
+                        sheet_id: id.clone(),
+                        confidence: 1.0,
+                    }],
+                    &self
+                        .texts
+                        .sheet_requires_operator
+                        .replace("{title}", &sheet.title),
+                ),
+                Some(sheet) => Outcome {
+                    decision: DecisionKind::Answer,
+                    reason: "chosen".into(),
+                    confidence: Some(1.0),
+                    candidates: vec![Candidate {
+                        sheet_id: id.clone(),
+                        confidence: 1.0,
+                    }],
+                    reply: Some(Reply {
+                        text: self.answer_text(sheet, caps),
+                        buttons: Vec::new(),
+                    }),
+                    escalate: false,
+                },
+                // A stale or forged choice: say so politely and let the citizen ask again.
+                None => Outcome {
+                    decision: DecisionKind::Smalltalk,
+                    reason: "unknown_choice".into(),
+                    confidence: None,
+                    candidates: Vec::new(),
+                    reply: Some(Reply {
+                        text: self.texts.empty.clone(),
+                        buttons: Vec::new(),
+                    }),
+                    escalate: false,
+                },
+            },
+            Action::Message => {
+                let decision = matcher.decide(text);
+                self.outcome(&matcher, decision, caps)
+            }
+        }
+    }
+
+    fn handoff(
+        &self,
+        reason: &str,
+        confidence: Option<f32>,
+        candidates: Vec<Candidate>,
+        text: &str,
+    ) -> Outcome {
+        Outcome {
+            decision: DecisionKind::Handoff,
+            reason: reason.into(),
+            confidence,
+            candidates,
+            reply: Some(Reply {
+                text: text.replace("{hours}", &self.texts.hours),
+                buttons: Vec::new(),
+            }),
+            escalate: true,
+        }
+    }
+
+    fn outcome(&self, matcher: &Matcher, d: Decision, caps: ChannelCaps) -> Outcome {
+        let reason = reason_name(&d.reason);
+        let confidence = Some(d.confidence);
+        let t = &self.texts;
+        let simple = |text: &str| {
+            Some(Reply {
+                text: text.to_string(),
+                buttons: Vec::new(),
+            })
+        };
+        let (reply, escalate) = match (&d.kind, &d.reason) {
+            (DecisionKind::Answer, _) => {
+                let sheet = d
+                    .candidates
+                    .first()
+                    .and_then(|c| matcher.sheet(&c.sheet_id));
+                match sheet {
+                    Some(sheet) => (
+                        Some(Reply {
+                            text: self.answer_text(sheet, caps),
+                            buttons: Vec::new(),
+                        }),
+                        false,
+                    ),
+                    None => (simple(&t.no_match), true),
+                }
+            }
+            (DecisionKind::Clarify, _) => (Some(self.clarify(matcher, &d.candidates, caps)), false),
+            (DecisionKind::Smalltalk, Reason::Thanks) => (simple(&t.thanks), false),
+            (DecisionKind::Smalltalk, Reason::Goodbye) => (simple(&t.goodbye), false),
+            (DecisionKind::Smalltalk, Reason::Empty) => (simple(&t.empty), false),
+            (DecisionKind::Smalltalk, _) => (simple(&t.greeting), false),
+            (DecisionKind::Handoff, Reason::PersonRequested) => (simple(&t.person_requested), true),
+            (DecisionKind::Handoff, Reason::Abuse) => (simple(&t.abuse), true),
+            (DecisionKind::Handoff, Reason::SheetRequiresOperator(id)) => {
+                let title = matcher.sheet(id).map(|s| s.title.as_str()).unwrap_or(id);
+                (
+                    simple(&t.sheet_requires_operator.replace("{title}", title)),
+                    true,
+                )
+            }
+            (DecisionKind::Handoff, _) => (simple(&t.no_match), true),
+        };
+        let reply = reply.map(|mut r| {
+            r.text = r.text.replace("{hours}", &t.hours);
+            r
+        });
+        Outcome {
+            decision: d.kind,
+            reason,
+            confidence,
+            candidates: d.candidates,
+            reply,
+            escalate,
+        }
+    }
+
+    /// A sheet's answer as the channel should show it.
+    pub fn answer_text(&self, sheet: &Sheet, caps: ChannelCaps) -> String {
+        if caps.short_answers {
+            return match &sheet.link {
+                Some(link) => format!("{} {link}", sheet.short_text()),
+                None => sheet.short_text(),
+            };
+        }
+        let mut text = sheet.summary.trim().to_string();
+        if let Some(link) = &sheet.link {
+            text.push_str("\n\n");
+            text.push_str(link);
+        }
+        let offices = self.offices.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(office) = sheet.office.as_ref().and_then(|id| offices.get(id)) {
+            let contacts: Vec<&str> = [office.phone.as_str(), office.email.as_str()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect();
+            text.push_str(&format!("\n\n{}: {}", self.texts.office_label, office.name));
+            if !contacts.is_empty() {
+                text.push_str(&format!(" ({})", contacts.join(", ")));
+            }
+        }
+        text
+    }
+
+    fn clarify(&self, matcher: &Matcher, candidates: &[Candidate], caps: ChannelCaps) -> Reply {
+        let sheets: Vec<&Sheet> = candidates
+            .iter()
+            .take(matcher.params().max_choices.min(3))
+            .filter_map(|c| matcher.sheet(&c.sheet_id))
+            .collect();
+        let mut text = self.texts.clarify.clone();
+        let mut buttons = Vec::new();
+        for (i, sheet) in sheets.iter().enumerate() {
+            if caps.buttons {
+                buttons.push(Button {
+                    label: sheet.title.clone(),
+                    data: format!("sheet:{}", sheet.id),
+                });
+            } else {
+                text.push_str(&format!("\n{}. {}", i + 1, sheet.title));
+                if let Some(link) = &sheet.link {
+                    text.push_str(&format!(" {link}"));
+                }
+            }
+        }
+        if caps.buttons {
+            buttons.push(Button {
+                label: self.texts.operator_button.clone(),
+                data: "operator".into(),
+            });
+        }
+        Reply { text, buttons }
+    }
+}

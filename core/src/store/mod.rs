@@ -1,0 +1,303 @@
+//! The store: one `sqlx` pool on SQLite or PostgreSQL, chosen by the URL at run time.
+//!
+//! Queries are written once with `$N` parameters, which both backends accept, and run through
+//! sqlx's `Any` driver; the few statements that differ (row claiming) switch on [`Backend`].
+//! Times are unix milliseconds in integer columns.
+//!
+//! SQLite allows one writer at a time. Instead of letting concurrent transactions collide and
+//! sleep in SQLite's busy handler, write transactions on SQLite take an in-process gate first,
+//! so they queue in tokio and never fail with `SQLITE_BUSY` within one process.
+
+mod conversations;
+mod outbox;
+mod sheets;
+mod users;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::clock::Clock;
+use crate::error::Result;
+
+pub use conversations::{ConversationRow, MessageRow};
+pub use outbox::{OutboxRow, OutboxStats};
+pub use sheets::StoredSheet;
+pub use users::{Principal, UserRow};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database the store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a `database.url` selects.
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    gate: Option<Arc<Mutex<()>>>,
+    clock: Clock,
+}
+
+/// A write transaction; on SQLite it also holds the process's write gate.
+pub struct WriteTx {
+    /// The transaction.
+    pub tx: Transaction<'static, Any>,
+    _gate: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// Commit and release the gate.
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Connect to `url` (`sqlite://PATH`, created when missing, or `postgres://…`).
+    pub async fn connect(url: &str, max_connections: u32, timeout: Duration) -> Result<Self> {
+        Self::connect_with_clock(url, max_connections, timeout, Clock::new()).await
+    }
+
+    /// Connect, reading times from `clock`.
+    pub async fn connect_with_clock(
+        url: &str,
+        max_connections: u32,
+        timeout: Duration,
+        clock: Clock,
+    ) -> Result<Self> {
+        Self::open(url, max_connections, timeout, clock, false).await
+    }
+
+    /// Connect for tests that pause tokio's time: one connection opened up front, no health
+    /// check on acquire and no reaper, so that no pool timer is pending while a query waits
+    /// for the database (a paused clock would jump to that timer and time the pool out).
+    pub async fn connect_for_paused_time(url: &str, clock: Clock) -> Result<Self> {
+        Self::open(url, 1, Duration::from_secs(3600), clock, true).await
+    }
+
+    async fn open(
+        url: &str,
+        max_connections: u32,
+        timeout: Duration,
+        clock: Clock,
+        paused_time: bool,
+    ) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url).ok_or_else(|| {
+            crate::Error::Invalid(format!("unsupported database URL scheme in {url:?}"))
+        })?;
+        let url = match backend {
+            Backend::Sqlite => sqlite_url(url)?,
+            Backend::Postgres => url.to_string(),
+        };
+        let options: AnyConnectOptions = url.parse()?;
+        let busy_ms = timeout.as_millis();
+        let mut pool = AnyPoolOptions::new().max_connections(max_connections);
+        if paused_time {
+            pool = pool
+                .min_connections(max_connections)
+                .test_before_acquire(false)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool = pool
+            .acquire_timeout(timeout)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            format!(
+                                "pragma journal_mode = wal; pragma synchronous = normal; \
+                                 pragma foreign_keys = on; pragma busy_timeout = {busy_ms};"
+                            )
+                            .as_str(),
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        let gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Self {
+            pool,
+            backend,
+            gate,
+            clock,
+        })
+    }
+
+    /// Run the migrations of this backend.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for queries the store does not wrap.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The clock the store stamps rows with.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Current time in unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Begin a write transaction (taking the SQLite write gate first).
+    pub async fn begin_write(&self) -> Result<WriteTx> {
+        let gate = match &self.gate {
+            Some(g) => Some(g.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, _gate: gate })
+    }
+
+    /// Check that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Close the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The stored cursor of a channel.
+    pub async fn cursor(&self, channel: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("select cursor from channel_cursors where channel = $1")
+                .bind(channel)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Store a channel's cursor on its own (adapters that advance it after intake).
+    pub async fn set_cursor(&self, channel: &str, cursor: &str) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        set_cursor(&mut w.tx, channel, cursor, self.now_ms()).await?;
+        w.commit().await
+    }
+
+    /// Record an action in the audit log.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &serde_json::Value,
+    ) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        audit(&mut w.tx, self.now_ms(), actor, action, subject, detail).await?;
+        w.commit().await
+    }
+}
+
+/// Upsert a channel's cursor inside a transaction.
+pub(crate) async fn set_cursor(
+    tx: &mut Transaction<'static, Any>,
+    channel: &str,
+    cursor: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "insert into channel_cursors (channel, cursor, updated_at) values ($1, $2, $3) \
+         on conflict (channel) do update set cursor = excluded.cursor, updated_at = excluded.updated_at",
+    )
+    .bind(channel)
+    .bind(cursor)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Append to the audit log inside a transaction.
+pub(crate) async fn audit(
+    tx: &mut Transaction<'static, Any>,
+    now: i64,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &serde_json::Value,
+) -> Result<()> {
+    sqlx::query(
+        "insert into audit_log (at, actor, action, subject, detail) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(now)
+    .bind(actor)
+    .bind(action)
+    .bind(subject)
+    .bind(detail.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Make a SQLite URL create its file (and folder) when missing.
+fn sqlite_url(url: &str) -> Result<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" {
+        return Ok(url.to_string());
+    }
+    if let Some(parent) = Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            crate::Error::Invalid(format!("cannot create folder {}: {e}", parent.display()))
+        })?;
+    }
+    if query.contains("mode=") {
+        Ok(url.to_string())
+    } else if query.is_empty() {
+        Ok(format!("sqlite://{path}?mode=rwc"))
+    } else {
+        Ok(format!("sqlite://{path}?{query}&mode=rwc"))
+    }
+}

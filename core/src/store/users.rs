@@ -1,0 +1,182 @@
+//! Console users (argon2id password hashes) and API tokens (SHA-256 hashes).
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{Store, audit};
+use crate::error::{Error, Result};
+use crate::model::Role;
+
+/// A console user.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserRow {
+    /// Id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// Who is acting: a user or an API token.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Principal {
+    /// The user's or the token's name.
+    pub name: String,
+    /// The role.
+    pub role: Role,
+    /// The user id, for users.
+    pub user_id: Option<i64>,
+}
+
+/// Hash a password with argon2id and a random salt.
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Invalid(format!("cannot hash password: {e}")))
+}
+
+fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Store {
+    /// Add a user. Usernames are unique.
+    pub async fn add_user(&self, username: &str, role: Role, password: &str) -> Result<i64> {
+        if username.trim().is_empty() || username.len() > 64 {
+            return Err(Error::Invalid("username must be 1 to 64 characters".into()));
+        }
+        if password.chars().count() < 8 {
+            return Err(Error::Invalid(
+                "password must have at least 8 characters".into(),
+            ));
+        }
+        let hash = hash_password(password)?;
+        let mut w = self.begin_write().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "insert into users (username, role, password_hash, created_at) values ($1, $2, $3, $4) \
+             on conflict (username) do nothing returning id",
+        )
+        .bind(username)
+        .bind(role.as_str())
+        .bind(hash)
+        .bind(self.now_ms())
+        .fetch_optional(&mut *w.tx)
+        .await?;
+        let id = id.ok_or_else(|| Error::Conflict(format!("user {username:?} already exists")))?;
+        audit(
+            &mut w.tx,
+            self.now_ms(),
+            "cli",
+            "user.add",
+            &format!("user:{username}"),
+            &serde_json::json!({ "role": role }),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(id)
+    }
+
+    /// How many users exist.
+    pub async fn user_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("select count(*) from users")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Check a username and password; `None` when they do not match an active user.
+    pub async fn verify_password(&self, username: &str, password: &str) -> Result<Option<UserRow>> {
+        let row = sqlx::query(
+            "select id, role, password_hash from users where username = $1 and disabled = 0",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: String = row.try_get("password_hash")?;
+        let parsed = PasswordHash::new(&hash).map_err(|e| Error::Corrupt(e.to_string()))?;
+        if Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_err()
+        {
+            return Ok(None);
+        }
+        let role: String = row.try_get("role")?;
+        Ok(Some(UserRow {
+            id: row.try_get("id")?,
+            username: username.to_string(),
+            role: Role::parse(&role).ok_or_else(|| Error::Corrupt(format!("role {role:?}")))?,
+        }))
+    }
+
+    /// Create an API token; returns the token, which is stored only as a hash.
+    pub async fn create_token(&self, name: &str, role: Role) -> Result<String> {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = format!(
+            "spt_{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        );
+        let mut w = self.begin_write().await?;
+        sqlx::query(
+            "insert into api_tokens (name, role, token_hash, created_at) values ($1, $2, $3, $4)",
+        )
+        .bind(name)
+        .bind(role.as_str())
+        .bind(token_hash(&token))
+        .bind(self.now_ms())
+        .execute(&mut *w.tx)
+        .await?;
+        audit(
+            &mut w.tx,
+            self.now_ms(),
+            "cli",
+            "token.create",
+            &format!("token:{name}"),
+            &serde_json::json!({ "role": role }),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(token)
+    }
+
+    /// The principal of a valid, unrevoked token.
+    pub async fn verify_token(&self, token: &str) -> Result<Option<Principal>> {
+        let row = sqlx::query(
+            "select name, role from api_tokens where token_hash = $1 and revoked_at is null",
+        )
+        .bind(token_hash(token))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let role: String = row.try_get("role")?;
+        Ok(Some(Principal {
+            name: row.try_get("name")?,
+            role: Role::parse(&role).ok_or_else(|| Error::Corrupt(format!("role {role:?}")))?,
+            user_id: None,
+        }))
+    }
+
+    /// Revoke every token with this name; returns how many.
+    pub async fn revoke_tokens(&self, name: &str) -> Result<u64> {
+        let mut w = self.begin_write().await?;
+        let n = sqlx::query(
+            "update api_tokens set revoked_at = $2 where name = $1 and revoked_at is null",
+        )
+        .bind(name)
+        .bind(self.now_ms())
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+        w.commit().await?;
+        Ok(n)
+    }
+}
