@@ -277,7 +277,9 @@ impl Intake {
                 replies += 1;
             }
         }
+        crate::failpoint::hit("intake.before_commit");
         w.commit().await?;
+        crate::failpoint::hit("intake.after_commit");
         Ok(Some(Receipt::Stored {
             conversation_id,
             message_id,

@@ -21,6 +21,7 @@ pub mod clock;
 pub mod config;
 pub mod dispatcher;
 pub mod error;
+pub mod failpoint;
 pub mod health;
 pub mod intake;
 pub mod model;

@@ -410,7 +410,7 @@ impl Analyzer {
 }
 
 /// Characters kept by [`prefix_term`].
-pub const PREFIX_CHARS: usize = 5;
+pub const PREFIX_CHARS: usize = 4;
 
 /// A weaker term for a stem's first five characters, so that words of one family that
 /// Snowball stems apart ("apertura", "aperto"; "iscrizione", "iscrivere") still meet.

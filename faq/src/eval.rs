@@ -278,3 +278,89 @@ impl fmt::Display for Metrics {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::{Candidate, Reason};
+
+    fn result(expected: &[&str], kind: DecisionKind, ranked: &[&str], micros: u64) -> QueryResult {
+        QueryResult {
+            query: "q".into(),
+            expected: expected.iter().map(|s| s.to_string()).collect(),
+            decision: Decision {
+                kind,
+                reason: Reason::Matched,
+                confidence: 0.9,
+                candidates: ranked
+                    .iter()
+                    .map(|id| Candidate {
+                        sheet_id: id.to_string(),
+                        confidence: 0.5,
+                    })
+                    .collect(),
+            },
+            micros,
+        }
+    }
+
+    #[test]
+    fn query_files_skip_comments_and_blank_lines_and_split_ids() {
+        let text = "# header\n\ncome rinnovo la CIE\tcie\nboh\t-\norari\turp-orari, urp-sede\n";
+        let queries = parse_queries(text).unwrap();
+        assert_eq!(queries.len(), 3);
+        assert_eq!(queries[0].expected, ["cie"]);
+        assert!(queries[1].expected.is_empty());
+        assert_eq!(queries[2].expected, ["urp-orari", "urp-sede"]);
+        assert_eq!(queries[2].line, 5);
+    }
+
+    #[test]
+    fn malformed_query_lines_are_all_reported_with_their_numbers() {
+        let errors = parse_queries("ok\tcie\nno tab here\n\t-\nfine\tx\n").unwrap_err();
+        let lines: Vec<_> = errors.0.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 3]);
+    }
+
+    #[test]
+    fn a_result_serialises_to_the_documented_json_keys() {
+        let json = result(&["a"], DecisionKind::Answer, &["a", "b"], 12).to_json();
+        let mut keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, ["candidates", "confidence", "decision", "micros", "query", "sheet"]);
+        assert_eq!(json["decision"], "answer");
+        assert_eq!(json["sheet"], "a");
+        assert_eq!(json["candidates"], serde_json::json!(["a", "b"]));
+        let none = result(&[], DecisionKind::Handoff, &[], 1).to_json();
+        assert!(none["sheet"].is_null());
+    }
+
+    #[test]
+    fn metrics_count_right_wrong_and_abstained_answers() {
+        let results = [
+            result(&["a"], DecisionKind::Answer, &["a", "b"], 10),
+            result(&["b"], DecisionKind::Answer, &["a", "b"], 20),
+            result(&["c"], DecisionKind::Clarify, &["d", "c"], 30),
+            result(&[], DecisionKind::Answer, &["a"], 40),
+            result(&[], DecisionKind::Handoff, &["a"], 50),
+        ];
+        let m = Metrics::compute(&results);
+        assert_eq!((m.n, m.answerable, m.answered), (5, 3, 3));
+        assert!((m.p_at_1 - 1.0 / 3.0).abs() < 1e-9);
+        assert!((m.mrr - (1.0 + 0.5 + 0.5) / 3.0).abs() < 1e-9);
+        assert!((m.answer_precision - 1.0 / 3.0).abs() < 1e-9);
+        assert!((m.wrong_answer_rate - 2.0 / 5.0).abs() < 1e-9);
+        assert!((m.abstention - 0.5).abs() < 1e-9);
+        assert!((m.correct_answer_share - 1.0 / 3.0).abs() < 1e-9);
+        assert!((m.c_at_1 - (1.0 + 2.0 * 1.0 / 5.0) / 5.0).abs() < 1e-9);
+        assert_eq!(m.latency_median_us, 30);
+        assert!(m.to_string().contains("P@1"));
+    }
+
+    #[test]
+    fn metrics_of_nothing_are_zero_not_nan() {
+        let m = Metrics::compute(&[]);
+        assert_eq!(m.n, 0);
+        assert!(m.p_at_1 == 0.0 && m.c_at_1 == 0.0 && m.wrong_answer_rate == 0.0);
+    }
+}

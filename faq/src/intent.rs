@@ -43,8 +43,6 @@ const GREETINGS: &[&str] = &[
     "buona",
     "buonanotte",
     "notte",
-    "la",
-    "tutti",
     "ben",
     "trovato",
     "trovati",

@@ -288,3 +288,75 @@ pub struct Loaded {
     /// Non-fatal remarks (e.g. a long CSV answer turned into a body).
     pub warnings: Vec<Problem>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sheet() -> Sheet {
+        Sheet {
+            id: "carta-rosa".into(),
+            title: "Carta Rosa".into(),
+            summary: "La Carta Rosa dà sconti alle donne residenti.".into(),
+            short: None,
+            questions: vec!["Come ottengo la carta rosa?".into()],
+            keywords: Vec::new(),
+            tags: Vec::new(),
+            office: None,
+            link: None,
+            body: String::new(),
+            handoff: false,
+            status: SheetStatus::Published,
+        }
+    }
+
+    #[test]
+    fn a_new_phrasing_is_added_once() {
+        let mut s = sheet();
+        assert!(s.add_phrasing("  posso rinnovare la carta rosa? "));
+        assert_eq!(s.questions.last().unwrap(), "posso rinnovare la carta rosa?");
+        assert!(!s.add_phrasing("Posso rinnovare la Carta Rosa"));
+        assert_eq!(s.questions.len(), 2);
+    }
+
+    #[test]
+    fn a_phrasing_equal_to_the_title_or_empty_is_not_added() {
+        let mut s = sheet();
+        assert!(!s.add_phrasing("carta rosa!"));
+        assert!(!s.add_phrasing("come ottengo la càrta rosa"));
+        assert!(!s.add_phrasing(" ?! "));
+        assert_eq!(s.questions.len(), 1);
+    }
+
+    #[test]
+    fn the_short_text_is_derived_from_the_summary_when_absent() {
+        let mut s = sheet();
+        s.summary = "parola ".repeat(100);
+        let short = s.short_text();
+        assert!(short.chars().count() <= SHORT_MAX && short.ends_with('…'));
+        s.short = Some("Breve.".into());
+        assert_eq!(s.short_text(), "Breve.");
+    }
+
+    #[test]
+    fn a_derived_summary_ends_at_a_sentence_within_the_limit() {
+        let text = "Prima frase. ".repeat(100);
+        let summary = derive_summary(&text, SUMMARY_MAX);
+        assert!(summary.chars().count() <= SUMMARY_MAX);
+        assert!(summary.ends_with("frase."));
+        let words = "parola ".repeat(300);
+        assert!(derive_summary(&words, 50).chars().count() <= 50);
+    }
+
+    #[test]
+    fn field_checks_name_the_field() {
+        let mut s = sheet();
+        assert!(check_sheet(&s).is_empty());
+        s.id = "carta rosa/2".into();
+        s.summary = "x".repeat(SUMMARY_MAX + 1);
+        s.short = Some("y".repeat(SHORT_MAX + 1));
+        s.title = " ".into();
+        let fields: Vec<_> = check_sheet(&s).iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["id", "title", "summary", "short"]);
+    }
+}
