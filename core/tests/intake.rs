@@ -11,7 +11,12 @@ use sportello_faq::DecisionKind;
 
 fn stored(r: &Receipt) -> (i64, i64, DecisionKind, usize) {
     match r {
-        Receipt::Stored { conversation_id, message_id, decision, replies } => (*conversation_id, *message_id, *decision, *replies),
+        Receipt::Stored {
+            conversation_id,
+            message_id,
+            decision,
+            replies,
+        } => (*conversation_id, *message_id, *decision, *replies),
         other => panic!("expected a stored message, got {other:?}"),
     }
 }
@@ -28,8 +33,18 @@ async fn a_message_delivered_twice_is_stored_once_and_the_cursor_advances() {
         m.cursor = Some("102".into());
         let again = intake.receive(m).await.unwrap();
         assert_eq!(again, Receipt::Duplicate { message_id }, "{}", db.backend);
-        assert_eq!(store.message_count().await.unwrap(), 2, "one inbound and one reply on {}", db.backend);
-        assert_eq!(store.cursor("mem").await.unwrap().as_deref(), Some("102"), "{}", db.backend);
+        assert_eq!(
+            store.message_count().await.unwrap(),
+            2,
+            "one inbound and one reply on {}",
+            db.backend
+        );
+        assert_eq!(
+            store.cursor("mem").await.unwrap().as_deref(),
+            Some("102"),
+            "{}",
+            db.backend
+        );
     }
 }
 
@@ -41,7 +56,9 @@ async fn concurrent_deliveries_of_one_message_store_it_once() {
         let mut tasks = Vec::new();
         for _ in 0..24 {
             let intake = Arc::clone(&intake);
-            tasks.push(tokio::spawn(async move { intake.receive(text("same", "bob", "operatore")).await }));
+            tasks.push(tokio::spawn(async move {
+                intake.receive(text("same", "bob", "operatore")).await
+            }));
         }
         let mut stored_n = 0;
         let mut duplicates = 0;
@@ -55,8 +72,18 @@ async fn concurrent_deliveries_of_one_message_store_it_once() {
         let convs = store.conversations(None, 10).await.unwrap();
         assert_eq!(convs.len(), 1, "{}", db.backend);
         let msgs = store.messages(convs[0].id).await.unwrap();
-        assert_eq!(msgs.iter().filter(|m| m.direction == "in").count(), 1, "{}", db.backend);
-        assert_eq!(msgs.iter().filter(|m| m.direction == "out").count(), 1, "one handoff notice on {}", db.backend);
+        assert_eq!(
+            msgs.iter().filter(|m| m.direction == "in").count(),
+            1,
+            "{}",
+            db.backend
+        );
+        assert_eq!(
+            msgs.iter().filter(|m| m.direction == "out").count(),
+            1,
+            "one handoff notice on {}",
+            db.backend
+        );
     }
 }
 
@@ -68,14 +95,24 @@ async fn concurrent_messages_of_one_thread_share_one_conversation() {
         let mut tasks = Vec::new();
         for i in 0..16 {
             let intake = Arc::clone(&intake);
-            tasks.push(tokio::spawn(async move { intake.receive(text(&format!("m{i}"), "carla", "ciao")).await }));
+            tasks.push(tokio::spawn(async move {
+                intake
+                    .receive(text(&format!("m{i}"), "carla", "ciao"))
+                    .await
+            }));
         }
         for t in tasks {
             t.await.unwrap().unwrap();
         }
         let convs = store.conversations(None, 10).await.unwrap();
         assert_eq!(convs.len(), 1, "{}", db.backend);
-        let inbound = store.messages(convs[0].id).await.unwrap().into_iter().filter(|m| m.direction == "in").count();
+        let inbound = store
+            .messages(convs[0].id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.direction == "in")
+            .count();
         assert_eq!(inbound, 16, "{}", db.backend);
     }
 }
@@ -88,14 +125,26 @@ async fn a_chosen_sheet_is_answered_with_its_summary_link_and_office() {
         let mut m = text("1", "dora", "Pink Card");
         m.action = Action::ChooseSheet("pink-card".into());
         let (conv, _, decision, replies) = stored(&intake.receive(m).await.unwrap());
-        assert_eq!((decision, replies), (DecisionKind::Answer, 1), "{}", db.backend);
+        assert_eq!(
+            (decision, replies),
+            (DecisionKind::Answer, 1),
+            "{}",
+            db.backend
+        );
         let rows = store.outbox_of(conv).await.unwrap();
         assert_eq!(rows.len(), 1);
-        assert!(rows[0].text.starts_with("La Pink Card è una carta"), "{}", rows[0].text);
+        assert!(
+            rows[0].text.starts_with("La Pink Card è una carta"),
+            "{}",
+            rows[0].text
+        );
         assert!(rows[0].text.contains("https://example.org/pink-card"));
         assert!(rows[0].text.contains("URP (800 000 000, urp@example.org)"));
         assert_eq!(rows[0].state, "pending");
-        assert_eq!(store.conversation(conv).await.unwrap().status, ConversationStatus::Bot);
+        assert_eq!(
+            store.conversation(conv).await.unwrap().status,
+            ConversationStatus::Bot
+        );
     }
 }
 
@@ -107,7 +156,12 @@ async fn a_stale_choice_gets_a_polite_reply_and_no_answer() {
         let mut m = text("1", "ed", "");
         m.action = Action::ChooseSheet("no-such-sheet".into());
         let (conv, message, decision, replies) = stored(&intake.receive(m).await.unwrap());
-        assert_eq!((decision, replies), (DecisionKind::Smalltalk, 1), "{}", db.backend);
+        assert_eq!(
+            (decision, replies),
+            (DecisionKind::Smalltalk, 1),
+            "{}",
+            db.backend
+        );
         let msgs = store.messages(conv).await.unwrap();
         let inbound = msgs.iter().find(|m| m.id == message).unwrap();
         assert_eq!(inbound.reason.as_deref(), Some("unknown_choice"));
@@ -119,22 +173,59 @@ async fn a_conversation_with_operators_gets_one_acknowledgement_and_no_bot_answe
     for db in TestDb::both().await {
         let store = db.store().await;
         let (intake, _) = pipeline(&store).await;
-        let (conv, _, decision, replies) = stored(&intake.receive(text("1", "fede", "voglio parlare con un operatore")).await.unwrap());
-        assert_eq!((decision, replies), (DecisionKind::Handoff, 1), "{}", db.backend);
+        let (conv, _, decision, replies) = stored(
+            &intake
+                .receive(text("1", "fede", "voglio parlare con un operatore"))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            (decision, replies),
+            (DecisionKind::Handoff, 1),
+            "{}",
+            db.backend
+        );
         let c = store.conversation(conv).await.unwrap();
         assert_eq!(c.status, ConversationStatus::Queued);
         assert!(c.escalated_at.is_some());
         let notice = &store.outbox_of(conv).await.unwrap()[0].text;
-        assert!(notice.contains(&format!("rif. {conv}")), "the notice names the reference: {notice}");
+        assert!(
+            notice.contains(&format!("rif. {conv}")),
+            "the notice names the reference: {notice}"
+        );
 
-        for (i, body) in ["ciao", "come funziona Pink Card", "ci siete?"].iter().enumerate() {
-            let (same, _, decision, replies) = stored(&intake.receive(text(&format!("x{i}"), "fede", body)).await.unwrap());
+        for (i, body) in ["ciao", "come funziona Pink Card", "ci siete?"]
+            .iter()
+            .enumerate()
+        {
+            let (same, _, decision, replies) = stored(
+                &intake
+                    .receive(text(&format!("x{i}"), "fede", body))
+                    .await
+                    .unwrap(),
+            );
             assert_eq!(same, conv);
-            assert_eq!((decision, replies), (DecisionKind::Handoff, 0), "{} on {}", body, db.backend);
+            assert_eq!(
+                (decision, replies),
+                (DecisionKind::Handoff, 0),
+                "{} on {}",
+                body,
+                db.backend
+            );
         }
         let msgs = store.messages(conv).await.unwrap();
-        assert_eq!(msgs.iter().filter(|m| m.author == "bot").count(), 1, "{}", db.backend);
-        assert!(msgs.iter().filter(|m| m.direction == "in").skip(1).all(|m| m.reason.as_deref() == Some("with_operator")));
+        assert_eq!(
+            msgs.iter().filter(|m| m.author == "bot").count(),
+            1,
+            "{}",
+            db.backend
+        );
+        assert!(
+            msgs.iter()
+                .filter(|m| m.direction == "in")
+                .skip(1)
+                .all(|m| m.reason.as_deref() == Some("with_operator"))
+        );
     }
 }
 
@@ -144,10 +235,14 @@ async fn an_operator_claimed_bot_conversation_acknowledges_the_citizen_once() {
         let store = db.store().await;
         let (intake, _) = pipeline(&store).await;
         let (conv, ..) = stored(&intake.receive(text("1", "gina", "ciao")).await.unwrap());
-        let op = store.add_user("op1", sportello_core::model::Role::Operator, "password-1").await.unwrap();
+        let op = store
+            .add_user("op1", sportello_core::model::Role::Operator, "password-1")
+            .await
+            .unwrap();
         store.claim(conv, op, "op1").await.unwrap();
         let (_, _, _, first) = stored(&intake.receive(text("2", "gina", "ci sei?")).await.unwrap());
-        let (_, _, _, second) = stored(&intake.receive(text("3", "gina", "allora?")).await.unwrap());
+        let (_, _, _, second) =
+            stored(&intake.receive(text("3", "gina", "allora?")).await.unwrap());
         assert_eq!((first, second), (1, 0), "{}", db.backend);
         let ack = store.outbox_of(conv).await.unwrap().pop().unwrap().text;
         assert!(ack.contains("un operatore ti risponderà"), "{ack}");
@@ -161,11 +256,18 @@ async fn a_message_after_resolution_starts_a_new_conversation_with_the_bot() {
         let (intake, _) = pipeline(&store).await;
         let (first, ..) = stored(&intake.receive(text("1", "ivo", "operatore")).await.unwrap());
         store.resolve(first, "op").await.unwrap();
-        assert_eq!(store.conversation(first).await.unwrap().status, ConversationStatus::Resolved);
-        let (second, _, decision, _) = stored(&intake.receive(text("2", "ivo", "ciao")).await.unwrap());
+        assert_eq!(
+            store.conversation(first).await.unwrap().status,
+            ConversationStatus::Resolved
+        );
+        let (second, _, decision, _) =
+            stored(&intake.receive(text("2", "ivo", "ciao")).await.unwrap());
         assert_ne!(first, second, "{}", db.backend);
         assert_eq!(decision, DecisionKind::Smalltalk);
-        assert_eq!(store.conversation(second).await.unwrap().status, ConversationStatus::Bot);
+        assert_eq!(
+            store.conversation(second).await.unwrap().status,
+            ConversationStatus::Bot
+        );
     }
 }
 
@@ -178,35 +280,78 @@ async fn a_sheet_that_needs_an_operator_hands_over_even_when_chosen() {
         m.action = Action::ChooseSheet("reclami".into());
         let (conv, _, decision, _) = stored(&intake.receive(m).await.unwrap());
         assert_eq!(decision, DecisionKind::Handoff, "{}", db.backend);
-        assert_eq!(store.conversation(conv).await.unwrap().status, ConversationStatus::Queued);
-        assert!(store.outbox_of(conv).await.unwrap()[0].text.contains("\"Reclami\""));
+        assert_eq!(
+            store.conversation(conv).await.unwrap().status,
+            ConversationStatus::Queued
+        );
+        assert!(
+            store.outbox_of(conv).await.unwrap()[0]
+                .text
+                .contains("\"Reclami\"")
+        );
     }
 }
 
 #[tokio::test]
 async fn odd_text_is_stored_intact() {
-    let long: String = "perché ".repeat(100_000 / 7 + 1).chars().take(100_000).collect();
+    let long: String = "perché "
+        .repeat(100_000 / 7 + 1)
+        .chars()
+        .take(100_000)
+        .collect();
     let cases: Vec<(&str, Inbound)> = vec![
         ("long", text("long", "u1", &long)),
         ("nul", text("nul", "u2", "a\0b\0c")),
         ("rtl", text("rtl", "u3", "مرحبا \u{202e}abc\u{202c} שלום")),
         ("emoji", text("emoji", "u4", "👍🏽👨‍👩‍👧 🇮🇹 carta rosa?")),
-        ("html", text("html", "u5", "<script>alert('x')</script> & <b>")),
-        ("bytes", text("bytes", "u6", "").with_bytes(b"caf\xe9 \xff\xfe ok")),
+        (
+            "html",
+            text("html", "u5", "<script>alert('x')</script> & <b>"),
+        ),
+        (
+            "bytes",
+            text("bytes", "u6", "").with_bytes(b"caf\xe9 \xff\xfe ok"),
+        ),
     ];
     for db in TestDb::both().await {
         let store = db.store().await;
         let (intake, _) = pipeline(&store).await;
         for (name, inbound) in &cases {
             let (conv, message_id, ..) = stored(&intake.receive(inbound.clone()).await.unwrap());
-            let msg = store.messages(conv).await.unwrap().into_iter().find(|m| m.id == message_id).unwrap();
-            let original: Vec<u8> = inbound.raw.clone().unwrap_or_else(|| inbound.text.as_bytes().to_vec());
-            let kept = msg.raw.clone().unwrap_or_else(|| msg.text.as_bytes().to_vec());
+            let msg = store
+                .messages(conv)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|m| m.id == message_id)
+                .unwrap();
+            let original: Vec<u8> = inbound
+                .raw
+                .clone()
+                .unwrap_or_else(|| inbound.text.as_bytes().to_vec());
+            let kept = msg
+                .raw
+                .clone()
+                .unwrap_or_else(|| msg.text.as_bytes().to_vec());
             assert_eq!(kept, original, "{name} on {}", db.backend);
-            assert!(msg.decision.is_some(), "{name} got an outcome on {}", db.backend);
+            assert!(
+                msg.decision.is_some(),
+                "{name} got an outcome on {}",
+                db.backend
+            );
         }
         assert_eq!(
-            store.messages(store.conversations(None, 100).await.unwrap().iter().find(|c| c.contact == "u1").unwrap().id)
+            store
+                .messages(
+                    store
+                        .conversations(None, 100)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .find(|c| c.contact == "u1")
+                        .unwrap()
+                        .id
+                )
                 .await
                 .unwrap()[0]
                 .text

@@ -3,7 +3,8 @@
 //! `cargo run --release -p sportello-faq --example eval -- SHEETS QUERIES.tsv [SYNONYMS.toml]`
 //!
 //! SHEETS is a folder of TOML sheets or a CSV file. Set `EVAL_ERRORS=1` to list the
-//! wrong auto-answers.
+//! wrong auto-answers, `EVAL_MISSES=1` the answerable queries ranked wrong, and
+//! `EVAL_ANSWER` / `EVAL_CLARIFY` to try other thresholds.
 
 use std::path::Path;
 use std::time::Instant;
@@ -27,7 +28,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => Synonyms::default(),
     };
     let started = Instant::now();
-    let matcher = Matcher::new(&loaded.sheets, &synonyms, MatcherParams::default());
+    let mut params = MatcherParams::default();
+    if let Some(t) = std::env::var("EVAL_ANSWER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        params.answer_threshold = t;
+    }
+    if let Some(t) = std::env::var("EVAL_CLARIFY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        params.clarify_threshold = t;
+    }
+    let matcher = Matcher::new(&loaded.sheets, &synonyms, params);
     eprintln!(
         "{} sheets indexed in {:?}",
         matcher.len(),

@@ -327,7 +327,17 @@ mod tests {
         let json = result(&["a"], DecisionKind::Answer, &["a", "b"], 12).to_json();
         let mut keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
         keys.sort();
-        assert_eq!(keys, ["candidates", "confidence", "decision", "micros", "query", "sheet"]);
+        assert_eq!(
+            keys,
+            [
+                "candidates",
+                "confidence",
+                "decision",
+                "micros",
+                "query",
+                "sheet"
+            ]
+        );
         assert_eq!(json["decision"], "answer");
         assert_eq!(json["sheet"], "a");
         assert_eq!(json["candidates"], serde_json::json!(["a", "b"]));

@@ -21,153 +21,54 @@ pub enum Intent {
     Abuse,
 }
 
+#[rustfmt::skip]
 const GREETINGS: &[&str] = &[
-    "ciao",
-    "salve",
-    "buongiorno",
-    "buonasera",
-    "buondi",
-    "buonpomeriggio",
-    "hey",
-    "ehi",
-    "ehila",
-    "hei",
-    "hello",
-    "hi",
-    "eccomi",
-    "saluti",
-    "giorno",
-    "sera",
-    "pomeriggio",
-    "buon",
-    "buona",
-    "buonanotte",
-    "notte",
-    "ben",
-    "trovato",
-    "trovati",
+    "ciao", "salve", "buongiorno", "buonasera", "buondi", "buonpomeriggio", "hey", "ehi", "ehila",
+    "hei", "hello", "hi", "eccomi", "saluti", "giorno", "sera", "pomeriggio", "buon", "buona",
+    "buonanotte", "notte", "ben", "trovato", "trovati",
 ];
+#[rustfmt::skip]
 const THANKS: &[&str] = &[
-    "grazie",
-    "grazi",
-    "ringrazio",
-    "ringraziamo",
-    "thanks",
-    "thank",
-    "thx",
-    "gentilissimo",
-    "gentilissima",
-    "gentilissimi",
-    "gentile",
-    "perfetto",
-    "ottimo",
-    "chiarissimo",
-    "mille",
-    "tante",
-    "infinite",
-    "davvero",
-    "tanto",
-    "molto",
-    "ok",
-    "okay",
-    "bene",
-    "va",
+    "grazie", "grazi", "ringrazio", "ringraziamo", "thanks", "thank", "thx", "gentilissimo",
+    "gentilissima", "gentilissimi", "gentile", "perfetto", "ottimo", "chiarissimo", "mille",
+    "tante", "infinite", "davvero", "tanto", "molto", "ok", "okay", "bene", "va",
 ];
+#[rustfmt::skip]
 const GOODBYES: &[&str] = &[
-    "arrivederci",
-    "arrivederla",
-    "addio",
-    "bye",
-    "presto",
-    "giornata",
-    "serata",
-    "saluto",
-    "salutiamo",
-    "prossima",
-    "volta",
+    "arrivederci", "arrivederla", "addio", "bye", "presto", "giornata", "serata", "saluto",
+    "salutiamo", "prossima", "volta",
 ];
 /// Words that show a goodbye, not a greeting, when both sets hold them.
+#[rustfmt::skip]
 const GOODBYE_MARKERS: &[&str] = &[
-    "arrivederci",
-    "arrivederla",
-    "addio",
-    "bye",
-    "presto",
-    "giornata",
-    "serata",
-    "prossima",
+    "arrivederci", "arrivederla", "addio", "bye", "presto", "giornata", "serata", "prossima",
 ];
+#[rustfmt::skip]
 const THANKS_MARKERS: &[&str] = &[
-    "grazie",
-    "grazi",
-    "ringrazio",
-    "ringraziamo",
-    "thanks",
-    "thank",
-    "thx",
+    "grazie", "grazi", "ringrazio", "ringraziamo", "thanks", "thank", "thx",
 ];
 
 /// Word stems that are insults whatever follows them.
+#[rustfmt::skip]
 const INSULTS: &[&str] = &[
-    "stronz",
-    "vaffancul",
-    "fancul",
-    "coglion",
-    "cazz",
-    "merd",
-    "idiot",
-    "imbecill",
-    "cretin",
-    "deficient",
-    "puttan",
-    "troia",
-    "bastard",
-    "stupid",
-    "scemo",
-    "scema",
-    "scemi",
-    "porco",
-    "schifos",
-    "minchi",
-    "sfigat",
+    "stronz", "vaffancul", "fancul", "coglion", "cazz", "merd", "idiot", "imbecill", "cretin",
+    "deficient", "puttan", "troia", "bastard", "stupid", "scemo", "scema", "scemi", "porco",
+    "schifos", "minchi", "sfigat",
 ];
 
+#[rustfmt::skip]
 const PERSON_WORDS: &[&str] = &[
-    "operatore",
-    "operatrice",
-    "operatori",
-    "umano",
-    "umana",
-    "umani",
+    "operatore", "operatrice", "operatori", "umano", "umana", "umani",
 ];
+#[rustfmt::skip]
 const SPEAK_WORDS: &[&str] = &[
-    "parlare",
-    "parlo",
-    "parla",
-    "passami",
-    "passarmi",
-    "passare",
-    "contattare",
-    "sentire",
-    "chiamare",
-    "richiamare",
-    "richiamatemi",
-    "chattare",
+    "parlare", "parlo", "parla", "passami", "passarmi", "passare", "contattare", "sentire",
+    "chiamare", "richiamare", "richiamatemi", "chattare",
 ];
+#[rustfmt::skip]
 const WHO_WORDS: &[&str] = &[
-    "qualcuno",
-    "persona",
-    "persone",
-    "addetto",
-    "addetta",
-    "impiegato",
-    "impiegata",
-    "funzionario",
-    "funzionaria",
-    "responsabile",
-    "umano",
-    "operatore",
-    "operatrice",
+    "qualcuno", "persona", "persone", "addetto", "addetta", "impiegato", "impiegata", "funzionario",
+    "funzionaria", "responsabile", "umano", "operatore", "operatrice",
 ];
 const REAL_WORDS: &[&str] = &["vera", "reale", "fisica", "viva", "vero", "reali", "vere"];
 

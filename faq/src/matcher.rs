@@ -109,7 +109,7 @@ pub struct MatcherParams {
 impl Default for MatcherParams {
     fn default() -> Self {
         Self {
-            answer_threshold: 0.75,
+            answer_threshold: 0.85,
             clarify_threshold: 0.35,
             max_choices: 3,
             max_candidates: 10,

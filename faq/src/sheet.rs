@@ -314,7 +314,10 @@ mod tests {
     fn a_new_phrasing_is_added_once() {
         let mut s = sheet();
         assert!(s.add_phrasing("  posso rinnovare la carta rosa? "));
-        assert_eq!(s.questions.last().unwrap(), "posso rinnovare la carta rosa?");
+        assert_eq!(
+            s.questions.last().unwrap(),
+            "posso rinnovare la carta rosa?"
+        );
         assert!(!s.add_phrasing("Posso rinnovare la Carta Rosa"));
         assert_eq!(s.questions.len(), 2);
     }

@@ -52,7 +52,9 @@ fn unknown_columns_are_warned_about_not_dropped_silently() {
 
 #[test]
 fn missing_required_columns_are_problems() {
-    let problems = parse_csv("id,title\na,A\n", Path::new("f.csv"), &[]).unwrap_err().0;
+    let problems = parse_csv("id,title\na,A\n", Path::new("f.csv"), &[])
+        .unwrap_err()
+        .0;
     assert!(problems[0].message.contains("summary"));
 }
 
@@ -65,7 +67,11 @@ fn a_long_answer_becomes_the_body_with_a_derived_summary_and_a_warning() {
     let s = &loaded.sheets[0];
     assert_eq!(s.body, answer);
     assert!(s.summary.chars().count() <= SUMMARY_MAX);
-    assert!(s.summary.ends_with('.'), "cut at a sentence: {:?}", s.summary);
+    assert!(
+        s.summary.ends_with('.'),
+        "cut at a sentence: {:?}",
+        s.summary
+    );
     assert_eq!(loaded.warnings.len(), 1);
     assert_eq!(loaded.warnings[0].line, Some(2));
 }
@@ -73,9 +79,19 @@ fn a_long_answer_becomes_the_body_with_a_derived_summary_and_a_warning() {
 #[test]
 fn duplicate_ids_and_unknown_offices_in_a_csv_are_reported_with_lines() {
     let text = "id,title,summary,office\na,A,x,urp\na,B,y,urp\nc,C,z,altro\n";
-    let problems = parse_csv(text, Path::new("f.csv"), &[office("urp")]).unwrap_err().0;
-    assert!(problems.iter().any(|p| p.line == Some(3) && p.message.contains("duplicate")));
-    assert!(problems.iter().any(|p| p.line == Some(4) && p.message.contains("unknown office")));
+    let problems = parse_csv(text, Path::new("f.csv"), &[office("urp")])
+        .unwrap_err()
+        .0;
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.line == Some(3) && p.message.contains("duplicate"))
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.line == Some(4) && p.message.contains("unknown office"))
+    );
 }
 
 #[test]
@@ -93,7 +109,8 @@ fn a_round_trip_toml_to_csv_to_toml_loses_nothing() {
     sheets[0].office = Some("urp".into());
     sheets[0].link = Some("https://example.org/carta-rosa".into());
     sheets[0].tags = vec!["donne".into(), "sconti".into()];
-    sheets[0].body = "## Chi può\n\nLe donne residenti, \"anche\" straniere.\n\n- punto; uno\n".into();
+    sheets[0].body =
+        "## Chi può\n\nLe donne residenti, \"anche\" straniere.\n\n- punto; uno\n".into();
     sheets.sort_by(|a, b| a.id.cmp(&b.id));
     let offices = [office("urp")];
 
@@ -104,15 +121,23 @@ fn a_round_trip_toml_to_csv_to_toml_loses_nothing() {
 
     let mut csv = Vec::new();
     export_csv(&from_toml, &mut csv).unwrap();
-    let from_csv = parse_csv(std::str::from_utf8(&csv).unwrap(), Path::new("x.csv"), &offices)
-        .unwrap();
+    let from_csv = parse_csv(
+        std::str::from_utf8(&csv).unwrap(),
+        Path::new("x.csv"),
+        &offices,
+    )
+    .unwrap();
     assert!(from_csv.warnings.is_empty());
     assert_eq!(from_csv.sheets, sheets);
 
     let back = tempfile::tempdir().unwrap();
     write_toml_dir(&from_csv.sheets, back.path()).unwrap();
     assert_eq!(load_sheets(back.path(), &offices).unwrap().sheets, sheets);
-    assert!(sheets.iter().any(|s| s.status == SheetStatus::Draft && s.handoff == false));
+    assert!(
+        sheets
+            .iter()
+            .any(|s| s.status == SheetStatus::Draft && !s.handoff)
+    );
     assert!(sheets.iter().any(|s| s.handoff));
 }
 

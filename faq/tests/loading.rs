@@ -20,7 +20,9 @@ fn write(dir: &Path, name: &str, text: &str) {
 }
 
 fn problems_of(dir: &Path) -> Vec<Problem> {
-    load_sheets(dir, &offices()).expect_err("problems expected").0
+    load_sheets(dir, &offices())
+        .expect_err("problems expected")
+        .0
 }
 
 fn find<'a>(problems: &'a [Problem], file: &str, needle: &str) -> &'a Problem {
@@ -47,24 +49,70 @@ fn a_valid_folder_loads_sorted_by_id() {
 fn every_problem_is_reported_with_its_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.toml", GOOD);
-    write(dir.path(), "dup.toml", "title = \"B\"\nid = \"a\"\nsummary = \"x\"\n");
-    write(dir.path(), "keys.toml", "id = \"k\"\ntitle = \"K\"\nsummary = \"x\"\ncolour = \"red\"\nsumary = \"y\"\n");
+    write(
+        dir.path(),
+        "dup.toml",
+        "title = \"B\"\nid = \"a\"\nsummary = \"x\"\n",
+    );
+    write(
+        dir.path(),
+        "keys.toml",
+        "id = \"k\"\ntitle = \"K\"\nsummary = \"x\"\ncolour = \"red\"\nsumary = \"y\"\n",
+    );
     write(dir.path(), "missing.toml", "id = \"m\"\n\ntitle = \"M\"\n");
-    write(dir.path(), "office.toml", "id = \"o\"\ntitle = \"O\"\nsummary = \"x\"\n\noffice = \"nowhere\"\n");
+    write(
+        dir.path(),
+        "office.toml",
+        "id = \"o\"\ntitle = \"O\"\nsummary = \"x\"\n\noffice = \"nowhere\"\n",
+    );
     let long = "parola ".repeat(200);
-    write(dir.path(), "long.toml", &format!("id = \"l\"\ntitle = \"L\"\nsummary = \"{long}\"\nshort = \"{}\"\n", "x".repeat(201)));
-    write(dir.path(), "broken.toml", "id = \"z\"\ntitle = \"Z\"\nsummary = \"unterminated\n");
-    write(dir.path(), "types.toml", "id = \"t\"\ntitle = \"T\"\nsummary = \"x\"\nhandoff = \"yes\"\n");
-    std::fs::write(dir.path().join("latin1.toml"), b"id = \"u\"\ntitle = \"Citt\xe0\"\n").unwrap();
+    write(
+        dir.path(),
+        "long.toml",
+        &format!(
+            "id = \"l\"\ntitle = \"L\"\nsummary = \"{long}\"\nshort = \"{}\"\n",
+            "x".repeat(201)
+        ),
+    );
+    write(
+        dir.path(),
+        "broken.toml",
+        "id = \"z\"\ntitle = \"Z\"\nsummary = \"unterminated\n",
+    );
+    write(
+        dir.path(),
+        "types.toml",
+        "id = \"t\"\ntitle = \"T\"\nsummary = \"x\"\nhandoff = \"yes\"\n",
+    );
+    std::fs::write(
+        dir.path().join("latin1.toml"),
+        b"id = \"u\"\ntitle = \"Citt\xe0\"\n",
+    )
+    .unwrap();
     let problems = problems_of(dir.path());
 
     assert_eq!(find(&problems, "dup.toml", "duplicate id").line, Some(2));
-    assert_eq!(find(&problems, "keys.toml", "unknown key `colour`").line, Some(4));
-    assert_eq!(find(&problems, "keys.toml", "unknown key `sumary`").line, Some(5));
+    assert_eq!(
+        find(&problems, "keys.toml", "unknown key `colour`").line,
+        Some(4)
+    );
+    assert_eq!(
+        find(&problems, "keys.toml", "unknown key `sumary`").line,
+        Some(5)
+    );
     find(&problems, "missing.toml", "missing field `summary`");
-    assert_eq!(find(&problems, "office.toml", "unknown office").line, Some(5));
-    assert_eq!(find(&problems, "long.toml", "summary: is 1400 characters").line, Some(3));
-    assert_eq!(find(&problems, "long.toml", "short: is 201 characters").line, Some(4));
+    assert_eq!(
+        find(&problems, "office.toml", "unknown office").line,
+        Some(5)
+    );
+    assert_eq!(
+        find(&problems, "long.toml", "summary: is 1400 characters").line,
+        Some(3)
+    );
+    assert_eq!(
+        find(&problems, "long.toml", "short: is 201 characters").line,
+        Some(4)
+    );
     assert_eq!(find(&problems, "broken.toml", "").line, Some(3));
     assert_eq!(find(&problems, "types.toml", "").line, Some(4));
     find(&problems, "latin1.toml", "not valid UTF-8");
@@ -82,10 +130,18 @@ fn a_missing_folder_is_one_problem_naming_it() {
 fn offices_and_synonyms_load_from_toml() {
     let dir = tempfile::tempdir().unwrap();
     let offices = dir.path().join("offices.toml");
-    std::fs::write(&offices, "[[office]]\nid = \"urp\"\nname = \"URP\"\nphone = \"800\"\n").unwrap();
+    std::fs::write(
+        &offices,
+        "[[office]]\nid = \"urp\"\nname = \"URP\"\nphone = \"800\"\n",
+    )
+    .unwrap();
     assert_eq!(load_offices(&offices).unwrap()[0].phone, "800");
     let synonyms = dir.path().join("synonyms.toml");
-    std::fs::write(&synonyms, "groups = [[\"CIE\", \"carta d'identità elettronica\"]]\n").unwrap();
+    std::fs::write(
+        &synonyms,
+        "groups = [[\"CIE\", \"carta d'identità elettronica\"]]\n",
+    )
+    .unwrap();
     assert_eq!(load_synonyms(&synonyms).unwrap().groups[0].len(), 2);
     std::fs::write(&synonyms, "groups = 3\n").unwrap();
     assert_eq!(load_synonyms(&synonyms).unwrap_err().0[0].line, Some(1));

@@ -5,7 +5,11 @@ mod common;
 use sportello_faq::{DecisionKind, Matcher, MatcherParams, Reason};
 
 fn matcher() -> Matcher {
-    Matcher::new(&common::sheets(), &common::synonyms(), MatcherParams::default())
+    Matcher::new(
+        &common::sheets(),
+        &common::synonyms(),
+        MatcherParams::default(),
+    )
 }
 
 fn top(m: &Matcher, text: &str) -> Option<String> {
@@ -39,7 +43,10 @@ fn greetings_thanks_and_goodbyes_are_small_talk() {
 #[test]
 fn a_request_for_a_person_is_handed_over() {
     let d = matcher().decide("voglio parlare con un operatore");
-    assert_eq!((d.kind, d.reason), (DecisionKind::Handoff, Reason::PersonRequested));
+    assert_eq!(
+        (d.kind, d.reason),
+        (DecisionKind::Handoff, Reason::PersonRequested)
+    );
 }
 
 #[test]
@@ -106,7 +113,10 @@ fn other_decisions_carry_a_longer_ranking_for_operators_and_eval() {
     };
     let m = Matcher::new(&common::sheets(), &common::synonyms(), params);
     let d = m.decide("carta documento residenza accesso orari reclamo");
-    assert_eq!((d.kind, d.reason.clone()), (DecisionKind::Handoff, Reason::NoMatch));
+    assert_eq!(
+        (d.kind, d.reason.clone()),
+        (DecisionKind::Handoff, Reason::NoMatch)
+    );
     assert!(d.candidates.len() > 3, "{d:?}");
 }
 
@@ -114,7 +124,11 @@ fn other_decisions_carry_a_longer_ranking_for_operators_and_eval() {
 fn confidences_lie_between_zero_and_one_and_are_ranked() {
     let ranked = matcher().rank("carta rosa residenza", 10);
     assert!(ranked.iter().all(|c| (0.0..=1.0).contains(&c.confidence)));
-    assert!(ranked.windows(2).all(|w| w[0].confidence >= w[1].confidence));
+    assert!(
+        ranked
+            .windows(2)
+            .all(|w| w[0].confidence >= w[1].confidence)
+    );
 }
 
 #[test]
@@ -144,7 +158,10 @@ fn bad_input_always_gets_a_decision() {
     }
     assert_eq!(m.decide("").reason, Reason::Empty);
     assert_eq!(m.decide("😀😀🙏").reason, Reason::Empty);
-    assert_eq!(m.decide("https://example.org/pagina?x=1").reason, Reason::Empty);
+    assert_eq!(
+        m.decide("https://example.org/pagina?x=1").reason,
+        Reason::Empty
+    );
     assert_eq!(m.decide("la il di che e").kind, DecisionKind::Handoff);
     assert_eq!(m.decide(&long).candidates[0].sheet_id, "carta-rosa");
 }

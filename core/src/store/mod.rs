@@ -94,11 +94,24 @@ impl Store {
         Self::open(url, max_connections, timeout, clock, false).await
     }
 
-    /// Connect for tests that pause tokio's time: one connection opened up front, no health
-    /// check on acquire and no reaper, so that no pool timer is pending while a query waits
-    /// for the database (a paused clock would jump to that timer and time the pool out).
+    /// Connect for tests that pause tokio's time.
+    ///
+    /// A paused clock jumps to the next pending timer whenever the runtime waits, even for the
+    /// database; if that timer is the pool's acquire timeout, the pool times out. So every
+    /// connection is opened now, before time is paused, none is checked on acquire and none is
+    /// reaped: acquiring then never waits, and no pool timer is left pending during a query.
     pub async fn connect_for_paused_time(url: &str, clock: Clock) -> Result<Self> {
-        Self::open(url, 1, Duration::from_secs(3600), clock, true).await
+        const CONNECTIONS: u32 = 8;
+        let store = Self::open(url, CONNECTIONS, Duration::from_secs(3600), clock, true).await?;
+        let mut held = Vec::new();
+        for _ in 0..CONNECTIONS {
+            held.push(store.pool.acquire().await?);
+        }
+        drop(held);
+        while store.pool.num_idle() < CONNECTIONS as usize {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        Ok(store)
     }
 
     async fn open(

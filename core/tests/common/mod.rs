@@ -22,7 +22,8 @@ use sqlx::Connection;
 
 /// The PostgreSQL server's admin URL.
 pub fn postgres_admin() -> String {
-    std::env::var("SPORTELLO_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("SPORTELLO_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A database created for one test, dropped with it.
@@ -40,20 +41,39 @@ impl TestDb {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        Self { url, backend: "sqlite", pg_name: None, _dir: Some(dir) }
+        Self {
+            url,
+            backend: "sqlite",
+            pg_name: None,
+            _dir: Some(dir),
+        }
     }
 
     /// A new PostgreSQL database.
     pub async fn postgres() -> Self {
         let admin = postgres_admin();
-        let name = format!("sportello_test_{}_{}", std::process::id(), rand::random::<u32>());
+        let name = format!(
+            "sportello_test_{}_{}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
         let mut conn = sqlx::PgConnection::connect(&admin)
             .await
-            .unwrap_or_else(|e| panic!("PostgreSQL must be running at {admin} for the store tests: {e}"));
-        sqlx::query(&format!("create database {name}")).execute(&mut conn).await.unwrap();
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL must be running at {admin} for the store tests: {e}")
+            });
+        sqlx::query(&format!("create database {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
         conn.close().await.unwrap();
         let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
-        Self { url: format!("{base}/{name}"), backend: "postgres", pg_name: Some(name), _dir: None }
+        Self {
+            url: format!("{base}/{name}"),
+            backend: "postgres",
+            pg_name: Some(name),
+            _dir: None,
+        }
     }
 
     /// Both backends.
@@ -63,7 +83,9 @@ impl TestDb {
 
     /// A migrated store on it.
     pub async fn store(&self) -> Store {
-        let store = Store::connect(&self.url, 8, Duration::from_secs(10)).await.unwrap();
+        let store = Store::connect(&self.url, 8, Duration::from_secs(10))
+            .await
+            .unwrap();
         store.migrate().await.unwrap();
         store
     }
@@ -71,14 +93,21 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some(name) = self.pg_name.take() else { return };
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
         let admin = postgres_admin();
         // Drop needs async I/O, and we may be inside a runtime: use a thread of our own.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&mut conn).await;
+                    let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
+                        .execute(&mut conn)
+                        .await;
                 }
             });
         })
@@ -103,9 +132,24 @@ pub fn sheets() -> Vec<Sheet> {
         status: SheetStatus::Published,
     };
     vec![
-        sheet("pink-card", "Pink Card", "La Pink Card è una carta di sconti per le donne residenti.", false),
-        sheet("passo-carraio", "Passo carraio", "Il passo carraio si chiede all'ufficio strade.", false),
-        sheet("reclami", "Reclami", "I reclami sono registrati da un operatore.", true),
+        sheet(
+            "pink-card",
+            "Pink Card",
+            "La Pink Card è una carta di sconti per le donne residenti.",
+            false,
+        ),
+        sheet(
+            "passo-carraio",
+            "Passo carraio",
+            "Il passo carraio si chiede all'ufficio strade.",
+            false,
+        ),
+        sheet(
+            "reclami",
+            "Reclami",
+            "I reclami sono registrati da un operatore.",
+            true,
+        ),
     ]
 }
 

@@ -1,0 +1,353 @@
+//! The store on both backends: outbox claiming, operators' actions, users, tokens, sheets.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{TestDb, pipeline, text};
+use sportello_core::Error;
+use sportello_core::model::{Action, ConversationStatus, Role};
+use sportello_faq::SheetStatus;
+
+#[tokio::test]
+async fn migrations_can_run_again_on_a_migrated_store() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        store.migrate().await.unwrap();
+        store.ping().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claimers_never_get_the_same_outbox_row() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        let (intake, _) = pipeline(&store).await;
+        for i in 0..120 {
+            intake
+                .receive(text(&format!("m{i}"), &format!("citizen{i}"), "ciao"))
+                .await
+                .unwrap();
+        }
+        let channels = vec!["mem".to_string()];
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let (store, channels) = (store.clone(), channels.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let rows = store.claim_outbox(&channels, 7, 60_000).await.unwrap();
+                    if rows.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(rows.into_iter().map(|r| r.id));
+                }
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        let unique: HashSet<i64> = all.iter().copied().collect();
+        assert_eq!(all.len(), 120, "every row claimed once on {}", db.backend);
+        assert_eq!(unique.len(), 120, "no row claimed twice on {}", db.backend);
+    }
+}
+
+#[tokio::test]
+async fn the_outbox_hands_out_one_row_per_conversation_in_order() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        let (intake, _) = pipeline(&store).await;
+        intake.receive(text("1", "anna", "ciao")).await.unwrap();
+        intake.receive(text("2", "anna", "grazie")).await.unwrap();
+        let channels = vec!["mem".to_string()];
+        let first = store.claim_outbox(&channels, 10, 60_000).await.unwrap();
+        assert_eq!(first.len(), 1, "{}", db.backend);
+        assert!(
+            store
+                .claim_outbox(&channels, 10, 60_000)
+                .await
+                .unwrap()
+                .is_empty(),
+            "the second waits for the first"
+        );
+        store.outbox_sent(first[0].id, Some("p1")).await.unwrap();
+        let second = store.claim_outbox(&channels, 10, 60_000).await.unwrap();
+        assert_eq!(second.len(), 1);
+        assert!(second[0].id > first[0].id);
+    }
+}
+
+#[tokio::test]
+async fn a_row_whose_worker_died_is_claimed_again_after_its_lease() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        let (intake, _) = pipeline(&store).await;
+        intake.receive(text("1", "bea", "ciao")).await.unwrap();
+        let channels = vec!["mem".to_string()];
+        let claimed = store.claim_outbox(&channels, 10, 0).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let again = store.claim_outbox(&channels, 10, 60_000).await.unwrap();
+        assert_eq!(
+            again.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![claimed[0].id],
+            "{}",
+            db.backend
+        );
+        assert_eq!(again[0].attempt, 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn only_one_of_several_operators_claims_a_conversation() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        let (intake, _) = pipeline(&store).await;
+        intake
+            .receive(text("1", "carlo", "operatore"))
+            .await
+            .unwrap();
+        let conv = store
+            .conversations(Some(ConversationStatus::Queued), 10)
+            .await
+            .unwrap()[0]
+            .id;
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let store = store.clone();
+            let user = store
+                .add_user(&format!("op{i}"), Role::Operator, "password-123")
+                .await
+                .unwrap();
+            tasks.push(tokio::spawn(async move {
+                store.claim(conv, user, &format!("op{i}")).await
+            }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(()) => ok += 1,
+                Err(Error::Conflict(msg)) => assert!(msg.contains("assigned by op"), "{msg}"),
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert_eq!(ok, 1, "{}", db.backend);
+        let c = store.conversation(conv).await.unwrap();
+        assert_eq!(c.status, ConversationStatus::Assigned);
+        assert!(c.assignee.is_some());
+    }
+}
+
+#[tokio::test]
+async fn an_operator_reply_is_queued_for_the_citizens_channel_and_timed() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        let (intake, _) = pipeline(&store).await;
+        intake
+            .receive(text("1", "dino", "operatore"))
+            .await
+            .unwrap();
+        let conv = store
+            .conversations(Some(ConversationStatus::Queued), 10)
+            .await
+            .unwrap()[0]
+            .id;
+        let op = store
+            .add_user("mario", Role::Operator, "password-123")
+            .await
+            .unwrap();
+        let other = store
+            .add_user("luigi", Role::Operator, "password-123")
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                intake.operator_reply(conv, op, "mario", "Eccomi").await,
+                Err(Error::Conflict(_))
+            ),
+            "must claim first"
+        );
+        store.claim(conv, op, "mario").await.unwrap();
+        assert!(matches!(
+            intake.operator_reply(conv, other, "luigi", "Io").await,
+            Err(Error::Conflict(_))
+        ));
+        assert!(matches!(
+            intake.operator_reply(conv, op, "mario", "   ").await,
+            Err(Error::Invalid(_))
+        ));
+        intake
+            .operator_reply(conv, op, "mario", "Buongiorno, la aiuto io.")
+            .await
+            .unwrap();
+        let rows = store.outbox_of(conv).await.unwrap();
+        let last = rows.last().unwrap();
+        assert_eq!(
+            (last.channel.as_str(), last.text.as_str()),
+            ("mem", "Buongiorno, la aiuto io."),
+            "{}",
+            db.backend
+        );
+        let msgs = store.messages(conv).await.unwrap();
+        assert_eq!(msgs.last().unwrap().operator.as_deref(), Some("mario"));
+        assert!(
+            store
+                .conversation(conv)
+                .await
+                .unwrap()
+                .first_response_at
+                .is_some()
+        );
+    }
+}
+
+#[tokio::test]
+async fn transfer_tags_the_office_and_rejects_unknown_ones() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        let (intake, _) = pipeline(&store).await;
+        intake.receive(text("1", "elsa", "ciao")).await.unwrap();
+        let conv = store.conversations(None, 10).await.unwrap()[0].id;
+        assert!(matches!(
+            store.transfer(conv, "nowhere", "op").await,
+            Err(Error::Invalid(_))
+        ));
+        store.transfer(conv, "urp", "op").await.unwrap();
+        let c = store.conversation(conv).await.unwrap();
+        assert_eq!(
+            (c.office.as_deref(), c.status),
+            (Some("urp"), ConversationStatus::Queued),
+            "{}",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn passwords_and_tokens_are_verified_against_their_hashes() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        store
+            .add_user("ada", Role::Editor, "correct horse")
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.add_user("ada", Role::Admin, "another one").await,
+            Err(Error::Conflict(_))
+        ));
+        assert!(matches!(
+            store.add_user("bo", Role::Admin, "short").await,
+            Err(Error::Invalid(_))
+        ));
+        let user = store
+            .verify_password("ada", "correct horse")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(user.role, Role::Editor, "{}", db.backend);
+        assert!(
+            store
+                .verify_password("ada", "wrong horse")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .verify_password("nobody", "correct horse")
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let token = store.create_token("crm", Role::Operator).await.unwrap();
+        let p = store.verify_token(&token).await.unwrap().unwrap();
+        assert_eq!((p.name.as_str(), p.role), ("crm", Role::Operator));
+        assert!(store.verify_token("spt_forged").await.unwrap().is_none());
+        let stored: Vec<String> = sqlx::query_scalar("select token_hash from api_tokens")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert!(
+            !stored.iter().any(|h| h == &token),
+            "the token itself is never stored"
+        );
+        assert_eq!(store.revoke_tokens("crm").await.unwrap(), 1);
+        assert!(store.verify_token(&token).await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn sheets_are_saved_as_revisions_and_drafts_are_not_published() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        let mut sheets = common::sheets();
+        assert_eq!(store.save_sheets(&sheets, "import").await.unwrap(), 3);
+        assert_eq!(
+            store.save_sheets(&sheets, "import").await.unwrap(),
+            0,
+            "unchanged sheets are not saved again"
+        );
+        sheets[0].summary = "Nuovo testo.".into();
+        sheets[1].status = SheetStatus::Draft;
+        assert_eq!(store.save_sheets(&sheets[..2], "editor").await.unwrap(), 2);
+        let all = store.sheets().await.unwrap();
+        let pink = all.iter().find(|s| s.sheet.id == "pink-card").unwrap();
+        assert_eq!(
+            (pink.revision, pink.updated_by.as_deref()),
+            (2, Some("editor")),
+            "{}",
+            db.backend
+        );
+        assert_eq!(pink.sheet.summary, "Nuovo testo.");
+        let published: Vec<String> = store
+            .published_sheets()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(
+            published,
+            vec!["pink-card".to_string(), "reclami".to_string()]
+        );
+        let revisions: i64 = sqlx::query_scalar("select count(*) from sheet_revisions")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(revisions, 5);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_delivery_marks_the_contact_unreachable_and_can_be_retried() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        let (intake, _) = pipeline(&store).await;
+        let mut m = text("1", "franco", "x");
+        m.action = Action::ChooseSheet("pink-card".into());
+        intake.receive(m).await.unwrap();
+        let row = store
+            .claim_outbox(&["mem".to_string()], 1, 60_000)
+            .await
+            .unwrap()
+            .remove(0);
+        store
+            .outbox_failed(row.id, "Forbidden: bot was blocked by the user", true)
+            .await
+            .unwrap();
+        let stats = store.outbox_stats().await.unwrap();
+        assert_eq!((stats.failed, stats.backlog), (1, 0), "{}", db.backend);
+        let c = store.conversation(row.conversation_id).await.unwrap();
+        assert!(c.unreachable);
+        let failures = store.outbox_failures(10).await.unwrap();
+        assert_eq!(
+            failures[0].last_error.as_deref(),
+            Some("Forbidden: bot was blocked by the user")
+        );
+        assert!(store.outbox_requeue(row.id).await.unwrap());
+        assert_eq!(store.outbox_stats().await.unwrap().backlog, 1);
+    }
+}
