@@ -338,18 +338,13 @@ impl Default for EmailConfig {
 }
 
 /// `[webchat]`
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebchatConfig {
     /// Whether the citizen web chat is served under `/chat`.
     pub enabled: bool,
 }
 
-impl Default for WebchatConfig {
-    fn default() -> Self {
-        Self { enabled: false }
-    }
-}
 
 impl Config {
     /// Read `path` (when given and present), apply the environment, and validate.

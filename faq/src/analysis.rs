@@ -205,11 +205,22 @@ impl Analyzer {
             .iter()
             .map(|w| self.stem(w).into_owned())
             .collect();
+        let bigrams = bigram_terms(&stems);
         self.add_synonym_groups(&mut stems);
         let prefixes: Vec<String> = stems.iter().filter_map(|s| prefix_term(s)).collect();
         stems.extend(prefixes);
+        stems.extend(bigrams);
         stems
     }
+}
+
+/// Terms for adjacent pairs of content stems (`carta` + `ident` → `cart_ident`), so that
+/// a phrase counts more than its words scattered.
+pub fn bigram_terms(stems: &[String]) -> Vec<String> {
+    stems
+        .windows(2)
+        .map(|w| format!("{}_{}", w[0], w[1]))
+        .collect()
 }
 
 /// Characters kept by [`prefix_term`].

@@ -8,11 +8,13 @@
 //!   [`load_synonyms`], reporting every problem with file and line.
 //! - `csv.rs`: CSV import and export, and TOML writing ([`export_csv`], [`sheet_to_toml`],
 //!   [`write_toml_dir`]).
-//! - `analysis.rs`, `typos.rs`: Italian normalisation, stopwords, stems, synonyms and
-//!   typo tolerance.
-//! - `index.rs`: the inverted index and its scores (BM25F and best phrasing).
+//! - [`analysis`], `typos.rs`, [`lexicon`]: Italian normalisation, stopwords, stems,
+//!   synonyms (the office's and a built-in lexicon) and typo tolerance.
+//! - `index/`: the inverted index and its scores (BM25F and best phrasing); `query.rs`
+//!   turns a message into weighted index terms.
 //! - `intent.rs`: small talk, requests for a person, abuse.
-//! - `calibration.rs`: the confidence, a logistic model over the ranking's features.
+//! - [`calibration`]: the confidence, a logistic model over the ranking's features,
+//!   fitted by cross-validation on the UnlockPA development set.
 //! - [`Matcher`] (`matcher.rs`): built once from the published sheets; [`Matcher::decide`]
 //!   turns one citizen message into a [`Decision`] (answer, clarify, small talk or handoff)
 //!   with the candidate sheets and a calibrated confidence.

@@ -56,6 +56,7 @@ impl Typos {
             if chars.len() < 4
                 || chars.iter().any(char::is_ascii_digit)
                 || stem.starts_with(['^', '~'])
+                || stem.contains('_')
             {
                 continue;
             }

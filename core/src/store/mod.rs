@@ -303,7 +303,11 @@ fn sqlite_url(url: &str) -> Result<String> {
         && !parent.as_os_str().is_empty()
     {
         std::fs::create_dir_all(parent).map_err(|e| {
-            crate::Error::Invalid(format!("cannot create folder {}: {e}", parent.display()))
+            let e = std::io::Error::new(
+                e.kind(),
+                format!("cannot create folder {}: {e}", parent.display()),
+            );
+            crate::Error::Database(sqlx::Error::Io(e))
         })?;
     }
     if query.contains("mode=") {
