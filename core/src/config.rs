@@ -345,7 +345,6 @@ pub struct WebchatConfig {
     pub enabled: bool,
 }
 
-
 impl Config {
     /// Read `path` (when given and present), apply the environment, and validate.
     ///

@@ -198,7 +198,7 @@ impl Intake {
         let message_id: Option<i64> = sqlx::query_scalar(
             "insert into messages (conversation_id, channel, direction, author, platform_id, text, raw, attachments, \
              decision, reason, confidence, candidates, created_at) \
-             values ($1, $2, 'in', 'citizen', $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             values ($1, $2, 'in', 'citizen', $3, $4, $5, $6, $7, $8, nullif($9, -1.0), $10, $11) \
              on conflict (channel, platform_id) do nothing returning id",
         )
         .bind(conversation_id)
@@ -209,7 +209,9 @@ impl Intake {
         .bind(attachments)
         .bind(decision.as_str())
         .bind(&reason)
-        .bind(confidence)
+        // sqlx 0.8's Any driver sends a NULL double to PostgreSQL typed as float4, which breaks
+        // the cached statement for later non-NULL values; so NULL travels as -1 (`nullif`).
+        .bind(confidence.unwrap_or(-1.0))
         .bind(candidates)
         .bind(now)
         .fetch_optional(&mut *w.tx)

@@ -361,3 +361,36 @@ async fn odd_text_is_stored_intact() {
         );
     }
 }
+
+#[tokio::test]
+async fn messages_with_and_without_a_confidence_share_one_connection() {
+    // Regression: a NULL confidence first prepared the statement with the wrong float type on
+    // PostgreSQL, and every later message with a confidence failed on that connection.
+    for db in TestDb::both().await {
+        let store =
+            sportello_core::store::Store::connect(&db.url, 1, std::time::Duration::from_secs(10))
+                .await
+                .unwrap();
+        store.migrate().await.unwrap();
+        let (intake, _) = pipeline(&store).await;
+        let mut first = text("1", "nina", "");
+        first.action = Action::RequestOperator;
+        intake.receive(first).await.unwrap();
+        for (i, body) in ["ciao", "come funziona Pink Card", "passo carraio"]
+            .iter()
+            .enumerate()
+        {
+            intake
+                .receive(text(&format!("m{i}"), &format!("other{i}"), body))
+                .await
+                .unwrap();
+        }
+        let with_confidence: i64 = sqlx::query_scalar(
+            "select count(*) from messages where direction = 'in' and confidence is not null",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(with_confidence, 3, "{}", db.backend);
+    }
+}
