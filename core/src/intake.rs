@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::health::Health;
 use crate::model::{Author, Button, ConversationStatus, Inbound};
 use crate::policy::{Outcome, Policy};
-use crate::store::{Store, WriteTx, audit, set_cursor};
+use crate::store::{Store, audit, set_cursor};
 use sportello_faq::DecisionKind;
 
 /// What happened to an inbound message.
@@ -235,8 +235,6 @@ impl Intake {
                 .bind(now)
                 .execute(&mut *w.tx)
                 .await?;
-            } else {
-                touch(&mut w, conversation_id, now).await?;
             }
             if let Some(reply) = &outcome.reply {
                 let text = reply.text.replace("{ref}", &conversation_id.to_string());
@@ -254,7 +252,6 @@ impl Intake {
                 replies += 1;
             }
         } else {
-            touch(&mut w, conversation_id, now).await?;
             if !acknowledged {
                 let text = self
                     .policy
@@ -371,15 +368,6 @@ impl Intake {
     }
 }
 
-async fn touch(w: &mut WriteTx, conversation_id: i64, now: i64) -> Result<()> {
-    sqlx::query("update conversations set last_message_at = $2 where id = $1")
-        .bind(conversation_id)
-        .bind(now)
-        .execute(&mut *w.tx)
-        .await?;
-    Ok(())
-}
-
 /// Find the open conversation of the thread, or open one.
 async fn open_conversation(
     tx: &mut Transaction<'static, Any>,
@@ -387,11 +375,14 @@ async fn open_conversation(
     contact_id: i64,
     now: i64,
 ) -> Result<(i64, ConversationStatus, bool)> {
-    let find = "select id, status, acknowledged from conversations where channel = $1 and thread = $2 and status <> 'resolved'";
+    // Finding the conversation also stamps its last message time: one statement, not two.
+    let find = "update conversations set last_message_at = $3 \
+                where channel = $1 and thread = $2 and status <> 'resolved' returning id, status, acknowledged";
     for _ in 0..2 {
         if let Some(row) = sqlx::query(find)
             .bind(&inbound.channel)
             .bind(&inbound.thread)
+            .bind(now)
             .fetch_optional(&mut **tx)
             .await?
         {
