@@ -149,32 +149,10 @@ impl Intake {
     async fn try_receive(&self, inbound: &Inbound, outcome: &Outcome) -> Result<Option<Receipt>> {
         let now = self.store.now_ms();
         let mut w = self.store.begin_write().await?;
-        // A write first, so that SQLite takes its write lock at the start.
-        let contact_id: i64 = sqlx::query_scalar(
-            "insert into contacts (channel, external_id, display_name, created_at) values ($1, $2, $3, $4) \
-             on conflict (channel, external_id) do update set display_name = excluded.display_name returning id",
-        )
-        .bind(&inbound.channel)
-        .bind(&inbound.sender.external_id)
-        .bind(&inbound.sender.display_name)
-        .bind(now)
-        .fetch_one(&mut *w.tx)
-        .await?;
-        let existing: Option<i64> =
-            sqlx::query_scalar("select id from messages where channel = $1 and platform_id = $2")
-                .bind(&inbound.channel)
-                .bind(&inbound.platform_id)
-                .fetch_optional(&mut *w.tx)
-                .await?;
-        if let Some(message_id) = existing {
-            if let Some(cursor) = &inbound.cursor {
-                set_cursor(&mut w.tx, &inbound.channel, cursor, now).await?;
-            }
-            w.commit().await?;
-            return Ok(Some(Receipt::Duplicate { message_id }));
-        }
+        // Redeliveries are rare: rather than look for the message first, insert it and let
+        // the unique (channel, platform id) index say when it is a duplicate.
         let (conversation_id, status, acknowledged) =
-            open_conversation(&mut w.tx, inbound, contact_id, now).await?;
+            open_conversation(&mut w.tx, inbound, now).await?;
         let (text, raw) = storable(&inbound.text, inbound.raw.as_deref());
         let attachments = (!inbound.attachments.is_empty())
             .then(|| serde_json::to_string(&inbound.attachments).unwrap_or_default());
@@ -217,9 +195,9 @@ impl Intake {
         .fetch_optional(&mut *w.tx)
         .await?;
         let Some(message_id) = message_id else {
-            // Lost a race with a concurrent delivery: roll back and look again.
-            w.tx.rollback().await?;
-            return Ok(None);
+            // Release the write gate before the duplicate path takes it again.
+            w.rollback().await?;
+            return self.duplicate(inbound).await;
         };
         if let Some(cursor) = &inbound.cursor {
             set_cursor(&mut w.tx, &inbound.channel, cursor, now).await?;
@@ -285,6 +263,26 @@ impl Intake {
             decision,
             replies,
         }))
+    }
+
+    /// A message stored before: only advance the cursor. `None` when the earlier copy has
+    /// vanished (its transaction rolled back), so the caller tries again.
+    async fn duplicate(&self, inbound: &Inbound) -> Result<Option<Receipt>> {
+        let mut w = self.store.begin_write().await?;
+        let existing: Option<i64> =
+            sqlx::query_scalar("select id from messages where channel = $1 and platform_id = $2")
+                .bind(&inbound.channel)
+                .bind(&inbound.platform_id)
+                .fetch_optional(&mut *w.tx)
+                .await?;
+        let Some(message_id) = existing else {
+            return Ok(None);
+        };
+        if let Some(cursor) = &inbound.cursor {
+            set_cursor(&mut w.tx, &inbound.channel, cursor, self.store.now_ms()).await?;
+        }
+        w.commit().await?;
+        Ok(Some(Receipt::Duplicate { message_id }))
     }
 
     /// An operator's reply: stored, sent through the citizen's channel, and the first
@@ -368,11 +366,10 @@ impl Intake {
     }
 }
 
-/// Find the open conversation of the thread, or open one.
+/// Find the open conversation of the thread, or open one (with its contact).
 async fn open_conversation(
     tx: &mut Transaction<'static, Any>,
     inbound: &Inbound,
-    contact_id: i64,
     now: i64,
 ) -> Result<(i64, ConversationStatus, bool)> {
     // Finding the conversation also stamps its last message time: one statement, not two.
@@ -394,6 +391,16 @@ async fn open_conversation(
                 row.try_get::<i64, _>("acknowledged")? != 0,
             ));
         }
+        let contact_id: i64 = sqlx::query_scalar(
+            "insert into contacts (channel, external_id, display_name, created_at) values ($1, $2, $3, $4) \
+             on conflict (channel, external_id) do update set display_name = excluded.display_name returning id",
+        )
+        .bind(&inbound.channel)
+        .bind(&inbound.sender.external_id)
+        .bind(&inbound.sender.display_name)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
         let id: Option<i64> = sqlx::query_scalar(
             "insert into conversations (contact_id, channel, thread, subject, status, opened_at, last_message_at) \
              values ($1, $2, $3, $4, 'bot', $5, $5) \

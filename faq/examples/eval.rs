@@ -4,7 +4,8 @@
 //!
 //! SHEETS is a folder of TOML sheets or a CSV file. Set `EVAL_ERRORS=1` to list the
 //! wrong auto-answers, `EVAL_MISSES=1` the answerable queries ranked wrong, and
-//! `EVAL_ANSWER` / `EVAL_CLARIFY` to try other thresholds.
+//! `EVAL_ANSWER` / `EVAL_CLARIFY` to try other thresholds, `EVAL_NO_LEXICON=1` to measure
+//! without the built-in lexicon.
 
 use std::path::Path;
 use std::time::Instant;
@@ -34,6 +35,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|v| v.parse().ok())
     {
         params.answer_threshold = t;
+    }
+    if std::env::var("EVAL_NO_LEXICON").is_ok() {
+        params.builtin_lexicon = false;
     }
     if let Some(t) = std::env::var("EVAL_CLARIFY")
         .ok()

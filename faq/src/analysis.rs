@@ -2,7 +2,7 @@
 //!
 //! The same pipeline runs over sheets when the index is built and over each message, so
 //! that "perche", "perché" and "PERCHÈ" meet, and "dell'anagrafe" yields "anagrafe".
-//! Typo tolerance needs the index's vocabulary and lives in [`crate::vocab`].
+//! Typo tolerance needs the index's vocabulary and lives in `typos.rs`.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -18,15 +18,30 @@ pub const MAX_QUERY_CHARS: usize = 4000;
 /// Fold a text for matching: Unicode NFKC, lower case, accents removed, typographic
 /// apostrophes made plain.
 pub fn normalize(text: &str) -> String {
-    let lower: String = text.nfkc().flat_map(char::to_lowercase).collect();
-    lower
-        .nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .map(|c| match c {
-            '\u{2019}' | '\u{2018}' | '\u{02BC}' | '`' | '\u{00B4}' => '\'',
-            _ => c,
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    let mut push_folded = |c: char| {
+        for lower in c.to_lowercase() {
+            if lower.is_ascii() {
+                out.push(if lower == '`' { '\'' } else { lower });
+                continue;
+            }
+            // Decompose one character and keep its base letters: "è" → "e".
+            unicode_normalization::char::decompose_canonical(lower, |d| {
+                if !unicode_normalization::char::is_combining_mark(d) {
+                    out.push(match d {
+                        '\u{2019}' | '\u{2018}' | '\u{02BC}' | '\u{00B4}' => '\'',
+                        _ => d,
+                    });
+                }
+            });
+        }
+    };
+    if text.is_ascii() {
+        text.chars().for_each(&mut push_folded);
+    } else {
+        text.nfkc().for_each(&mut push_folded);
+    }
+    out
 }
 
 /// Whether a whitespace-separated chunk is a link or an email address.
@@ -200,27 +215,17 @@ impl Analyzer {
 
     /// Every term of a text: content stems, synonym-group tokens, then stem prefixes.
     pub fn terms(&self, text: &str) -> Vec<String> {
-        let mut stems: Vec<String> = self
-            .content_words(text)
-            .iter()
-            .map(|w| self.stem(w).into_owned())
-            .collect();
-        let bigrams = bigram_terms(&stems);
+        self.terms_with(text, |w| self.stem(w).into_owned())
+    }
+
+    /// [`Analyzer::terms`] with a given stemmer (the index memoises stems while building).
+    pub fn terms_with(&self, text: &str, mut stem: impl FnMut(&str) -> String) -> Vec<String> {
+        let mut stems: Vec<String> = self.content_words(text).iter().map(|w| stem(w)).collect();
         self.add_synonym_groups(&mut stems);
         let prefixes: Vec<String> = stems.iter().filter_map(|s| prefix_term(s)).collect();
         stems.extend(prefixes);
-        stems.extend(bigrams);
         stems
     }
-}
-
-/// Terms for adjacent pairs of content stems (`carta` + `ident` → `cart_ident`), so that
-/// a phrase counts more than its words scattered.
-pub fn bigram_terms(stems: &[String]) -> Vec<String> {
-    stems
-        .windows(2)
-        .map(|w| format!("{}_{}", w[0], w[1]))
-        .collect()
 }
 
 /// Characters kept by [`prefix_term`].

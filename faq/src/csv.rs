@@ -77,7 +77,17 @@ fn optional(value: &str) -> Option<String> {
     (!v.is_empty()).then(|| v.to_string())
 }
 
-/// Import sheets from a CSV file; see the module documentation for the format.
+/// Import sheets from a CSV file with a header row (`;` when the header holds more `;`
+/// than `,`, else `,`).
+///
+/// Columns by name, case-insensitive: `id`, `question` or `title`, `answer` or `summary`,
+/// `tags` or `tag` (comma-separated), `questions` (joined by `|`), `link`, `office`, and
+/// `short`, `keywords`, `body`, `handoff`, `status` as [`export_csv`] writes them. An
+/// unknown column is a warning and its values are ignored; a missing `id`, title or answer
+/// column is an error. An answer longer than [`SUMMARY_MAX`] with no `body` becomes the
+/// body, the summary is derived from it ([`derive_summary`]) and a warning says so. Every
+/// problem (rows with the wrong number of columns, duplicate ids, unknown offices,
+/// over-long texts) is reported with its line.
 pub fn import_csv(path: &Path, offices: &[Office]) -> Result<Loaded, Problems> {
     let text = read_text(path).map_err(|p| Problems(vec![p]))?;
     parse_csv(&text, path, offices)

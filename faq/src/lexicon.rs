@@ -6,7 +6,7 @@
 //! against the UnlockPA development set, whose topics it covers (no query was copied),
 //! so figures on that set overstate its value elsewhere; `MatcherParams::builtin_lexicon`
 //! turns it off to measure without it. Each group behaves like a group of
-//! `synonyms.toml` (see `analysis.rs`), weighted by `LEXICON_WEIGHT` in `index.rs`.
+//! `synonyms.toml` (see `analysis.rs`), weighted by `LEXICON_WEIGHT` in `index/query.rs`.
 //! Offices add their own terms and abbreviations in `config/synonyms.toml`.
 
 /// Groups of near-equivalent words and phrases.

@@ -151,7 +151,7 @@ pub(crate) fn check_all(sheets: &[Located], offices: &[Office], problems: &mut V
 }
 
 /// Load sheets from a folder of TOML files (one sheet per `*.toml` file) or from a CSV
-/// file (see [`crate::csv`]), checking every sheet.
+/// file (see [`crate::import_csv`]), checking every sheet.
 ///
 /// `offices` are the known offices; a sheet naming another office is a problem. Every
 /// problem is reported, each with its file and, when known, its line.

@@ -174,7 +174,11 @@ impl Matcher {
 
     /// The best `k` sheets for a message with their features, best first.
     pub fn explain(&self, text: &str, k: usize) -> Vec<(String, Features)> {
-        let query = self.index.query(text, &self.analyzer);
+        self.explain_words(&analysis::words(text), k)
+    }
+
+    fn explain_words(&self, words: &[String], k: usize) -> Vec<(String, Features)> {
+        let query = self.index.query(words, &self.analyzer);
         let known = self.index.known_share(&query);
         let length = (1.0 + query.len as f32).ln();
         // One more than asked, so that the last one's margin is known.
@@ -208,7 +212,11 @@ impl Matcher {
     /// The best `k` sheets for a message, best first, with calibrated confidences,
     /// whatever the decision would be.
     pub fn rank(&self, text: &str, k: usize) -> Vec<Candidate> {
-        self.explain(text, k)
+        self.rank_words(&analysis::words(text), k)
+    }
+
+    fn rank_words(&self, words: &[String], k: usize) -> Vec<Candidate> {
+        self.explain_words(words, k)
             .into_iter()
             .map(|(sheet_id, f)| Candidate {
                 sheet_id,
@@ -229,15 +237,16 @@ impl Matcher {
         if words.is_empty() {
             return bare(DecisionKind::Handoff, Reason::Empty);
         }
-        match intent::classify(&words) {
+        let intent = intent::classify(&words);
+        match intent {
             Some(Intent::Greeting) => return bare(DecisionKind::Smalltalk, Reason::Greeting),
             Some(Intent::Thanks) => return bare(DecisionKind::Smalltalk, Reason::Thanks),
             Some(Intent::Goodbye) => return bare(DecisionKind::Smalltalk, Reason::Goodbye),
             Some(Intent::Abuse) => return bare(DecisionKind::Handoff, Reason::Abuse),
             Some(Intent::Person) | None => {}
         }
-        let person = intent::classify(&words) == Some(Intent::Person);
-        let mut candidates = self.rank(text, self.params.max_candidates.max(1));
+        let person = intent == Some(Intent::Person);
+        let mut candidates = self.rank_words(&words, self.params.max_candidates.max(1));
         let confidence = candidates.first().map_or(0.0, |c| c.confidence);
         let with = |kind, reason, candidates| Decision {
             kind,

@@ -1,12 +1,11 @@
 //! Typo tolerance: an unknown query stem is replaced by the closest stem of the index.
 //!
-//! Lookup is a symmetric-delete search (SymSpell): every index stem is stored under each
-//! variant with up to two characters deleted, so a query stem needs only its own deletion
-//! variants looked up, then each candidate is checked with a real edit distance. Built once
-//! with the index; a query costs a few dozen hash lookups whatever the vocabulary size.
-
-use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+//! Lookup is a symmetric-delete search (SymSpell): every index stem is stored under the
+//! hash of each variant with up to two characters deleted, so a query stem needs only its
+//! own deletion variants looked up, then each candidate is checked with a real edit
+//! distance. Variants are hashed in place, never built as strings, and the table is one
+//! sorted array of (hash, stem id) pairs: compact, and a query costs a few dozen binary
+//! searches whatever the vocabulary size.
 
 /// How many edits a word of this many characters may carry: none up to 4 characters
 /// (too many short Italian words are one letter apart), one up to 8, two beyond.
@@ -18,54 +17,68 @@ pub fn max_edits(word_chars: usize) -> usize {
     }
 }
 
+/// Longest stem considered, in characters; longer ones are left alone.
+const MAX_CHARS: usize = 32;
+
 /// The deletion index over a vocabulary of stems.
 pub struct Typos {
-    hasher: RandomState,
-    by_delete: HashMap<u64, Vec<u32>>,
+    /// (variant hash, stem id), sorted.
+    table: Vec<(u64, u32)>,
 }
 
-fn deletes(word: &[char], depth: usize, out: &mut Vec<Vec<char>>) {
-    if depth == 0 || word.len() <= 1 {
-        return;
-    }
-    for i in 0..word.len() {
-        let mut shorter = word.to_vec();
-        shorter.remove(i);
-        if !out.contains(&shorter) {
-            deletes(&shorter, depth - 1, out);
-            out.push(shorter);
+const NONE: usize = usize::MAX;
+
+/// FNV-1a over the characters of `chars` except positions `a` and `b`, then mixed.
+fn variant_hash(chars: &[char], a: usize, b: usize) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, &c) in chars.iter().enumerate() {
+        if i != a && i != b {
+            h = (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
+    h ^= h >> 33;
+    h.wrapping_mul(0xff51_afd7_ed55_8ccd)
 }
 
-fn variants(word: &[char], edits: usize) -> Vec<Vec<char>> {
-    let mut out = vec![word.to_vec()];
-    deletes(word, edits, &mut out);
-    out
+/// Call `f` with the hash of `chars` and of each variant with up to `edits` (≤ 2)
+/// characters deleted. Repeats are harmless: they find the same ids.
+fn for_each_variant(chars: &[char], edits: usize, mut f: impl FnMut(u64)) {
+    f(variant_hash(chars, NONE, NONE));
+    if edits == 0 || chars.len() <= 1 {
+        return;
+    }
+    for i in 0..chars.len() {
+        if i > 0 && chars[i] == chars[i - 1] {
+            continue; // deleting either of two equal neighbours gives the same word
+        }
+        f(variant_hash(chars, i, NONE));
+        if edits >= 2 && chars.len() > 2 {
+            for j in i + 1..chars.len() {
+                f(variant_hash(chars, i, j));
+            }
+        }
+    }
 }
 
 impl Typos {
-    /// Index `stems` (position = term id) for lookups of up to two edits.
-    pub fn new<'a>(stems: impl Iterator<Item = &'a str>) -> Self {
-        let mut this = Self {
-            hasher: RandomState::new(),
-            by_delete: HashMap::new(),
-        };
-        for (id, stem) in stems.enumerate() {
+    /// Index `stems` (term id, stem) for lookups of up to two edits.
+    pub fn new<'a>(stems: impl Iterator<Item = (u32, &'a str)>) -> Self {
+        let mut table = Vec::new();
+        for (id, stem) in stems {
             let chars: Vec<char> = stem.chars().collect();
             if chars.len() < 4
+                || chars.len() > MAX_CHARS
                 || chars.iter().any(char::is_ascii_digit)
                 || stem.starts_with(['^', '~'])
-                || stem.contains('_')
             {
                 continue;
             }
-            for v in variants(&chars, 2) {
-                let key = this.hasher.hash_one(&v);
-                this.by_delete.entry(key).or_default().push(id as u32);
-            }
+            for_each_variant(&chars, 2, |h| table.push((h, id)));
         }
-        this
+        table.sort_unstable();
+        table.dedup();
+        table.shrink_to_fit();
+        Self { table }
     }
 
     /// The id of the closest stem within `max` edits (ties go to the most frequent, by
@@ -78,16 +91,16 @@ impl Typos {
         df: &[u32],
     ) -> Option<(u32, usize)> {
         let chars: Vec<char> = stem.chars().collect();
-        if max == 0 || chars.len() < 4 {
+        if max == 0 || chars.len() < 4 || chars.len() > MAX_CHARS {
             return None;
         }
         let mut best: Option<(usize, u32, u32)> = None;
-        for v in variants(&chars, max) {
-            let Some(ids) = self.by_delete.get(&self.hasher.hash_one(&v)) else {
-                continue;
-            };
-            for &id in ids {
-                let cand: Vec<char> = vocab[id as usize].chars().collect();
+        let mut cand: Vec<char> = Vec::with_capacity(MAX_CHARS + 2);
+        for_each_variant(&chars, max, |h| {
+            let from = self.table.partition_point(|&(k, _)| k < h);
+            for &(_, id) in self.table[from..].iter().take_while(|&&(k, _)| k == h) {
+                cand.clear();
+                cand.extend(vocab[id as usize].chars());
                 let Some(d) = bounded_distance(&chars, &cand, max) else {
                     continue;
                 };
@@ -96,7 +109,7 @@ impl Typos {
                     best = Some(key);
                 }
             }
-        }
+        });
         best.map(|(d, _, id)| (id, d))
     }
 }
@@ -168,7 +181,12 @@ mod tests {
         let vocab: Vec<String> = ["resident", "rinnov", "certific"]
             .map(String::from)
             .to_vec();
-        let typos = Typos::new(vocab.iter().map(String::as_str));
+        let typos = Typos::new(
+            vocab
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (i as u32, s.as_str())),
+        );
         let df = [1, 1, 1];
         assert_eq!(typos.correct("residnt", 1, &vocab, &df), Some((0, 1)));
         assert_eq!(typos.correct("rinov", 1, &vocab, &df), Some((1, 1)));

@@ -141,6 +141,7 @@ fn an_off_topic_question_is_not_answered() {
 fn bad_input_always_gets_a_decision() {
     let m = matcher();
     let long = "carta rosa ".repeat(10_000);
+    let one_word = "a".repeat(100_000);
     let cases = [
         "",
         "   \n\t",
@@ -151,6 +152,7 @@ fn bad_input_always_gets_a_decision() {
         "Привет как дела 你好 مرحبا carta",
         "\u{0}\u{200b}\u{feff}",
         long.as_str(),
+        one_word.as_str(),
     ];
     for text in cases {
         let d = m.decide(text);

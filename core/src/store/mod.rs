@@ -76,6 +76,12 @@ impl WriteTx {
         self.tx.commit().await?;
         Ok(())
     }
+
+    /// Roll back and release the gate.
+    pub async fn rollback(self) -> Result<()> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
 }
 
 impl Store {

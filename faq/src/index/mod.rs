@@ -17,6 +17,7 @@ use crate::sheet::Sheet;
 use crate::typos::Typos;
 
 mod query;
+mod search;
 
 pub use query::Query;
 
@@ -104,10 +105,13 @@ pub struct Index {
     idf: Vec<f32>,
     /// term → (sheet, BM25F contribution without idf).
     postings: Vec<Vec<(u32, f32)>>,
-    /// term → phrasings holding it.
-    phrasing_postings: Vec<Vec<u32>>,
-    phrasing_sheet: Vec<u32>,
+    /// sheet → its phrasings, `start..end` in `phrasing_terms` and `phrasing_mass`.
+    sheet_phrasings: Vec<(u32, u32)>,
+    /// Each phrasing's distinct terms, sorted.
+    phrasing_terms: Vec<Box<[u32]>>,
     phrasing_mass: Vec<f32>,
+    /// Stem of every word the sheets use.
+    stems: HashMap<String, String>,
     unknown_idf: f32,
     n_sheets: usize,
     typos: Typos,
@@ -116,6 +120,17 @@ pub struct Index {
 impl Index {
     /// Build the index over `sheets` (all of them: filter drafts before).
     pub fn new(sheets: &[&Sheet], analyzer: &Analyzer) -> Self {
+        // Stemming is the costliest step of analysis: each distinct word is stemmed once,
+        // and the table is kept for queries.
+        let mut stems: HashMap<String, String> = HashMap::new();
+        let mut stem = |w: &str| -> String {
+            if let Some(s) = stems.get(w) {
+                return s.clone();
+            }
+            let s = analyzer.stem(w).into_owned();
+            stems.insert(w.to_string(), s.clone());
+            s
+        };
         let mut term_ids: HashMap<String, u32> = HashMap::new();
         let mut vocab: Vec<String> = Vec::new();
         let mut intern = |t: String| -> u32 {
@@ -133,7 +148,7 @@ impl Index {
         for (i, sheet) in sheets.iter().enumerate() {
             let mut fields = Vec::new();
             for text in field_texts(sheet) {
-                let terms = analyzer.terms(&text);
+                let terms = analyzer.terms_with(&text, &mut stem);
                 let mut counts = HashMap::new();
                 for t in &terms {
                     *counts.entry(intern(t.clone())).or_insert(0.0) += 1.0;
@@ -142,7 +157,11 @@ impl Index {
             }
             sheet_fields.push(fields);
             for p in std::iter::once(&sheet.title).chain(&sheet.questions) {
-                let mut ids: Vec<u32> = analyzer.terms(p).into_iter().map(&mut intern).collect();
+                let mut ids: Vec<u32> = analyzer
+                    .terms_with(p, &mut stem)
+                    .into_iter()
+                    .map(&mut intern)
+                    .collect();
                 ids.sort_unstable();
                 ids.dedup();
                 if !ids.is_empty() {
@@ -176,26 +195,51 @@ impl Index {
         }
         let idf_of = |df: u32| (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
         let idf: Vec<f32> = df.iter().map(|&d| idf_of(d)).collect();
-        let mut phrasing_postings: Vec<Vec<u32>> = vec![Vec::new(); n_terms];
-        let mut phrasing_sheet = Vec::new();
-        let mut phrasing_mass = Vec::new();
-        for (p, (sheet, ids)) in phrasings.iter().enumerate() {
-            phrasing_sheet.push(*sheet);
+        // Phrasings are numbered sheet by sheet, so a sheet's are a contiguous range.
+        let mut sheet_phrasings = vec![(0u32, 0u32); sheets.len()];
+        let mut phrasing_mass: Vec<f32> = Vec::with_capacity(phrasings.len());
+        let mut phrasing_terms: Vec<Box<[u32]>> = Vec::with_capacity(phrasings.len());
+        for (p, (sheet, ids)) in phrasings.into_iter().enumerate() {
+            let range = &mut sheet_phrasings[sheet as usize];
+            if range.1 == 0 {
+                range.0 = p as u32;
+            }
+            range.1 = p as u32 + 1;
             phrasing_mass.push(ids.iter().map(|&t| idf[t as usize]).sum());
-            for &t in ids {
-                phrasing_postings[t as usize].push(p as u32);
+            phrasing_terms.push(ids.into_boxed_slice());
+        }
+        // Impact order, for early termination in very large indexes (see `search.rs`).
+        for list in &mut postings {
+            list.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        }
+        // Misspellings are corrected towards words a citizen would type: those of titles,
+        // phrasings, keywords and tags, and any other word used by two sheets or more.
+        // Rare words of summaries and bodies are left out, which keeps the table small.
+        let mut query_facing = vec![false; n_terms];
+        for fields in &sheet_fields {
+            for (counts, _) in &fields[..4] {
+                for &t in counts.keys() {
+                    query_facing[t as usize] = true;
+                }
             }
         }
-        let typos = Typos::new(vocab.iter().map(String::as_str));
+        let typos = Typos::new(
+            vocab
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| query_facing[i] || df[i] >= 2)
+                .map(|(i, s)| (i as u32, s.as_str())),
+        );
         Self {
             term_ids,
             vocab,
             df,
             idf,
             postings,
-            phrasing_postings,
-            phrasing_sheet,
+            sheet_phrasings,
+            phrasing_terms,
             phrasing_mass,
+            stems,
             unknown_idf: idf_of(0),
             n_sheets: sheets.len(),
             typos,
@@ -209,88 +253,5 @@ impl Index {
         } else {
             0.0
         }
-    }
-
-    /// Score every sheet that shares a term with the query; best first, at most `k`.
-    pub fn search(&self, query: &Query, k: usize) -> Vec<Scored> {
-        if query.terms.is_empty() || query.mass <= 0.0 {
-            return Vec::new();
-        }
-        let mut bm25 = vec![0f32; self.n_sheets];
-        let mut cover = vec![0f32; self.n_sheets];
-        let mut direct = vec![0f32; self.n_sheets];
-        let mut touched: Vec<u32> = Vec::new();
-        let mut overlap: HashMap<u32, f32> = HashMap::new();
-        for qt in &query.terms {
-            let t = qt.term as usize;
-            let w = self.idf[t] * qt.weight;
-            for &(sheet, contrib) in &self.postings[t] {
-                let s = sheet as usize;
-                if cover[s] == 0.0 {
-                    touched.push(sheet);
-                }
-                bm25[s] += w * contrib;
-                cover[s] += w;
-                if qt.direct {
-                    direct[s] += w;
-                }
-            }
-            for &p in &self.phrasing_postings[t] {
-                *overlap.entry(p).or_insert(0.0) += w;
-            }
-        }
-        let mut best_phrasing = vec![0f32; 0];
-        best_phrasing.resize(self.n_sheets, 0.0);
-        for (p, o) in overlap {
-            // Weighted cosine: measured better than Dice or query coverage alone.
-            let cosine = o
-                / (query.mass * self.phrasing_mass[p as usize])
-                    .sqrt()
-                    .max(1e-6);
-            let s = self.phrasing_sheet[p as usize] as usize;
-            best_phrasing[s] = best_phrasing[s].max(cosine);
-        }
-        let mut scored: Vec<Scored> = touched
-            .into_iter()
-            .map(|sheet| {
-                let s = sheet as usize;
-                let bm = (bm25[s] / query.mass).min(1.0);
-                let ph = best_phrasing[s].min(1.0);
-                Scored {
-                    sheet,
-                    bm25: bm,
-                    phrasing: ph,
-                    coverage: (cover[s] / query.mass).min(1.0),
-                    firsts: 0,
-                    direct: if query.direct_mass > 0.0 {
-                        (direct[s] / query.direct_mass).min(1.0)
-                    } else {
-                        0.0
-                    },
-                    score: BM25_SHARE * bm
-                        + (1.0 - BM25_SHARE) * ph
-                        + COVERAGE_BONUS * (cover[s] / query.mass).min(1.0),
-                }
-            })
-            .collect();
-        let first_by = |key: fn(&Scored) -> f32| {
-            scored
-                .iter()
-                .max_by(|a, b| key(a).total_cmp(&key(b)).then(b.sheet.cmp(&a.sheet)))
-                .map(|s| s.sheet)
-        };
-        let (by_bm25, by_phrasing) = (first_by(|s| s.bm25), first_by(|s| s.phrasing));
-        for s in &mut scored {
-            s.firsts = u8::from(Some(s.sheet) == by_bm25) + u8::from(Some(s.sheet) == by_phrasing);
-        }
-        let order =
-            |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.sheet.cmp(&b.sheet));
-        if k < scored.len() {
-            // Only the best k need sorting: at 100,000 sheets most are touched.
-            scored.select_nth_unstable_by(k, order);
-            scored.truncate(k);
-        }
-        scored.sort_by(order);
-        scored
     }
 }

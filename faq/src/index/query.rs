@@ -7,7 +7,7 @@
 //! weakly everywhere.
 
 use super::Index;
-use crate::analysis::{Analyzer, bigram_terms, prefix_term};
+use crate::analysis::{Analyzer, is_stopword, prefix_term};
 use crate::typos::max_edits;
 
 /// A built-in lexicon group counts this much of a word typed in the message. High because
@@ -28,6 +28,8 @@ pub(super) struct QueryTerm {
     pub(super) weight: f32,
     /// A stem of the message itself, not a synonym group or a prefix.
     pub(super) direct: bool,
+    /// A stem prefix: weak evidence, walked less far in long posting lists.
+    pub(super) prefix: bool,
 }
 
 /// A message turned into index terms.
@@ -45,13 +47,21 @@ pub struct Query {
 }
 
 impl Index {
-    /// Turn a message into index terms: stems, typo correction against the index's own
-    /// stems, then synonym groups.
-    pub fn query(&self, text: &str, analyzer: &Analyzer) -> Query {
-        let words = analyzer.content_words(text);
+    /// Turn a message's words ([`crate::analysis::words`]) into index terms: stems of the
+    /// content words, typo correction against the index's own stems, synonym groups and
+    /// prefixes.
+    pub fn query(&self, words: &[String], analyzer: &Analyzer) -> Query {
+        let words: Vec<&str> = words
+            .iter()
+            .map(String::as_str)
+            .filter(|w| !is_stopword(w))
+            .collect();
         let mut stems: Vec<(String, f32)> = Vec::with_capacity(words.len());
-        for word in &words {
-            let stem = analyzer.stem(word).into_owned();
+        for &word in &words {
+            let stem = match self.stems.get(word) {
+                Some(s) => s.clone(),
+                None => analyzer.stem(word).into_owned(),
+            };
             if self.term_ids.contains_key(&stem) || analyzer.is_synonym_word(word) {
                 stems.push((stem, 1.0));
                 continue;
@@ -79,33 +89,21 @@ impl Index {
             .filter_map(|(s, w)| prefix_term(s).map(|p| (p, w * PREFIX_WEIGHT)))
             .collect();
         weighted.extend(prefixes);
-        let bigram_weight: f32 = std::env::var("FAQ_BIGRAM")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0);
-        let plain_stems: Vec<String> = stems.iter().map(|(s, _)| s.clone()).collect();
-        weighted.extend(
-            bigram_terms(&plain_stems)
-                .into_iter()
-                .map(|b| (b, bigram_weight)),
-        );
         let mut query = Query {
             len: words.len(),
             ..Query::default()
         };
-        let mut seen: Vec<&str> = Vec::new();
+        // A term counts once, with its first weight: known terms by id, unknown by text.
+        let mut unknown: Vec<&str> = Vec::new();
         for (term, weight) in &weighted {
-            if seen.contains(&term.as_str()) {
-                continue;
-            }
-            seen.push(term);
             let weight = *weight;
             match self.term_ids.get(term) {
+                Some(&id) if query.terms.iter().any(|t| t.term == id) => {}
                 Some(&id) => {
                     let idf = self.idf[id as usize];
                     query.mass += idf * weight;
                     query.known_mass += idf * weight;
-                    let direct = !term.starts_with(['~', '^']) && !term.contains('_');
+                    let direct = !term.starts_with(['~', '^']);
                     if direct {
                         query.direct_mass += idf * weight;
                     }
@@ -113,11 +111,13 @@ impl Index {
                         term: id,
                         weight,
                         direct,
+                        prefix: term.starts_with('^'),
                     });
                 }
                 // A synonym group or prefix absent from the sheets adds nothing either way.
-                None if term.starts_with(['~', '^']) || term.contains('_') => {}
+                None if term.starts_with(['~', '^']) || unknown.contains(&term.as_str()) => {}
                 None => {
+                    unknown.push(term);
                     query.mass += self.unknown_idf * weight;
                     query.direct_mass += self.unknown_idf * weight;
                 }
