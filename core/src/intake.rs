@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::health::Health;
 use crate::model::{Author, Button, ConversationStatus, Inbound};
 use crate::policy::{Outcome, Policy};
-use crate::store::{Store, audit, set_cursor};
+use crate::store::{Backend, Store, audit, set_cursor};
 use sportello_faq::DecisionKind;
 
 /// What happened to an inbound message.
@@ -218,6 +218,7 @@ impl Intake {
                 let text = reply.text.replace("{ref}", &conversation_id.to_string());
                 enqueue(
                     &mut w.tx,
+                    self.store.backend(),
                     inbound,
                     conversation_id,
                     Author::Bot,
@@ -238,6 +239,7 @@ impl Intake {
                     .replace("{ref}", &conversation_id.to_string());
                 enqueue(
                     &mut w.tx,
+                    self.store.backend(),
                     inbound,
                     conversation_id,
                     Author::Bot,
@@ -334,6 +336,7 @@ impl Intake {
         .flatten();
         let id = insert_outgoing(
             &mut w.tx,
+            self.store.backend(),
             &target,
             reply_to.as_deref(),
             conversation_id,
@@ -433,6 +436,7 @@ struct Target<'a> {
 #[allow(clippy::too_many_arguments)]
 async fn enqueue(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     inbound: &Inbound,
     conversation_id: i64,
     author: Author,
@@ -449,6 +453,7 @@ async fn enqueue(
     };
     insert_outgoing(
         tx,
+        backend,
         &target,
         Some(&inbound.platform_id),
         conversation_id,
@@ -461,10 +466,27 @@ async fn enqueue(
     .await
 }
 
+const OUTGOING_POSTGRES: &str = "with m as (\
+    insert into messages (conversation_id, channel, direction, author, author_user_id, text, created_at) \
+    values ($1, $2, 'out', $3, $4, $5, $6) returning id) \
+    insert into outbox (message_id, conversation_id, channel, recipient, thread, subject, reply_to, text, buttons, \
+    state, attempts, due_at, created_at) \
+    select id, $1, $2, $7, $8, $9, $10, $5, $11, 'pending', 0, $6, $6 from m returning message_id";
+
+/// SQLite has no INSERT in a WITH clause; two statements in one call, the second taking the
+/// first's row id (sqlx binds `$N` by absolute number across the statements).
+const OUTGOING_SQLITE: &str = "\
+    insert into messages (conversation_id, channel, direction, author, author_user_id, text, created_at) \
+    values ($1, $2, 'out', $3, $4, $5, $6); \
+    insert into outbox (message_id, conversation_id, channel, recipient, thread, subject, reply_to, text, buttons, \
+    state, attempts, due_at, created_at) \
+    values (last_insert_rowid(), $1, $2, $7, $8, $9, $10, $5, $11, 'pending', 0, $6, $6) returning message_id";
+
 /// Store an outbound message and its outbox row.
 #[allow(clippy::too_many_arguments)]
 async fn insert_outgoing(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     target: &Target<'_>,
     reply_to: Option<&str>,
     conversation_id: i64,
@@ -474,34 +496,31 @@ async fn insert_outgoing(
     buttons: &[Button],
     now: i64,
 ) -> Result<i64> {
-    let message_id: i64 = sqlx::query_scalar(
-        "insert into messages (conversation_id, channel, direction, author, author_user_id, text, created_at) \
-         values ($1, $2, 'out', $3, $4, $5, $6) returning id",
-    )
-    .bind(conversation_id)
-    .bind(target.channel)
-    .bind(author.as_str())
-    .bind(user_id)
-    .bind(text)
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
+    // One round trip for the message and its outbox row: each statement costs a hop to the
+    // database thread (SQLite) or server, and intake is bound by those hops, not by SQL.
+    let sql = match backend {
+        Backend::Postgres => OUTGOING_POSTGRES,
+        Backend::Sqlite => OUTGOING_SQLITE,
+    };
     let buttons = (!buttons.is_empty()).then(|| serde_json::to_string(buttons).unwrap_or_default());
-    sqlx::query(
-        "insert into outbox (message_id, conversation_id, channel, recipient, thread, subject, reply_to, text, buttons, \
-         state, attempts, due_at, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10)",
-    )
-    .bind(message_id)
-    .bind(conversation_id)
-    .bind(target.channel)
-    .bind(target.recipient)
-    .bind(target.thread)
-    .bind(target.subject)
-    .bind(reply_to)
-    .bind(text)
-    .bind(buttons)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+    let message_id: i64 = sqlx::query_scalar(sql)
+        .bind(conversation_id)
+        .bind(target.channel)
+        .bind(author.as_str())
+        .bind(user_id)
+        .bind(text)
+        .bind(now)
+        .bind(target.recipient)
+        .bind(target.thread)
+        .bind(target.subject)
+        .bind(reply_to)
+        .bind(buttons)
+        // `fetch_all`: SQLite's `fetch_one` would stop at the first statement, which returns
+        // no row.
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Corrupt("outbox insert returned no id".into()))?;
     Ok(message_id)
 }

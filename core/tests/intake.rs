@@ -141,6 +141,18 @@ async fn a_chosen_sheet_is_answered_with_its_summary_link_and_office() {
         assert!(rows[0].text.contains("https://example.org/pink-card"));
         assert!(rows[0].text.contains("URP (800 000 000, urp@example.org)"));
         assert_eq!(rows[0].state, "pending");
+        let linked: i64 = sqlx::query_scalar(
+            "select count(*) from outbox o join messages m on m.id = o.message_id \
+             where m.text = o.text and m.author = 'bot' and m.direction = 'out'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            linked, 1,
+            "the outbox row points at its bot message on {}",
+            db.backend
+        );
         assert_eq!(
             store.conversation(conv).await.unwrap().status,
             ConversationStatus::Bot
