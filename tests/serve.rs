@@ -22,8 +22,13 @@ struct Served {
 
 impl Served {
     fn start(database_url: &str) -> Self {
+        Self::start_with(database_url, &[])
+    }
+
+    fn start_with(database_url: &str, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_sportello"))
+            .envs(env.iter().copied())
             .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
             .arg("serve")
             .env("SPORTELLO_DATABASE__URL", database_url)
@@ -168,4 +173,36 @@ async fn serve_refuses_a_channel_this_version_cannot_run_naming_the_key() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("webchat.enabled"));
+}
+
+#[tokio::test]
+async fn logs_are_json_lines_when_asked_and_hold_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    let mut served = Served::start_with(
+        &url,
+        &[
+            ("SPORTELLO_LOG_FORMAT", "json"),
+            ("SPORTELLO_TELEGRAM__TOKEN", "123456:secret-token"),
+        ],
+    );
+    assert_eq!(served.healthz().await.0, 200);
+    let (code, logs) = served.terminate();
+    assert_eq!(code, Some(0));
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "sportello is serving"),
+        "{logs}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["level"].is_string() && l["timestamp"].is_string())
+    );
+    assert!(!logs.contains("secret-token"));
 }
