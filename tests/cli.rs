@@ -320,3 +320,34 @@ fn a_user_is_added_with_a_password_from_stdin_and_a_token_is_printed_last() {
     let logs = text(&out.stderr);
     assert!(!logs.contains(last), "the token never appears in logs");
 }
+
+#[test]
+fn a_locked_sqlite_database_is_a_clear_error_with_exit_code_2() {
+    use sqlx::{Connection, Executor};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    assert!(sportello(&db, &["migrate"], &[], None).status.success());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Another process's exclusive transaction holds the file for the whole command.
+    let mut holder = rt.block_on(async {
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        c.execute("begin exclusive").await.unwrap();
+        c
+    });
+    let out = sportello(
+        &db,
+        &["user", "add", "ugo", "--role", "operator"],
+        &[("SPORTELLO_DATABASE__TIMEOUT_SECS", "1")],
+        Some("una password lunga\n"),
+    );
+    rt.block_on(async { holder.execute("rollback").await.unwrap() });
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("locked"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
