@@ -206,3 +206,49 @@ async fn logs_are_json_lines_when_asked_and_hold_no_secret() {
     );
     assert!(!logs.contains("secret-token"));
 }
+
+#[tokio::test]
+async fn healthz_reports_a_lost_database_with_503_and_serve_still_stops_cleanly() {
+    let admin = std::env::var("SPORTELLO_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let name = format!("sportello_test_lost_{}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL must be running");
+    sqlx::query(&format!("drop database if exists {name} with (force)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(&format!("create database {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').unwrap().0;
+    let mut served = Served::start_with(
+        &format!("{base}/{name}"),
+        &[("SPORTELLO_DATABASE__TIMEOUT_SECS", "1")],
+    );
+    assert_eq!(served.healthz().await.0, 200);
+    sqlx::query(&format!("drop database {name} with (force)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (status, health) = loop {
+        let (status, health) = served.healthz().await;
+        if status != 200 || Instant::now() > deadline {
+            break (status, health);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(status, 503, "{health}");
+    assert_eq!(health["status"], "down");
+    assert_eq!(health["database"]["ok"], false);
+    assert!(
+        health["database"]["error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty())
+    );
+    let (code, logs) = served.terminate();
+    assert_eq!(code, Some(0), "{logs}");
+}
