@@ -112,7 +112,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "held-out, by threshold: per sheet set: precision / wrong over all / right share of answerable"
     );
-    for t in [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95] {
+    for t in [0.5, 0.6, 0.7, 0.75, 0.8, 0.82, 0.83, 0.84, 0.85, 0.9, 0.95] {
         let mut line = format!("t={t:.2}");
         for set in 0..sheets.len() {
             let idx: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].set == set).collect();

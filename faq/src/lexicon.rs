@@ -63,7 +63,7 @@ pub const LEXICON: &[&[&str]] = &[
     &["scuolabus", "trasporto scolastico", "pulmino"],
     &["figli", "figlio", "figlia", "bambini", "bambino", "bimbi", "bimbo", "minori", "minorenni",
         "ragazzi"],
-    &["didattica a distanza", "dad", "lezioni online", "in presenza"],
+    &["didattica a distanza", "dad", "lezioni online"],
     // health
     &["covid", "coronavirus", "covid-19", "pandemia", "emergenza sanitaria", "virus", "epidemia",
         "emergenza"],
@@ -82,7 +82,8 @@ pub const LEXICON: &[&[&str]] = &[
     &["zona", "fascia", "colore", "zona rossa", "zona arancione", "zona gialla"],
     &["spostarsi", "spostamento", "spostamenti", "muoversi", "circolare", "uscire", "recarsi",
         "viaggiare", "andare"],
-    &["consentito", "consentiti", "permesso", "ammesso", "autorizzato", "vietato", "proibito"],
+    &["consentito", "consentiti", "permesso", "ammesso", "autorizzato"],
+    &["vietato", "proibito"],
     &["lockdown", "confinamento", "coprifuoco"],
     &["seconda casa", "casa al mare", "casa in montagna", "casa di villeggiatura"],
     // places and activities

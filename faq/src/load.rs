@@ -7,21 +7,8 @@ use serde::Deserialize;
 
 use crate::sheet::{Loaded, Office, Problem, Problems, Sheet, Synonyms, check_sheet};
 
-/// The keys a sheet file may hold.
-pub const SHEET_KEYS: &[&str] = &[
-    "id",
-    "title",
-    "summary",
-    "short",
-    "questions",
-    "keywords",
-    "tags",
-    "office",
-    "link",
-    "body",
-    "handoff",
-    "status",
-];
+/// The keys a sheet file may hold: exactly the columns a CSV export writes.
+pub const SHEET_KEYS: &[&str] = &crate::csv::EXPORT_COLUMNS;
 const REQUIRED_KEYS: &[&str] = &["id", "title", "summary"];
 
 /// Read a file as UTF-8, naming the file when it is not.
