@@ -98,6 +98,7 @@ pub trait Channel: Send + Sync + 'static {
         shutdown: CancellationToken,
     ) -> Result<(), ChannelError>;
 
-    /// Deliver one message.
+    /// Deliver one message. Give up with [`SendError::Transient`] well within
+    /// `dispatcher.lease_secs`: after the lease another worker may claim the row again.
     async fn send(&self, message: &Outgoing) -> Result<Delivered, SendError>;
 }
