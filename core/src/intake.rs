@@ -203,58 +203,47 @@ impl Intake {
             set_cursor(&mut w.tx, &inbound.channel, cursor, now).await?;
         }
 
-        let mut replies = 0;
-        if bot_holds {
+        let reply: Option<(&str, &[Button])> = if bot_holds {
             if outcome.escalate {
                 sqlx::query(
-                    "update conversations set status = 'queued', escalated_at = $2, acknowledged = 1, last_message_at = $2 where id = $1",
+                    "update conversations set status = 'queued', escalated_at = $2, acknowledged = 1, \
+                     last_message_at = $2 where id = $1",
                 )
                 .bind(conversation_id)
                 .bind(now)
                 .execute(&mut *w.tx)
                 .await?;
             }
-            if let Some(reply) = &outcome.reply {
-                let text = reply.text.replace("{ref}", &conversation_id.to_string());
-                enqueue(
-                    &mut w.tx,
-                    self.store.backend(),
-                    inbound,
-                    conversation_id,
-                    Author::Bot,
-                    None,
-                    &text,
-                    &reply.buttons,
-                    now,
-                )
+            outcome
+                .reply
+                .as_ref()
+                .map(|r| (r.text.as_str(), r.buttons.as_slice()))
+        } else if !acknowledged {
+            // Operators hold the conversation: the citizen hears from the bot once, no more.
+            sqlx::query("update conversations set acknowledged = 1 where id = $1")
+                .bind(conversation_id)
+                .execute(&mut *w.tx)
                 .await?;
-                replies += 1;
-            }
+            Some((self.policy.texts().queued_ack.as_str(), &[]))
         } else {
-            if !acknowledged {
-                let text = self
-                    .policy
-                    .texts()
-                    .queued_ack
-                    .replace("{ref}", &conversation_id.to_string());
-                enqueue(
-                    &mut w.tx,
-                    self.store.backend(),
-                    inbound,
-                    conversation_id,
-                    Author::Bot,
-                    None,
-                    &text,
-                    &[],
-                    now,
-                )
-                .await?;
-                sqlx::query("update conversations set acknowledged = 1 where id = $1")
-                    .bind(conversation_id)
-                    .execute(&mut *w.tx)
-                    .await?;
-                replies += 1;
-            }
+            None
+        };
+        let mut replies = 0;
+        if let Some((text, buttons)) = reply {
+            let text = text.replace("{ref}", &conversation_id.to_string());
+            enqueue(
+                &mut w.tx,
+                self.store.backend(),
+                inbound,
+                conversation_id,
+                Author::Bot,
+                None,
+                &text,
+                buttons,
+                now,
+            )
+            .await?;
+            replies = 1;
         }
         crate::failpoint::hit("intake.before_commit");
         w.commit().await?;
