@@ -80,6 +80,26 @@ impl Served {
     }
 }
 
+/// A new PostgreSQL database: its URL, its name, and an admin connection to drop it.
+async fn fresh_postgres(prefix: &str) -> (String, String, sqlx::PgConnection) {
+    let admin = std::env::var("SPORTELLO_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let name = format!("{prefix}_{}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL must be running");
+    sqlx::query(&format!("drop database if exists {name} with (force)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(&format!("create database {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').unwrap().0;
+    (format!("{base}/{name}"), name, conn)
+}
+
 async fn check_serving(url: &str, backend: &str) {
     let mut served = Served::start(url);
     let (status, health) = served.healthz().await;
@@ -132,22 +152,8 @@ async fn serve_on_sqlite_is_healthy_and_exits_0_on_sigterm() {
 
 #[tokio::test]
 async fn serve_on_postgres_is_healthy_and_exits_0_on_sigterm() {
-    let admin = std::env::var("SPORTELLO_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("sportello_test_serve_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("PostgreSQL must be running");
-    sqlx::query(&format!("drop database if exists {name} with (force)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query(&format!("create database {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').unwrap().0;
-    check_serving(&format!("{base}/{name}"), "postgres").await;
+    let (url, name, mut conn) = fresh_postgres("sportello_test_serve").await;
+    check_serving(&url, "postgres").await;
     sqlx::query(&format!("drop database if exists {name} with (force)"))
         .execute(&mut conn)
         .await
@@ -209,25 +215,8 @@ async fn logs_are_json_lines_when_asked_and_hold_no_secret() {
 
 #[tokio::test]
 async fn healthz_reports_a_lost_database_with_503_and_serve_still_stops_cleanly() {
-    let admin = std::env::var("SPORTELLO_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("sportello_test_lost_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("PostgreSQL must be running");
-    sqlx::query(&format!("drop database if exists {name} with (force)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query(&format!("create database {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').unwrap().0;
-    let mut served = Served::start_with(
-        &format!("{base}/{name}"),
-        &[("SPORTELLO_DATABASE__TIMEOUT_SECS", "1")],
-    );
+    let (url, name, mut conn) = fresh_postgres("sportello_test_lost").await;
+    let mut served = Served::start_with(&url, &[("SPORTELLO_DATABASE__TIMEOUT_SECS", "1")]);
     assert_eq!(served.healthz().await.0, 200);
     sqlx::query(&format!("drop database {name} with (force)"))
         .execute(&mut conn)
