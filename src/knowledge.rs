@@ -8,25 +8,27 @@ use anyhow::Context;
 use serde_json::json;
 use sportello_core::channel::ChannelCaps;
 use sportello_core::config::Config;
-use sportello_core::model::Action;
 use sportello_core::policy::Policy;
-use sportello_faq::Sheet;
 use sportello_faq::eval::{Metrics, QueryResult, parse_queries};
+use sportello_faq::{Office, Sheet};
 
 use crate::setup;
 
 /// The sheets `ask` and `eval` use: `--sheets PATH` in memory, else the store's published
 /// sheets, else (a store never served) those of `sheets.path`, read without writing them.
-async fn sheets_for(config: &Config, path: Option<&Path>) -> anyhow::Result<Vec<Sheet>> {
-    let offices = setup::offices(config)?;
+async fn sheets_for(
+    config: &Config,
+    path: Option<&Path>,
+    offices: &[Office],
+) -> anyhow::Result<Vec<Sheet>> {
     if let Some(path) = path {
-        return setup::load_sheets(path, &offices);
+        return setup::load_sheets(path, offices);
     }
     let store = setup::open_store(config).await?;
     let sheets = store.published_sheets().await?;
     store.close().await;
     if sheets.is_empty() {
-        return setup::load_sheets(&config.sheets.path, &offices).with_context(|| {
+        return setup::load_sheets(&config.sheets.path, offices).with_context(|| {
             format!(
                 "the store has no sheets and {} cannot be read",
                 config.sheets.path.display()
@@ -43,13 +45,14 @@ pub async fn ask(
     json: bool,
     text: &str,
 ) -> anyhow::Result<u8> {
-    let sheets = sheets_for(config, sheets).await?;
+    let offices = setup::offices(config)?;
+    let sheets = sheets_for(config, sheets, &offices).await?;
     let matcher = setup::matcher(config, &sheets)?;
     let start = Instant::now();
     let decision = matcher.decide(text);
     let micros = start.elapsed().as_micros() as u64;
-    let policy = Policy::new(matcher, &setup::offices(config)?, config.texts.clone());
-    let outcome = policy.decide(text, &Action::Message, ChannelCaps::default());
+    let policy = Policy::new(matcher, &offices, config.texts.clone());
+    let outcome = policy.respond(decision.clone(), ChannelCaps::default());
     let reply = outcome.reply.map(|r| r.text.replace("{ref}", "—"));
     let result = QueryResult {
         query: text.to_string(),
@@ -98,7 +101,7 @@ pub async fn eval(
     let text = std::fs::read_to_string(queries)
         .with_context(|| format!("cannot read {}", queries.display()))?;
     let queries = parse_queries(&text).with_context(|| format!("in {}", queries.display()))?;
-    let sheets = sheets_for(config, sheets).await?;
+    let sheets = sheets_for(config, sheets, &setup::offices(config)?).await?;
     let matcher = setup::matcher(config, &sheets)?;
     let mut results = Vec::with_capacity(queries.len());
     for q in queries {

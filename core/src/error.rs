@@ -34,25 +34,37 @@ impl Error {
     /// bad input; the CLI exits with code 2 for these.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            Self::Database(e) => {
-                matches!(
-                    e,
-                    sqlx::Error::Io(_)
-                        | sqlx::Error::Tls(_)
-                        | sqlx::Error::PoolTimedOut
-                        | sqlx::Error::PoolClosed
-                        | sqlx::Error::Configuration(_)
-                ) || e.as_database_error().is_some_and(|d| {
-                    let msg = d.message();
-                    msg.contains("locked")
-                        || msg.contains("unable to open")
-                        || msg.contains("does not exist")
-                        || msg.contains("authentication")
-                })
-            }
-            Self::Migrate(_) => true,
+            Self::Database(e) => is_unavailable(e),
+            Self::Migrate(sqlx::migrate::MigrateError::Execute(e)) => is_unavailable(e),
             _ => false,
         }
+    }
+}
+
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Configuration(_) => true,
+        sqlx::Error::Database(d) => {
+            let code = d.code().unwrap_or_default();
+            match code.parse::<i64>() {
+                // SQLite primary codes: BUSY, LOCKED, CANTOPEN.
+                Ok(n) => matches!(n & 0xff, 5 | 6 | 14),
+                // PostgreSQL: connection exceptions, unknown database, authentication,
+                // server starting or shutting down, too many connections.
+                Err(_) => {
+                    code.starts_with("08")
+                        || code.starts_with("28")
+                        || code.starts_with("57P")
+                        || code == "3D000"
+                        || code == "53300"
+                }
+            }
+        }
+        _ => false,
     }
 }
 

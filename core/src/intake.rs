@@ -231,10 +231,17 @@ impl Intake {
         let mut replies = 0;
         if let Some((text, buttons)) = reply {
             let text = text.replace("{ref}", &conversation_id.to_string());
-            enqueue(
+            let target = Target {
+                channel: &inbound.channel,
+                recipient: &inbound.sender.external_id,
+                thread: &inbound.thread,
+                subject: inbound.subject.as_deref(),
+            };
+            insert_outgoing(
                 &mut w.tx,
                 self.store.backend(),
-                inbound,
+                &target,
+                Some(&inbound.platform_id),
                 conversation_id,
                 Author::Bot,
                 None,
@@ -420,39 +427,6 @@ struct Target<'a> {
     recipient: &'a str,
     thread: &'a str,
     subject: Option<&'a str>,
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn enqueue(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
-    inbound: &Inbound,
-    conversation_id: i64,
-    author: Author,
-    user_id: Option<i64>,
-    text: &str,
-    buttons: &[Button],
-    now: i64,
-) -> Result<i64> {
-    let target = Target {
-        channel: &inbound.channel,
-        recipient: &inbound.sender.external_id,
-        thread: &inbound.thread,
-        subject: inbound.subject.as_deref(),
-    };
-    insert_outgoing(
-        tx,
-        backend,
-        &target,
-        Some(&inbound.platform_id),
-        conversation_id,
-        author,
-        user_id,
-        text,
-        buttons,
-        now,
-    )
-    .await
 }
 
 const OUTGOING_POSTGRES: &str = "with m as (\

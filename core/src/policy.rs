@@ -158,6 +158,12 @@ impl Policy {
         }
     }
 
+    /// The outcome of a decision the matcher in use already made (`ask` times the matcher
+    /// alone, then asks for the reply).
+    pub fn respond(&self, d: Decision, caps: ChannelCaps) -> Outcome {
+        self.outcome(&self.matcher(), d, caps)
+    }
+
     fn outcome(&self, matcher: &Matcher, d: Decision, caps: ChannelCaps) -> Outcome {
         let reason = reason_name(&d.reason);
         let confidence = Some(d.confidence);

@@ -184,19 +184,23 @@ async fn a_refusal_fails_at_once_and_marks_a_blocked_citizen_unreachable() {
 }
 
 #[tokio::test]
-async fn the_worker_delivers_what_intake_writes_and_stops_on_shutdown() {
+async fn a_channel_feeds_intake_and_the_worker_delivers_until_shutdown() {
     let r = rig(config()).await;
     let stop = CancellationToken::new();
+    let receiving = tokio::spawn(r.channel.clone().run(r.intake.clone(), stop.clone()));
     let worker = tokio::spawn(r.dispatcher.run(stop.clone()));
-    r.intake.receive(text("1", "elena", "ciao")).await.unwrap();
-    r.intake
-        .receive(text("2", "fabio", "grazie"))
-        .await
-        .unwrap();
+    r.channel.push(text("1", "elena", "ciao"));
+    r.channel.push(text("2", "fabio", "grazie"));
     let sent = r.channel.wait_sent(2).await;
     let mut recipients: Vec<&str> = sent.iter().map(|s| s.message.recipient.as_str()).collect();
     recipients.sort();
     assert_eq!(recipients, vec!["elena", "fabio"]);
+    assert_eq!(
+        r.store.message_count().await.unwrap(),
+        4,
+        "two messages in, two replies out"
+    );
     stop.cancel();
+    receiving.await.unwrap().unwrap();
     worker.await.unwrap();
 }
