@@ -23,7 +23,8 @@ const DRAIN: Duration = Duration::from_secs(10);
 /// Run until SIGTERM or Ctrl-C.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     // Refuse channels this build cannot run before touching the database.
-    let channels: Vec<Arc<dyn Channel>> = sportello_bots::build(&config)?;
+    let built = sportello_bots::build(&config)?;
+    let channels: Vec<Arc<dyn Channel>> = built.all.clone();
     let store = setup::open_store(&config).await?;
     let offices = setup::offices(&config)?;
     store.sync_offices(&offices).await?;
@@ -89,11 +90,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on console.bind = {}", config.console.bind))?;
     tracing::info!(address = %config.console.bind, database = %setup::redacted_url(&config.database.url), "sportello is serving");
     let stop = shutdown.clone();
-    let server = axum::serve(listener, sportello_console::router(state)).with_graceful_shutdown(
-        async move {
-            stop.cancelled().await;
-        },
-    );
+    let app = sportello_console::router(state).merge(built.routes(&intake));
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        stop.cancelled().await;
+    });
     let server = tokio::spawn(async move { server.await });
 
     wait_for_signal().await;

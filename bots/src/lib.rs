@@ -3,40 +3,93 @@
 //! # Layout
 //!
 //! - [`build`]: the channels the configuration enables, as `Channel` trait objects for the
-//!   dispatcher and the receiving tasks.
-//! - one module per channel (`telegram`, `x`, `email`, `webchat`) implementing
-//!   `sportello_core::channel::Channel`.
+//!   dispatcher and the receiving tasks, plus the HTTP routes some of them need on the
+//!   console server (Telegram's webhook).
+//! - [`telegram`]: the Telegram bot (teloxide), long polling or webhook.
 //!
-//! No adapter is built yet: enabling a channel in the configuration is refused with a clear
-//! error, rather than silently doing nothing.
+//! Channels not built yet (`x`, `email`, `webchat`) are refused with a clear error when
+//! enabled, rather than silently doing nothing.
+
+#[cfg(feature = "telegram")]
+pub mod telegram;
 
 use std::sync::Arc;
 
 use sportello_core::channel::Channel;
 use sportello_core::config::Config;
+use sportello_core::intake::Intake;
 
-/// A channel is enabled that this build cannot run.
+/// A channel cannot start with this configuration or this build.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "configuration key `{key}`: the {channel} channel is not available in this version of Sportello"
-)]
+#[error("configuration key `{key}`: {message}")]
 pub struct Unavailable {
-    /// The key that enables it.
+    /// The key at fault.
     pub key: &'static str,
-    /// The channel.
-    pub channel: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The enabled channels.
+#[derive(Default)]
+pub struct Channels {
+    /// Every enabled channel, for the receiving tasks and the dispatcher.
+    pub all: Vec<Arc<dyn Channel>>,
+    /// The Telegram bot, when enabled (its webhook route lives on the console server).
+    #[cfg(feature = "telegram")]
+    pub telegram: Option<Arc<telegram::Telegram>>,
+}
+
+impl Channels {
+    /// Routes the channels need on the console server.
+    pub fn routes(&self, intake: &Arc<Intake>) -> axum::Router {
+        #[allow(unused_mut)]
+        let mut router = axum::Router::new();
+        #[cfg(feature = "telegram")]
+        if let Some(t) = &self.telegram
+            && t.webhook_mode()
+        {
+            router = router.merge(telegram::webhook_router(t.clone(), intake.clone()));
+        }
+        let _ = intake;
+        router
+    }
 }
 
 /// The channels the configuration enables.
-pub fn build(config: &Config) -> Result<Vec<Arc<dyn Channel>>, Unavailable> {
-    let enabled = [
-        (config.telegram.enabled, "telegram.enabled", "telegram"),
+pub fn build(config: &Config) -> Result<Channels, Unavailable> {
+    let mut channels = Channels::default();
+    if config.telegram.enabled {
+        #[cfg(feature = "telegram")]
+        {
+            let bot =
+                telegram::Telegram::new(&config.telegram, &config.texts).map_err(|message| {
+                    Unavailable {
+                        key: "telegram.enabled",
+                        message,
+                    }
+                })?;
+            let bot = Arc::new(bot);
+            channels.all.push(bot.clone());
+            channels.telegram = Some(bot);
+        }
+        #[cfg(not(feature = "telegram"))]
+        return Err(not_built("telegram.enabled", "telegram"));
+    }
+    for (on, key, channel) in [
         (config.x.enabled, "x.enabled", "x"),
         (config.email.enabled, "email.enabled", "email"),
         (config.webchat.enabled, "webchat.enabled", "webchat"),
-    ];
-    if let Some((_, key, channel)) = enabled.iter().find(|(on, _, _)| *on) {
-        return Err(Unavailable { key, channel });
+    ] {
+        if on {
+            return Err(not_built(key, channel));
+        }
     }
-    Ok(Vec::new())
+    Ok(channels)
+}
+
+fn not_built(key: &'static str, channel: &str) -> Unavailable {
+    Unavailable {
+        key,
+        message: format!("the {channel} channel is not available in this version of Sportello"),
+    }
 }

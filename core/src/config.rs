@@ -206,6 +206,30 @@ pub struct Texts {
     pub queued_ack: String,
     /// When operators answer.
     pub hours: String,
+    /// Welcome for a new chat (`/start`); `{hours}` and `{privacy}` are replaced.
+    pub welcome: String,
+    /// What the bot can do (`/help`).
+    pub help: String,
+    /// Address of the privacy notice, linked from the welcome.
+    pub privacy_url: String,
+    /// Label of the button saying an answer helped.
+    pub useful_button: String,
+    /// Label of the button saying an answer did not help.
+    pub not_useful_button: String,
+    /// Thanks for a 👍 (shown briefly, e.g. as a Telegram notification).
+    pub feedback_thanks: String,
+    /// After a 👎: before the other sheets and the operator button.
+    pub feedback_negative: String,
+    /// After an operator closed the conversation: asks for a rating.
+    pub rating_request: String,
+    /// Thanks for a rating.
+    pub rating_thanks: String,
+    /// A file or photo was received and goes to an operator.
+    pub attachment_received: String,
+    /// Something the bot cannot read (voice, sticker, location).
+    pub unsupported: String,
+    /// A button that is no longer valid was pressed.
+    pub stale_button: String,
 }
 
 impl Default for Texts {
@@ -224,6 +248,18 @@ impl Default for Texts {
             office_label: "Ufficio competente".into(),
             queued_ack: "Abbiamo ricevuto il tuo messaggio: un operatore ti risponderà qui appena possibile (rif. {ref}).".into(),
             hours: "dal lunedì al venerdì, dalle 9 alle 17".into(),
+            welcome: "Benvenuto! Sono l'assistente dell'URP. Scrivi la tua domanda con parole tue: ti rispondo con le informazioni delle nostre schede, oppure ti metto in contatto con un operatore, che risponde {hours}. Scrivi /operatore per parlare con una persona, /help per l'aiuto. Informativa privacy: {privacy}".into(),
+            help: "Scrivi la tua domanda in una frase, ad esempio \"come richiedo la Pink Card?\". Se la risposta non ti basta premi 👎 oppure scrivi /operatore: un operatore ti risponderà qui.".into(),
+            privacy_url: "https://www.cittametropolitana.mi.it/privacy".into(),
+            useful_button: "👍 Utile".into(),
+            not_useful_button: "👎 Non utile".into(),
+            feedback_thanks: "Grazie per il riscontro!".into(),
+            feedback_negative: "Mi dispiace. Forse cercavi una di queste informazioni, oppure puoi parlare con un operatore:".into(),
+            rating_request: "La conversazione (rif. {ref}) è chiusa. Quanto sei soddisfatto del servizio? Scegli da 1 a 5.".into(),
+            rating_thanks: "Grazie per la valutazione!".into(),
+            attachment_received: "Ho ricevuto il file e l'ho passato a un operatore (rif. {ref}), che ti risponderà {hours}.".into(),
+            unsupported: "Posso leggere solo messaggi scritti. Scrivi la tua domanda con un messaggio di testo, per favore.".into(),
+            stale_button: "Questo pulsante non è più valido. Scrivi di nuovo la tua domanda, per favore.".into(),
         }
     }
 }
@@ -255,6 +291,17 @@ pub struct TelegramConfig {
     /// Webhook secret: only from `SPORTELLO_TELEGRAM__WEBHOOK_SECRET`.
     #[serde(skip_serializing)]
     pub webhook_secret: Option<Secret>,
+    /// Public HTTPS address of the console's `/telegram/webhook` route, registered with
+    /// `setWebhook` in webhook mode.
+    pub webhook_url: String,
+    /// Long-polling timeout of `getUpdates`, in seconds.
+    pub poll_timeout_secs: u64,
+    /// Messages per second to all chats together (Telegram allows about 30).
+    pub rate_global: u32,
+    /// Messages per second to one chat (Telegram allows about 1, with short bursts).
+    pub rate_per_chat: u32,
+    /// Answer in group chats too; by default only private chats are served.
+    pub groups: bool,
 }
 
 impl Default for TelegramConfig {
@@ -265,6 +312,11 @@ impl Default for TelegramConfig {
             mode: TelegramMode::Polling,
             token: None,
             webhook_secret: None,
+            webhook_url: String::new(),
+            poll_timeout_secs: 25,
+            rate_global: 30,
+            rate_per_chat: 1,
+            groups: false,
         }
     }
 }
@@ -537,6 +589,41 @@ impl Config {
                 None,
                 "the channel is enabled: set SPORTELLO_TELEGRAM__TOKEN",
             ));
+        }
+        if self.telegram.enabled && self.telegram.mode == TelegramMode::Webhook {
+            if !self.telegram.webhook_url.starts_with("https://")
+                && !self.telegram.webhook_url.starts_with("http://")
+            {
+                return Err(ConfigError::new(
+                    "telegram.webhook_url",
+                    Some(self.telegram.webhook_url.clone()),
+                    "webhook mode needs the public address of /telegram/webhook",
+                ));
+            }
+            if self
+                .telegram
+                .webhook_secret
+                .as_ref()
+                .is_none_or(|t| t.expose().is_empty())
+            {
+                return Err(ConfigError::new(
+                    "telegram.webhook_secret",
+                    None,
+                    "webhook mode needs SPORTELLO_TELEGRAM__WEBHOOK_SECRET",
+                ));
+            }
+        }
+        for (key, v) in [
+            ("telegram.rate_global", self.telegram.rate_global),
+            ("telegram.rate_per_chat", self.telegram.rate_per_chat),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::new(
+                    key,
+                    Some("0".into()),
+                    "must be at least 1",
+                ));
+            }
         }
         if self.x.enabled && self.x.user_id.is_empty() {
             return Err(ConfigError::new(

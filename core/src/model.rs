@@ -132,6 +132,64 @@ pub enum Action {
     ChooseSheet(String),
     /// Asked for a person (a command or a button).
     RequestOperator,
+    /// Started the conversation (Telegram `/start`): the welcome text.
+    Start,
+    /// Asked what the bot can do (`/help`).
+    Help,
+    /// Said whether an answer helped (👍/👎 on the answer to the citizen's message `message`).
+    Feedback {
+        /// The citizen's message the answer replied to.
+        message: i64,
+        /// 👍 or 👎.
+        useful: bool,
+    },
+    /// Rated a resolved conversation.
+    Rate {
+        /// The conversation rated.
+        conversation: i64,
+        /// From 1 to 5.
+        score: u8,
+    },
+    /// Sent a file or photo: it goes to an operator with its metadata.
+    Attachment,
+    /// Sent something the bot cannot read (voice, sticker, location, …).
+    Unsupported,
+    /// Edited an earlier message: recorded for operators, not answered.
+    Edited,
+}
+
+impl Action {
+    /// The action a button's data stands for; `None` for unknown or malformed data, which
+    /// must be treated as stale or forged.
+    pub fn from_button(data: &str) -> Option<Self> {
+        if data == "operator" {
+            return Some(Self::RequestOperator);
+        }
+        if let Some(id) = data.strip_prefix("sheet:") {
+            return (!id.is_empty()).then(|| Self::ChooseSheet(id.to_string()));
+        }
+        if let Some(rest) = data.strip_prefix("fb:") {
+            let (message, verdict) = rest.split_once(':')?;
+            let useful = match verdict {
+                "y" => true,
+                "n" => false,
+                _ => return None,
+            };
+            return Some(Self::Feedback {
+                message: message.parse().ok()?,
+                useful,
+            });
+        }
+        if let Some(rest) = data.strip_prefix("rate:") {
+            let (conversation, score) = rest.split_once(':')?;
+            let score: u8 = score.parse().ok()?;
+            return (1..=5).contains(&score).then_some(Self::Rate {
+                conversation: conversation.parse().ok()?,
+                score,
+            });
+        }
+        None
+    }
 }
 
 /// One message received from a platform, as an adapter hands it to intake.
@@ -207,7 +265,8 @@ impl Inbound {
 pub struct Button {
     /// The label.
     pub label: String,
-    /// What pressing it sends back: `sheet:<id>` or `operator`.
+    /// What pressing it sends back: `sheet:<id>`, `operator`, `fb:<message>:y|n` or
+    /// `rate:<conversation>:<1-5>` (see [`Action::from_button`]).
     pub data: String,
 }
 
@@ -234,4 +293,53 @@ pub struct Outgoing {
     pub buttons: Vec<Button>,
     /// Delivery attempts so far, this one included.
     pub attempt: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn button_data_round_trips_into_actions() {
+        assert_eq!(
+            Action::from_button("sheet:pink-card"),
+            Some(Action::ChooseSheet("pink-card".into()))
+        );
+        assert_eq!(
+            Action::from_button("operator"),
+            Some(Action::RequestOperator)
+        );
+        assert_eq!(
+            Action::from_button("fb:42:n"),
+            Some(Action::Feedback {
+                message: 42,
+                useful: false
+            })
+        );
+        assert_eq!(
+            Action::from_button("rate:7:5"),
+            Some(Action::Rate {
+                conversation: 7,
+                score: 5
+            })
+        );
+    }
+
+    #[test]
+    fn malformed_or_forged_button_data_is_refused() {
+        for data in [
+            "",
+            "sheet:",
+            "fb:x:y",
+            "fb:1:maybe",
+            "fb:1",
+            "rate:1:9",
+            "rate:1:0",
+            "rate:a:3",
+            "<b>",
+            "operatore",
+        ] {
+            assert_eq!(Action::from_button(data), None, "{data:?}");
+        }
+    }
 }

@@ -114,7 +114,7 @@ impl Policy {
                     }],
                     reply: Some(Reply {
                         text: self.answer_text(sheet, caps),
-                        buttons: Vec::new(),
+                        buttons: self.feedback_buttons(caps),
                     }),
                     escalate: false,
                 },
@@ -125,7 +125,7 @@ impl Policy {
                     confidence: None,
                     candidates: Vec::new(),
                     reply: Some(Reply {
-                        text: self.texts.empty.clone(),
+                        text: self.texts.stale_button.clone(),
                         buttons: Vec::new(),
                     }),
                     escalate: false,
@@ -135,6 +135,67 @@ impl Policy {
                 let decision = matcher.decide(text);
                 self.outcome(&matcher, decision, caps)
             }
+            Action::Start => self.smalltalk(
+                "start",
+                Some(
+                    self.texts
+                        .welcome
+                        .replace("{privacy}", &self.texts.privacy_url),
+                ),
+            ),
+            Action::Help => self.smalltalk("help", Some(self.texts.help.clone())),
+            Action::Unsupported => {
+                self.smalltalk("unsupported", Some(self.texts.unsupported.clone()))
+            }
+            Action::Edited => self.smalltalk("edited", None),
+            // Intake records feedback and ratings itself; this outcome is not used.
+            Action::Feedback { .. } | Action::Rate { .. } => self.smalltalk("feedback", None),
+            Action::Attachment => self.handoff(
+                "attachment",
+                None,
+                Vec::new(),
+                &self.texts.attachment_received,
+            ),
+        }
+    }
+
+    fn smalltalk(&self, reason: &str, text: Option<String>) -> Outcome {
+        Outcome {
+            decision: DecisionKind::Smalltalk,
+            reason: reason.into(),
+            confidence: None,
+            candidates: Vec::new(),
+            reply: text.map(|text| Reply {
+                text: text.replace("{hours}", &self.texts.hours),
+                buttons: Vec::new(),
+            }),
+            escalate: false,
+        }
+    }
+
+    /// After a 👎: the other sheets the matcher considered, and a person.
+    pub fn alternatives(&self, candidates: &[Candidate], answered: Option<&str>) -> Reply {
+        let matcher = self.matcher();
+        let others: Vec<Candidate> = candidates
+            .iter()
+            .filter(|c| Some(c.sheet_id.as_str()) != answered)
+            .cloned()
+            .collect();
+        let mut reply = self.clarify(&matcher, &others, crate::channel::ChannelCaps::default());
+        reply.text = self.texts.feedback_negative.clone();
+        reply
+    }
+
+    /// After an operator closed the conversation: a request for a 1-5 rating.
+    pub fn rating_request(&self, conversation_id: i64) -> Reply {
+        Reply {
+            text: self.texts.rating_request.clone(),
+            buttons: (1..=5)
+                .map(|n| Button {
+                    label: "⭐".repeat(n),
+                    data: format!("rate:{conversation_id}:{n}"),
+                })
+                .collect(),
         }
     }
 
@@ -184,7 +245,7 @@ impl Policy {
                     Some(sheet) => (
                         Some(Reply {
                             text: self.answer_text(sheet, caps),
-                            buttons: Vec::new(),
+                            buttons: self.feedback_buttons(caps),
                         }),
                         false,
                     ),
@@ -219,6 +280,24 @@ impl Policy {
             reply,
             escalate,
         }
+    }
+
+    /// 👍/👎 under an answer; `{msg}` in their data is replaced by intake with the id of the
+    /// citizen's message that was answered.
+    fn feedback_buttons(&self, caps: ChannelCaps) -> Vec<Button> {
+        if !caps.buttons {
+            return Vec::new();
+        }
+        vec![
+            Button {
+                label: self.texts.useful_button.clone(),
+                data: "fb:{msg}:y".into(),
+            },
+            Button {
+                label: self.texts.not_useful_button.clone(),
+                data: "fb:{msg}:n".into(),
+            },
+        ]
     }
 
     /// A sheet's answer as the channel should show it.

@@ -66,6 +66,7 @@ async fn concurrent_deliveries_of_one_message_store_it_once() {
             match t.await.unwrap().unwrap() {
                 Receipt::Stored { .. } => stored_n += 1,
                 Receipt::Duplicate { .. } => duplicates += 1,
+                other => panic!("a text message gave {other:?}"),
             }
         }
         assert_eq!((stored_n, duplicates), (1, 23), "{}", db.backend);

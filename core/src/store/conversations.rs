@@ -275,30 +275,13 @@ impl Store {
     pub async fn resolve(&self, conversation_id: i64, actor: &str) -> Result<()> {
         let now = self.now_ms();
         let mut w = self.begin_write().await?;
-        let done = sqlx::query(
-            "update conversations set status = 'resolved', resolved_at = $2 where id = $1 and status <> 'resolved'",
-        )
-        .bind(conversation_id)
-        .bind(now)
-        .execute(&mut *w.tx)
-        .await?
-        .rows_affected();
-        if done == 0 {
-            drop(w);
+        if !resolve_in(&mut w.tx, conversation_id, actor, now).await? {
+            w.rollback().await?;
             self.conversation(conversation_id).await?;
             return Err(Error::Conflict(format!(
                 "conversation {conversation_id} is already resolved"
             )));
         }
-        audit(
-            &mut w.tx,
-            now,
-            actor,
-            "resolve",
-            &format!("conversation:{conversation_id}"),
-            &serde_json::Value::Null,
-        )
-        .await?;
         w.commit().await
     }
 
@@ -338,4 +321,35 @@ impl Store {
         .await?;
         w.commit().await
     }
+}
+
+/// Close a conversation inside a transaction, with its audit entry; `false` when it was
+/// already closed.
+pub(crate) async fn resolve_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    conversation_id: i64,
+    actor: &str,
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "update conversations set status = 'resolved', resolved_at = $2 where id = $1 and status <> 'resolved'",
+    )
+    .bind(conversation_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if done == 0 {
+        return Ok(false);
+    }
+    audit(
+        tx,
+        now,
+        actor,
+        "resolve",
+        &format!("conversation:{conversation_id}"),
+        &serde_json::Value::Null,
+    )
+    .await?;
+    Ok(true)
 }

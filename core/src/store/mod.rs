@@ -24,6 +24,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::clock::Clock;
 use crate::error::Result;
 
+pub(crate) use conversations::resolve_in;
 pub use conversations::{ConversationRow, MessageRow};
 pub use outbox::{OutboxRow, OutboxStats};
 pub use sheets::StoredSheet;

@@ -14,10 +14,12 @@ use tokio::sync::Notify;
 use crate::channel::ChannelCaps;
 use crate::error::{Error, Result};
 use crate::health::Health;
-use crate::model::{Author, Button, ConversationStatus, Inbound};
+use crate::model::{Action, Author, Button, ConversationStatus, Inbound};
 use crate::policy::{Outcome, Policy};
 use crate::store::{Backend, Store, audit, set_cursor};
 use sportello_faq::DecisionKind;
+
+mod feedback;
 
 /// What happened to an inbound message.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +39,16 @@ pub enum Receipt {
     Duplicate {
         /// The message stored the first time.
         message_id: i64,
+    },
+    /// A 👍/👎 or a rating.
+    Feedback {
+        /// Recorded now; `false` for a redelivery, a second rating, or a stale or forged
+        /// button (one that is not this citizen's).
+        recorded: bool,
+        /// The button was not this citizen's or no longer applies.
+        stale: bool,
+        /// Replies written to the outbox (the alternatives after a 👎).
+        replies: usize,
     },
 }
 
@@ -117,6 +129,19 @@ impl Intake {
 
     /// Store one inbound message and answer it.
     pub async fn receive(&self, inbound: Inbound) -> Result<Receipt> {
+        if matches!(
+            inbound.action,
+            Action::Feedback { .. } | Action::Rate { .. }
+        ) {
+            let receipt = self.feedback(&inbound).await?;
+            if let Receipt::Feedback { replies, .. } = receipt
+                && replies > 0
+            {
+                self.outbox_ready.notify_one();
+            }
+            self.health.count("feedback", &inbound.channel);
+            return Ok(receipt);
+        }
         let caps = self.caps(&inbound.channel);
         // The matcher is pure and fast; deciding before the transaction keeps the write lock
         // short. The decision is used only if the bot still holds the conversation.
@@ -136,6 +161,7 @@ impl Intake {
                         }
                     }
                     Receipt::Duplicate { .. } => self.health.count("duplicates", &inbound.channel),
+                    Receipt::Feedback { .. } => {}
                 }
                 return Ok(receipt);
             }
@@ -231,6 +257,15 @@ impl Intake {
         let mut replies = 0;
         if let Some((text, buttons)) = reply {
             let text = text.replace("{ref}", &conversation_id.to_string());
+            // Feedback buttons name the message they judge, known only now.
+            let buttons: Vec<Button> = buttons
+                .iter()
+                .map(|b| Button {
+                    label: b.label.clone(),
+                    data: b.data.replace("{msg}", &message_id.to_string()),
+                })
+                .collect();
+            let buttons = buttons.as_slice();
             let target = Target {
                 channel: &inbound.channel,
                 recipient: &inbound.sender.external_id,

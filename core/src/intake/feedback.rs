@@ -1,0 +1,219 @@
+//! Citizens' 👍/👎 on answers and ratings of resolved conversations, and closing a
+//! conversation with its one rating request.
+//!
+//! A button press names what it judges (`fb:<message>:y`, `rate:<conversation>:<n>`); the
+//! press is accepted only when that message or conversation belongs to the same citizen on the
+//! same channel, so a forged button cannot rate someone else's conversation.
+
+use sqlx::Row;
+
+use super::{Intake, Receipt, Target, insert_outgoing};
+use crate::error::{Error, Result};
+use crate::model::{Action, Author, Inbound};
+use crate::store::{resolve_in, set_cursor};
+use sportello_faq::Candidate;
+
+/// What a press judges, once checked against its sender.
+struct Judged {
+    conversation_id: i64,
+    message_id: Option<i64>,
+    sheet_id: Option<String>,
+    kind: &'static str,
+    score: Option<i64>,
+    /// The other sheets to offer after a 👎, while the bot holds the conversation.
+    alternatives: Option<Vec<Candidate>>,
+}
+
+impl Intake {
+    /// Record a 👍/👎 or a rating; after a 👎 offer the other sheets and a person.
+    pub(super) async fn feedback(&self, inbound: &Inbound) -> Result<Receipt> {
+        let now = self.store.now_ms();
+        let mut w = self.store.begin_write().await?;
+        if let Some(cursor) = &inbound.cursor {
+            set_cursor(&mut w.tx, &inbound.channel, cursor, now).await?;
+        }
+        let Some(judged) = judge(&mut w.tx, inbound).await? else {
+            w.commit().await?;
+            return Ok(Receipt::Feedback {
+                recorded: false,
+                stale: true,
+                replies: 0,
+            });
+        };
+        let id: Option<i64> = sqlx::query_scalar(
+            "insert into feedback (channel, platform_id, conversation_id, message_id, sheet_id, kind, score, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (channel, platform_id) do nothing returning id",
+        )
+        .bind(&inbound.channel)
+        .bind(&inbound.platform_id)
+        .bind(judged.conversation_id)
+        .bind(judged.message_id)
+        .bind(&judged.sheet_id)
+        .bind(judged.kind)
+        .bind(judged.score)
+        .bind(now)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+        if id.is_none() {
+            w.commit().await?;
+            return Ok(Receipt::Feedback {
+                recorded: false,
+                stale: false,
+                replies: 0,
+            });
+        }
+        let mut replies = 0;
+        if let Some(candidates) = &judged.alternatives {
+            let reply = self
+                .policy
+                .alternatives(candidates, judged.sheet_id.as_deref());
+            let target = Target {
+                channel: &inbound.channel,
+                recipient: &inbound.sender.external_id,
+                thread: &inbound.thread,
+                subject: inbound.subject.as_deref(),
+            };
+            insert_outgoing(
+                &mut w.tx,
+                self.store.backend(),
+                &target,
+                None,
+                judged.conversation_id,
+                Author::Bot,
+                None,
+                &reply.text,
+                &reply.buttons,
+                now,
+            )
+            .await?;
+            replies = 1;
+        }
+        w.commit().await?;
+        Ok(Receipt::Feedback {
+            recorded: true,
+            stale: false,
+            replies,
+        })
+    }
+
+    /// Close a conversation for an operator and, where the channel shows buttons, ask the
+    /// citizen once for a rating.
+    pub async fn resolve(&self, conversation_id: i64, actor: &str) -> Result<()> {
+        let now = self.store.now_ms();
+        let mut w = self.store.begin_write().await?;
+        let row = sqlx::query(
+            "select c.channel, c.thread, c.subject, k.external_id, k.unreachable from conversations c \
+             join contacts k on k.id = c.contact_id where c.id = $1",
+        )
+        .bind(conversation_id)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+        let Some(row) = row else {
+            w.rollback().await?;
+            return Err(Error::NotFound(format!("conversation {conversation_id}")));
+        };
+        if !resolve_in(&mut w.tx, conversation_id, actor, now).await? {
+            w.rollback().await?;
+            return Err(Error::Conflict(format!(
+                "conversation {conversation_id} is already resolved"
+            )));
+        }
+        let channel: String = row.try_get("channel")?;
+        let unreachable = row.try_get::<i64, _>("unreachable")? != 0;
+        let mut asked = false;
+        if self.caps(&channel).buttons && !unreachable {
+            let recipient: String = row.try_get("external_id")?;
+            let thread: String = row.try_get("thread")?;
+            let subject: Option<String> = row.try_get("subject")?;
+            let target = Target {
+                channel: &channel,
+                recipient: &recipient,
+                thread: &thread,
+                subject: subject.as_deref(),
+            };
+            let reply = self.policy.rating_request(conversation_id);
+            insert_outgoing(
+                &mut w.tx,
+                self.store.backend(),
+                &target,
+                None,
+                conversation_id,
+                Author::Bot,
+                None,
+                &reply.text.replace("{ref}", &conversation_id.to_string()),
+                &reply.buttons,
+                now,
+            )
+            .await?;
+            asked = true;
+        }
+        w.commit().await?;
+        if asked {
+            self.outbox_ready.notify_one();
+        }
+        Ok(())
+    }
+}
+
+/// What the press judges, if it is this citizen's to judge.
+async fn judge(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    inbound: &Inbound,
+) -> Result<Option<Judged>> {
+    match inbound.action {
+        Action::Feedback { message, useful } => {
+            let row = sqlx::query(
+                "select m.conversation_id, m.decision, m.candidates, c.status from messages m \
+                 join conversations c on c.id = m.conversation_id join contacts k on k.id = c.contact_id \
+                 where m.id = $1 and m.direction = 'in' and m.channel = $2 and k.external_id = $3",
+            )
+            .bind(message)
+            .bind(&inbound.channel)
+            .bind(&inbound.sender.external_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            let decision: Option<String> = row.try_get("decision")?;
+            let candidates: Vec<Candidate> = row
+                .try_get::<Option<String>, _>("candidates")?
+                .and_then(|c| serde_json::from_str(&c).ok())
+                .unwrap_or_default();
+            if decision.as_deref() != Some("answer") {
+                return Ok(None);
+            }
+            let status: String = row.try_get("status")?;
+            Ok(Some(Judged {
+                conversation_id: row.try_get("conversation_id")?,
+                message_id: Some(message),
+                sheet_id: candidates.first().map(|c| c.sheet_id.clone()),
+                kind: if useful { "useful" } else { "not_useful" },
+                score: None,
+                alternatives: (!useful && status == "bot").then_some(candidates),
+            }))
+        }
+        Action::Rate {
+            conversation,
+            score,
+        } => {
+            let owned: Option<i64> = sqlx::query_scalar(
+                "select c.id from conversations c join contacts k on k.id = c.contact_id \
+                 where c.id = $1 and c.channel = $2 and k.external_id = $3 and c.status = 'resolved' \
+                 and not exists (select 1 from feedback f where f.conversation_id = c.id and f.kind = 'rating')",
+            )
+            .bind(conversation)
+            .bind(&inbound.channel)
+            .bind(&inbound.sender.external_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+            Ok(owned.map(|conversation_id| Judged {
+                conversation_id,
+                message_id: None,
+                sheet_id: None,
+                kind: "rating",
+                score: Some(i64::from(score)),
+                alternatives: None,
+            }))
+        }
+        _ => Ok(None),
+    }
+}
