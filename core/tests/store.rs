@@ -351,3 +351,30 @@ async fn a_failed_delivery_marks_the_contact_unreachable_and_can_be_retried() {
         assert_eq!(store.outbox_stats().await.unwrap().backlog, 1);
     }
 }
+
+#[tokio::test]
+async fn only_one_instance_holds_a_channels_poller_lock_on_postgres() {
+    let db = TestDb::postgres().await;
+    let first = db.store().await;
+    let second = db.store().await;
+    let held = first.channel_lock("telegram").await.unwrap();
+    assert!(held.is_some());
+    assert!(
+        second.channel_lock("telegram").await.unwrap().is_none(),
+        "a second instance must not poll at the same time"
+    );
+    assert!(
+        second.channel_lock("x").await.unwrap().is_some(),
+        "other channels have their own lock"
+    );
+    drop(held);
+    let mut taken = None;
+    for _ in 0..50 {
+        taken = second.channel_lock("telegram").await.unwrap();
+        if taken.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(taken.is_some(), "released when the holder lets go");
+}

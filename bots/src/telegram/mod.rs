@@ -156,6 +156,18 @@ impl Telegram {
     ) -> Result<(), ChannelError> {
         let health = intake.health().clone();
         let mut backoff = Duration::from_secs(1);
+        // One poller per bot across instances sharing a PostgreSQL database.
+        let _lock = loop {
+            match intake.store().channel_lock(NAME).await {
+                Ok(Some(lock)) => break lock,
+                Ok(None) => tracing::debug!("another instance polls telegram; waiting"),
+                Err(e) => health.error(NAME, &format!("poller lock: {e}")),
+            }
+            let mut wait = Duration::from_secs(5);
+            if pause(&shutdown, &mut wait).await {
+                return Ok(());
+            }
+        };
         // A webhook left set would make getUpdates fail with 409.
         while let Err(e) = self.poll_bot.delete_webhook().await {
             health.error(NAME, &format!("deleteWebhook: {e}"));

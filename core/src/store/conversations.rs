@@ -224,7 +224,7 @@ impl Store {
         .await?
         .rows_affected();
         if done == 0 {
-            drop(w);
+            w.rollback().await?;
             let c = self.conversation(conversation_id).await?;
             return Err(Error::Conflict(format!(
                 "conversation {conversation_id} is {}{}",

@@ -209,7 +209,13 @@ impl Store {
             Some(g) => Some(g.clone().lock_owned().await),
             None => None,
         };
-        let tx = self.pool.begin().await?;
+        // SQLite: take the write lock at BEGIN. A deferred transaction that reads first and
+        // writes later fails with SQLITE_BUSY_SNAPSHOT, which no busy timeout can wait out,
+        // when another process (a second tool, the CLI) wrote in between.
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("begin immediate").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(WriteTx { tx, _gate: gate })
     }
 
@@ -239,6 +245,24 @@ impl Store {
         let mut w = self.begin_write().await?;
         set_cursor(&mut w.tx, channel, cursor, self.now_ms()).await?;
         w.commit().await
+    }
+
+    /// The right to run a channel's poller, held until the returned lock is dropped.
+    ///
+    /// Telegram allows one `getUpdates` consumer: with several instances on one PostgreSQL,
+    /// only the holder of this session-level advisory lock polls. SQLite serves a single
+    /// process, so the lock is always granted there. `None` when another instance holds it.
+    pub async fn channel_lock(&self, channel: &str) -> Result<Option<ChannelLock>> {
+        if self.backend == Backend::Sqlite {
+            return Ok(Some(ChannelLock { conn: None }));
+        }
+        let key = advisory_key(channel);
+        let mut conn = self.pool.acquire().await?;
+        let got: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(got.then_some(ChannelLock { conn: Some(conn) }))
     }
 
     /// Record an action in the audit log.
@@ -324,4 +348,29 @@ fn sqlite_url(url: &str) -> Result<String> {
     } else {
         Ok(format!("sqlite://{path}?{query}&mode=rwc"))
     }
+}
+
+/// A channel's poller lock (see [`Store::channel_lock`]).
+pub struct ChannelLock {
+    conn: Option<sqlx::pool::PoolConnection<Any>>,
+}
+
+impl Drop for ChannelLock {
+    fn drop(&mut self) {
+        // The lock belongs to the session: close the connection rather than return it to the
+        // pool still holding the lock.
+        if let Some(conn) = self.conn.take() {
+            drop(conn.detach());
+        }
+    }
+}
+
+/// A stable advisory-lock key for a channel (FNV-1a of its name, in a Sportello namespace).
+fn advisory_key(channel: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in "sportello:poller:".bytes().chain(channel.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(h.to_ne_bytes())
 }

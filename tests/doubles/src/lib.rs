@@ -2,4 +2,6 @@
 //!
 //! # Layout
 //!
-//! - `telegram`: the Telegram Bot API, validated against `shared/contracts/telegram-bot-api-9.1.json`.
+//! - [`telegram`]: the Telegram Bot API, validated against `shared/contracts/telegram-bot-api-9.1.json`.
+
+pub mod telegram;

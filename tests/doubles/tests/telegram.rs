@@ -1,0 +1,13 @@
+//! Self-tests of the Telegram double, spoken to over HTTP with reqwest as a bot would.
+
+#[path = "telegram/support.rs"]
+mod support;
+
+#[path = "telegram/contract.rs"]
+mod contract;
+#[path = "telegram/conversation.rs"]
+mod conversation;
+#[path = "telegram/faults.rs"]
+mod faults;
+#[path = "telegram/updates.rs"]
+mod updates;

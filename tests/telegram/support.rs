@@ -1,0 +1,237 @@
+//! A running `sportello serve` with its Telegram channel pointed at the Bot API double, and
+//! typed helpers for what a test checks.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sportello_core::channel::ChannelCaps;
+use sportello_core::config::Texts;
+use sportello_core::health::Health;
+use sportello_core::intake::Intake;
+use sportello_core::policy::Policy;
+use sportello_core::store::Store;
+use sportello_doubles::telegram::{SentMessage, TelegramDouble};
+use sportello_faq::{Matcher, MatcherParams, Synonyms};
+
+/// The bot token the double and the bot share.
+pub const TOKEN: &str = "123456:TEST-token-never-logged";
+
+/// How long a test waits for something that should happen promptly.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One office: the double, a database file, and the serve process when running.
+pub struct Office {
+    pub double: TelegramDouble,
+    pub dir: tempfile::TempDir,
+    pub db_url: String,
+    pub base: String,
+    port: u16,
+    env: Vec<(String, String)>,
+    child: Option<Child>,
+    runs: usize,
+}
+
+impl Office {
+    /// A new office in polling mode, not started yet.
+    pub async fn new() -> Self {
+        let double = TelegramDouble::start(TOKEN).await;
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = format!("sqlite://{}", dir.path().join("sportello.db").display());
+        let port = free_port();
+        Self {
+            double,
+            dir,
+            db_url,
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            env: Vec::new(),
+            child: None,
+            runs: 0,
+        }
+    }
+
+    /// Set an environment variable for the next start.
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The log file of run `n` (from 1).
+    pub fn log_path(&self, n: usize) -> PathBuf {
+        self.dir.path().join(format!("serve-{n}.log"))
+    }
+
+    /// The logs of every run so far.
+    pub fn logs(&self) -> String {
+        (1..=self.runs)
+            .map(|n| std::fs::read_to_string(self.log_path(n)).unwrap_or_default())
+            .collect()
+    }
+
+    /// Start `sportello serve` and wait for `/healthz`.
+    pub async fn start(&mut self) {
+        self.runs += 1;
+        let log = std::fs::File::create(self.log_path(self.runs)).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_sportello"))
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+            .arg("serve")
+            .env("SPORTELLO_DATABASE__URL", &self.db_url)
+            .env(
+                "SPORTELLO_CONSOLE__BIND",
+                format!("127.0.0.1:{}", self.port),
+            )
+            .env("SPORTELLO_ADMIN_PASSWORD", "test-admin-password")
+            .env("SPORTELLO_TELEGRAM__ENABLED", "true")
+            .env("SPORTELLO_TELEGRAM__TOKEN", TOKEN)
+            .env("SPORTELLO_TELEGRAM__API_URL", self.double.api_url())
+            .env("SPORTELLO_TELEGRAM__POLL_TIMEOUT_SECS", "1")
+            .env("SPORTELLO_DISPATCHER__BASE_DELAY_MS", "200")
+            .env("SPORTELLO_DISPATCHER__POLL_MS", "100")
+            .env("RUST_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if reqwest::get(format!("{}/healthz", self.base)).await.is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("serve exited early with {status}: {}", self.logs());
+            }
+            assert!(Instant::now() < deadline, "serve did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Wait for the process to end by itself (a failpoint); its exit status.
+    pub async fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                self.child = None;
+                return status;
+            }
+            assert!(Instant::now() < deadline, "serve did not stop");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGTERM and wait.
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        child.wait().ok().and_then(|s| s.code())
+    }
+
+    /// `/healthz` as JSON.
+    pub async fn health(&self) -> serde_json::Value {
+        reqwest::get(format!("{}/healthz", self.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The store, for checks and for operator actions.
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.db_url, 2, Duration::from_secs(10))
+            .await
+            .unwrap()
+    }
+
+    /// Intake over the same database, as an operator's console would use it.
+    pub async fn operator_desk(&self) -> Arc<Intake> {
+        let store = self.store().await;
+        let matcher = Matcher::new(&[], &Synonyms::default(), MatcherParams::default());
+        let policy = Arc::new(Policy::new(matcher, &[], Texts::default()));
+        let health = Arc::new(Health::new(store.clock()));
+        let intake = Arc::new(Intake::new(store, policy, health));
+        intake.register("telegram", ChannelCaps::default());
+        intake
+    }
+
+    /// Wait for at least `n` messages to `chat`.
+    pub async fn replies(&self, chat: i64, n: usize) -> Vec<SentMessage> {
+        let sent = self.double.wait_sent(chat, n, PATIENCE).await;
+        assert!(
+            sent.len() >= n,
+            "expected {n} messages to chat {chat}, got {:#?}\nlogs:\n{}",
+            sent,
+            self.logs()
+        );
+        sent
+    }
+
+    /// Assert that nothing more than `n` messages reach `chat` within a short while.
+    pub async fn no_more_than(&self, chat: i64, n: usize) {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let sent = self.double.sent_to(chat);
+        assert_eq!(sent.len(), n, "{sent:#?}");
+    }
+
+    /// The contract was respected by every request.
+    pub fn assert_no_violations(&self) {
+        let v = self.double.violations();
+        assert!(v.is_empty(), "requests broke the Bot API contract: {v:#?}");
+    }
+}
+
+impl Drop for Office {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The callback data of a sent message's buttons, in order.
+pub fn buttons(m: &SentMessage) -> Vec<(String, String)> {
+    let Some(markup) = &m.reply_markup else {
+        return Vec::new();
+    };
+    markup["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+        .map(|b| {
+            (
+                b["text"].as_str().unwrap_or_default().to_string(),
+                b["callback_data"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Wait until `check` holds, polling.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + PATIENCE;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
