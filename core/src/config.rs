@@ -15,6 +15,11 @@ use sportello_faq::MatcherParams;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wrap a secret read from somewhere other than the environment (tests, benchmarks).
+    pub fn new(secret: String) -> Self {
+        Self(secret)
+    }
+
     /// The secret itself; call only where it is sent to the platform.
     pub fn expose(&self) -> &str {
         &self.0

@@ -106,10 +106,6 @@ impl Telegram {
                         "skipped an update of a kind Sportello does not serve"
                     );
                 }
-                intake
-                    .store()
-                    .set_cursor(NAME, &updates::next_offset(update).to_string())
-                    .await?;
                 None
             }
         };
@@ -214,19 +210,60 @@ impl Telegram {
             };
             health.ok(NAME);
             backoff = Duration::from_secs(1);
+            let Some(last) = batch.iter().map(updates::next_offset).max() else {
+                continue;
+            };
+            // Chats are independent: their updates are stored concurrently, each chat's in
+            // order. The offset is stored, and then confirmed by the next getUpdates, only
+            // once the whole batch is committed; after a crash midway the batch comes again
+            // and what was already stored is recognised as duplicate.
+            let mut chats: HashMap<i64, Vec<&Update>> = HashMap::new();
             for update in &batch {
-                // Intake must commit before the offset moves past the update; if the store
-                // fails, retry the same update rather than lose it.
-                while let Err(e) = self.handle(&intake, update).await {
-                    tracing::error!(update = update.id.0, error = %e, "cannot store a telegram update; retrying");
-                    health.error(NAME, &format!("storing update {}: {e}", update.id.0));
-                    if pause(&shutdown, &mut backoff).await {
-                        return Ok(());
-                    }
+                chats
+                    .entry(updates::chat_of(update))
+                    .or_default()
+                    .push(update);
+            }
+            let stored = futures::future::join_all(
+                chats
+                    .into_values()
+                    .map(|updates| self.store_in_order(&intake, updates, &shutdown)),
+            )
+            .await;
+            if stored.contains(&false) {
+                return Ok(());
+            }
+            while let Err(e) = intake.store().set_cursor(NAME, &last.to_string()).await {
+                health.error(NAME, &format!("storing the offset: {e}"));
+                if pause(&shutdown, &mut backoff).await {
+                    return Ok(());
                 }
-                offset = offset.max(updates::next_offset(update));
+            }
+            offset = offset.max(last);
+        }
+    }
+
+    /// Store one chat's updates in order, retrying a failing store rather than losing an
+    /// update; `false` if shutdown came first.
+    async fn store_in_order(
+        &self,
+        intake: &Intake,
+        updates: Vec<&Update>,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let mut backoff = Duration::from_secs(1);
+        for update in updates {
+            while let Err(e) = self.handle(intake, update).await {
+                tracing::error!(update = update.id.0, error = %e, "cannot store a telegram update; retrying");
+                intake
+                    .health()
+                    .error(NAME, &format!("storing update {}: {e}", update.id.0));
+                if pause(shutdown, &mut backoff).await {
+                    return false;
+                }
             }
         }
+        true
     }
 
     async fn register_webhook(&self, intake: &Intake, shutdown: &CancellationToken) {

@@ -32,9 +32,15 @@ pub fn next_offset(update: &Update) -> i64 {
     i64::from(update.id.0) + 1
 }
 
-/// Read one update; `groups` allows non-private chats.
+/// The chat an update belongs to (0 for updates with none), to keep each chat's order.
+pub fn chat_of(update: &Update) -> i64 {
+    update.chat().map(|c| c.id.0).unwrap_or_default()
+}
+
+/// Read one update; `groups` allows non-private chats. The poller stores the offset once a
+/// whole batch is committed, so the inbound messages carry no cursor of their own.
 pub fn read(update: &Update, groups: bool) -> Incoming {
-    let cursor = Some(next_offset(update).to_string());
+    let cursor = None;
     let none = Incoming {
         inbound: None,
         press: None,
@@ -226,14 +232,14 @@ mod tests {
     }
 
     #[test]
-    fn a_private_text_becomes_a_message_with_its_offset() {
+    fn a_private_text_becomes_a_message_of_its_chat() {
         let incoming = read(&text_update(41, 7, "carta rosa"), false);
         let inbound = incoming.inbound.unwrap();
         assert_eq!(inbound.platform_id, "7:5");
         assert_eq!(inbound.thread, "7");
         assert_eq!(inbound.sender.display_name, "Anna Rossi");
         assert_eq!(inbound.action, Action::Message);
-        assert_eq!(inbound.cursor.as_deref(), Some("42"));
+        assert_eq!(next_offset(&text_update(41, 7, "x")), 42);
     }
 
     #[test]
