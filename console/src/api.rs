@@ -9,14 +9,14 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, on};
+use axum::routing::MethodRouter;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sportello_core::model::ConversationStatus;
+use sportello_core::model::{ConversationStatus, Role};
 use sportello_core::store::ConversationFilter;
 
 use crate::error::Error;
-use crate::session::ApiActor;
+use crate::session::{ApiActor, Gate, gate};
 use crate::{AppState, actions, conversations, openapi, sheets};
 
 /// One API route: what the router serves and what `openapi.json` says about it.
@@ -27,8 +27,8 @@ pub struct ApiRoute {
     pub path: &'static str,
     /// One line for the description.
     pub summary: &'static str,
-    /// Roles allowed (admins always are).
-    pub roles: &'static str,
+    /// Roles allowed (admins always are); none for a public route.
+    pub roles: &'static [Role],
     /// Name of the request body's schema, if it takes one.
     pub body: Option<&'static str>,
     /// Name of the success response's schema.
@@ -41,7 +41,7 @@ fn route(
     method: Method,
     path: &'static str,
     summary: &'static str,
-    roles: &'static str,
+    roles: &'static [Role],
     body: Option<&'static str>,
     response: &'static str,
     handler: MethodRouter<AppState>,
@@ -60,8 +60,8 @@ fn route(
 /// The API, route by route.
 pub fn routes() -> Vec<ApiRoute> {
     use axum::routing::{delete, get, post, put};
-    let op = "operator";
-    let ed = "editor";
+    let op = actions::OPERATORS;
+    let ed = sheets::EDITORS;
     vec![
         route(
             Method::GET,
@@ -184,7 +184,7 @@ pub fn routes() -> Vec<ApiRoute> {
             Method::GET,
             "/openapi.json",
             "Questa descrizione",
-            "",
+            &[],
             None,
             "OpenApi",
             get(openapi::serve),
@@ -196,9 +196,17 @@ pub fn routes() -> Vec<ApiRoute> {
 pub fn router() -> Router<AppState> {
     let mut router = Router::new();
     for r in routes() {
-        router = router.route(r.path, r.handler);
+        let handler = if r.roles.is_empty() {
+            r.handler
+        } else {
+            r.handler.route_layer(axum::middleware::from_fn_with_state(
+                Gate::api(r.roles),
+                gate,
+            ))
+        };
+        router = router.route(r.path, handler);
     }
-    router.fallback(on(axum::routing::MethodFilter::GET, no_route).fallback(no_route))
+    router.fallback(no_route)
 }
 
 async fn no_route() -> Response {

@@ -15,7 +15,7 @@ use sportello_faq::{Office, Sheet};
 use crate::AppState;
 use crate::actions;
 use crate::error::{Error, PageResult};
-use crate::session::{Actor, PageActor};
+use crate::session::{Actor, Gate, PageActor, gate};
 use crate::views;
 
 /// The routes of this module.
@@ -24,6 +24,10 @@ pub fn router() -> Router<AppState> {
         .route("/conversations/{id}", get(page))
         .route("/conversations/{id}/{action}", post(act))
         .route("/conversations/{id}/outbox/{outbox}/retry", post(retry))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Gate::page(actions::OPERATORS),
+            gate,
+        ))
 }
 
 /// Everything the conversation page shows.

@@ -94,9 +94,10 @@ pub fn document() -> Value {
         let mut op = Map::new();
         op.insert("summary".into(), json!(r.summary));
         if !r.roles.is_empty() {
+            let roles: Vec<&str> = r.roles.iter().map(|r| r.as_str()).collect();
             op.insert(
                 "description".into(),
-                json!(format!("Ruoli: {} (e admin).", r.roles)),
+                json!(format!("Ruoli: {} (e admin).", roles.join(", "))),
             );
         }
         let params: Vec<Value> = r

@@ -14,7 +14,7 @@ use sportello_core::store::ConversationFilter;
 use crate::AppState;
 use crate::actions;
 use crate::error::{Error, PageResult};
-use crate::session::PageActor;
+use crate::session::{Gate, PageActor, gate};
 use crate::views;
 
 /// The routes of this module.
@@ -24,6 +24,10 @@ pub fn router() -> Router<AppState> {
         .route("/queue/table", get(table))
         .route("/queue/events", get(events))
         .route("/queue/{id}/claim", post(claim))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Gate::page(actions::OPERATORS),
+            gate,
+        ))
 }
 
 /// The queue's filters, as query parameters.

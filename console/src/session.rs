@@ -239,3 +239,41 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     set(h, "cache-control", "no-store");
     resp
 }
+
+/// Which roles a group of routes admits, and how to refuse (JSON for the API, a page or a
+/// redirect to `/login` for the console).
+#[derive(Debug, Clone, Copy)]
+pub struct Gate {
+    roles: &'static [Role],
+    api: bool,
+}
+
+impl Gate {
+    /// For console pages.
+    pub const fn page(roles: &'static [Role]) -> Self {
+        Self { roles, api: false }
+    }
+
+    /// For API routes.
+    pub const fn api(roles: &'static [Role]) -> Self {
+        Self { roles, api: true }
+    }
+}
+
+/// Refuse a route to anyone without one of the gate's roles, before its handler reads the
+/// request (so a forbidden request gets 403 whatever its body).
+pub async fn gate(State(gate): State<Gate>, req: Request, next: Next) -> Response {
+    let actor = req
+        .extensions()
+        .get::<Authenticated>()
+        .and_then(|a| a.0.as_ref());
+    let refusal = match actor {
+        None => Some(Error::Unauthenticated),
+        Some(a) => a.require(gate.roles).err(),
+    };
+    match (refusal, gate.api) {
+        (None, _) => next.run(req).await,
+        (Some(e), true) => e.into_response(),
+        (Some(e), false) => PageError(e).into_response(),
+    }
+}

@@ -19,7 +19,8 @@ use crate::api::body;
 use crate::error::Error;
 use crate::session::{Actor, ApiActor};
 
-const EDITORS: &[Role] = &[Role::Editor];
+/// Roles that edit sheets.
+pub const EDITORS: &[Role] = &[Role::Editor];
 
 async fn stored(state: &AppState, id: &str) -> Result<Value, Error> {
     let all = state.intake.store().sheets().await?;

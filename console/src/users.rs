@@ -12,7 +12,7 @@ use sportello_core::model::Role;
 
 use crate::AppState;
 use crate::error::{Error, PageResult};
-use crate::session::{Actor, PageActor};
+use crate::session::{Actor, Gate, PageActor, gate};
 use crate::views;
 
 const ADMINS: &[Role] = &[Role::Admin];
@@ -25,6 +25,10 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/enable", post(enable))
         .route("/tokens", post(create_token))
         .route("/tokens/{id}/revoke", post(revoke))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Gate::page(ADMINS),
+            gate,
+        ))
 }
 
 async fn render(
