@@ -11,7 +11,7 @@
 //! - [`actions`]: claim, release, reply, resolve, transfer, notes, "teach the bot", retry —
 //!   one implementation behind both the pages and the API.
 //! - [`api`]: `/api/v1`, built from one route table that also yields `openapi.json`;
-//!   [`sheets`] holds its sheet routes.
+//!   its modules hold the conversation and sheet routes and the OpenAPI description.
 //! - [`events`]: live queue updates over Server-Sent Events.
 //! - [`views`]: the HTML (maud, which escapes every value it is given).
 //! - [`health`]: `GET /healthz` and `GET /metrics`.
@@ -27,10 +27,8 @@ pub mod conversations;
 pub mod error;
 pub mod events;
 pub mod health;
-pub mod openapi;
 pub mod queue;
 pub mod session;
-pub mod sheets;
 pub mod users;
 pub mod views;
 

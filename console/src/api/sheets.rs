@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use sportello_core::model::Role;
 use sportello_faq::Sheet;
 
+use super::body;
 use crate::AppState;
-use crate::api::body;
 use crate::error::Error;
 use crate::session::{Actor, ApiActor};
 

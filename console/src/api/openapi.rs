@@ -4,7 +4,7 @@
 use axum::Json;
 use serde_json::{Map, Value, json};
 
-use crate::api::routes;
+use super::routes;
 
 fn schemas() -> Value {
     let conversation = json!({
