@@ -68,6 +68,10 @@ async fn screenshot(browser: &Client, name: &str) {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
     let dir = target.join("screenshots");
+    browser
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .unwrap();
     std::fs::create_dir_all(&dir).unwrap();
     let png = browser.screenshot().await.unwrap();
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();

@@ -325,8 +325,18 @@ async fn a_reply_longer_than_the_channel_allows_is_refused_and_kept_in_the_box()
 }
 
 #[tokio::test]
-async fn the_queue_streams_an_event_when_a_conversation_arrives() {
-    let app = App::sqlite().await;
+async fn the_queue_streams_an_event_when_a_conversation_arrives_on_sqlite() {
+    the_queue_streams_an_event_when_a_conversation_arrives(&App::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn the_queue_streams_an_event_when_a_conversation_arrives_on_postgres() {
+    the_queue_streams_an_event_when_a_conversation_arrives(&App::postgres().await).await;
+}
+
+/// A citizen's message stored by another process (here, the test's own store) reaches an open
+/// queue page as an event.
+async fn the_queue_streams_an_event_when_a_conversation_arrives(app: &App) {
     let admin = app.admin().await;
     let mut events = admin.get("/queue/events").await;
     assert_eq!(events.status(), 200);

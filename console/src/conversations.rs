@@ -2,7 +2,6 @@
 //! (each answers with a redirect back to the page, or the page with the error).
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -205,13 +204,4 @@ async fn retry(
 ) -> PageResult<Response> {
     actions::retry(&state, &actor, id, outbox).await?;
     Ok(Redirect::to(&format!("/conversations/{id}?done=retry")).into_response())
-}
-
-/// 404 for a conversation that does not exist, as a page.
-pub fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        views::error_page(StatusCode::NOT_FOUND, "Conversazione non trovata."),
-    )
-        .into_response()
 }

@@ -277,3 +277,47 @@ pub async fn gate(State(gate): State<Gate>, req: Request, next: Next) -> Respons
         (Some(e), false) => PageError(e).into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role) -> Actor {
+        Actor {
+            name: "x".into(),
+            role,
+            user_id: Some(1),
+            csrf: None,
+        }
+    }
+
+    #[test]
+    fn admins_pass_every_gate_and_others_only_their_own() {
+        assert!(actor(Role::Admin).require(&[Role::Editor]).is_ok());
+        assert!(actor(Role::Operator).require(&[Role::Operator]).is_ok());
+        assert!(actor(Role::Operator).require(&[Role::Editor]).is_err());
+        assert!(actor(Role::Editor).require(&[Role::Operator]).is_err());
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; sportello_session=abc; b=2"),
+        );
+        assert_eq!(session_cookie(&h).as_deref(), Some("abc"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("sportello_session="),
+        );
+        assert_eq!(session_cookie(&h), None);
+    }
+
+    #[test]
+    fn tokens_compare_equal_only_when_identical() {
+        assert!(same("abc", "abc"));
+        assert!(!same("abc", "abd"));
+        assert!(!same("abc", "abcd"));
+    }
+}

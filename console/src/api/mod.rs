@@ -240,3 +240,37 @@ pub fn body<T: serde::de::DeserializeOwned>(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_listed_once_and_described_in_openapi() {
+        let routes = routes();
+        let mut seen = std::collections::HashSet::new();
+        let doc = openapi::document();
+        for r in &routes {
+            assert!(
+                seen.insert((r.method.clone(), r.path)),
+                "{} {} twice",
+                r.method,
+                r.path
+            );
+            let op = &doc["paths"][r.path][r.method.as_str().to_lowercase()];
+            assert!(
+                op.is_object(),
+                "{} {} missing from openapi.json",
+                r.method,
+                r.path
+            );
+        }
+        let described: usize = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p.as_object().unwrap().len())
+            .sum();
+        assert_eq!(described, routes.len());
+    }
+}

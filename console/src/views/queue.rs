@@ -113,7 +113,7 @@ fn table_with(actor: &Actor, rows: &Rows, q: &QueueQuery) -> Markup {
             p class="alert" id="queue-empty" { "Nessuna conversazione in attesa." }
         } @else {
             table {
-                caption class="muted" { (rows.conversations.len()) " conversazioni, dalla più vecchia" }
+                caption class="muted" { "Conversazioni: " (rows.conversations.len()) ", dalla più vecchia" }
                 thead { tr {
                     th scope="col" { "Rif." }
                     th scope="col" { "Canale" }
