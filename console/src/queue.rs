@@ -111,6 +111,7 @@ async fn rows(state: &AppState, q: &QueueQuery) -> Result<views::queue::Rows, Er
         texts,
         now: store.now_ms(),
         target_ms: state.console.queue_target_minutes as i64 * 60_000,
+        offices: store.offices().await?,
     })
 }
 
@@ -120,9 +121,8 @@ async fn page(
     Query(q): Query<QueueQuery>,
 ) -> PageResult<Markup> {
     actor.require(actions::OPERATORS)?;
-    let offices = state.intake.store().offices().await?;
     let rows = rows(&state, &q).await?;
-    Ok(views::queue::page(&actor, &q, &offices, &rows))
+    Ok(views::queue::page(&actor, &q, &rows))
 }
 
 async fn table(
@@ -153,9 +153,8 @@ async fn claim(
     match actions::claim(&state, &actor, id).await {
         Ok(()) => Ok(Redirect::to(&format!("/conversations/{id}")).into_response()),
         Err(Error::Conflict(why)) => {
-            let offices = state.intake.store().offices().await?;
             let rows = rows(&state, &q).await?;
-            let page = views::queue::page_with_notice(&actor, &q, &offices, &rows, Some(&why));
+            let page = views::queue::page_with_notice(&actor, &q, &rows, Some(&why));
             Ok((axum::http::StatusCode::CONFLICT, page).into_response())
         }
         Err(e) => Err(e.into()),

@@ -4,7 +4,7 @@
 use maud::{Markup, html};
 use sportello_core::model::{ConversationStatus, Role};
 use sportello_core::store::{ConversationRow, MessageRow, OutboxRow};
-use sportello_faq::Sheet;
+use sportello_faq::{Office, Sheet};
 
 use super::{channel_label, csrf_field, page as layout, time, tools};
 use crate::conversations::Loaded;
@@ -31,7 +31,7 @@ pub fn page(
             @if let Some(e) = error { p class="alert alert-danger" role="alert" id="error" { (e) } }
             div class="grid" {
                 div {
-                    (summary(c))
+                    (summary(c, &l.offices))
                     (action_bar(actor, c, mine))
                     h2 { "Messaggi" }
                     ol class="transcript" id="transcript" {
@@ -65,7 +65,8 @@ fn status_label(c: &ConversationRow) -> String {
     }
 }
 
-fn summary(c: &ConversationRow) -> Markup {
+fn summary(c: &ConversationRow, offices: &[Office]) -> Markup {
+    let office = super::office_name(c.office.as_deref(), offices);
     html! {
         section class="card" aria-label="Dati della conversazione" {
             dl class="meta" {
@@ -73,7 +74,7 @@ fn summary(c: &ConversationRow) -> Markup {
                 dt { "Canale" } dd { (channel_label(&c.channel)) }
                 @if let Some(s) = &c.subject { dt { "Oggetto" } dd id="subject" { (s) } }
                 dt { "Stato" } dd id="status" { (status_label(c)) }
-                dt { "Ufficio" } dd { (c.office.as_deref().unwrap_or("—")) }
+                dt { "Ufficio" } dd id="office-name" { (office) }
                 dt { "Aperta" } dd { (time(c.opened_at)) }
                 @if let Some(t) = c.escalated_at { dt { "Passata agli operatori" } dd { (time(t)) } }
                 @if c.unreachable {
@@ -162,7 +163,7 @@ fn message(m: &MessageRow, sheets: &[Sheet]) -> Markup {
             }
             @if let Some(d) = &m.decision {
                 details class="bot-tried" {
-                    summary { "Cosa ha provato il bot: " (d) @if let Some(r) = &m.reason { " (" (r) ")" } }
+                    summary { "Cosa ha provato il bot: " (decision_label(d)) @if let Some(r) = &m.reason { " (" (r) ")" } }
                     @if candidates.is_empty() {
                         p class="muted" { "Nessuna scheda considerata." }
                     } @else {
@@ -175,6 +176,24 @@ fn message(m: &MessageRow, sheets: &[Sheet]) -> Markup {
                 }
             }
         }
+    }
+}
+
+fn decision_label(d: &str) -> &str {
+    match d {
+        "answer" => "ha risposto con una scheda",
+        "clarify" => "ha proposto di scegliere tra schede",
+        "smalltalk" => "ha risposto a un saluto o ringraziamento",
+        "handoff" => "ha passato la conversazione agli operatori",
+        other => other,
+    }
+}
+
+fn delivery_state(s: &str) -> &str {
+    match s {
+        "pending" => "in attesa",
+        "sending" => "in invio",
+        other => other,
     }
 }
 
@@ -194,7 +213,7 @@ fn deliveries(actor: &Actor, id: i64, outbox: &[OutboxRow]) -> Markup {
                                 button type="submit" class="btn btn-outline" { "Riprova l'invio" }
                             }
                         } @else {
-                            "In consegna (" (o.state) ", tentativi: " (o.attempts) ")"
+                            "In consegna (" (delivery_state(&o.state)) ", tentativi: " (o.attempts) ")"
                             @if let Some(e) = &o.last_error { " — ultimo errore: " (e) }
                         }
                         p class="muted preview" { (o.text) }

@@ -136,6 +136,18 @@ pub fn duration(ms: i64) -> String {
     }
 }
 
+/// An office's name from its id ("—" for none).
+pub fn office_name(id: Option<&str>, offices: &[sportello_faq::Office]) -> String {
+    match id {
+        None => "—".into(),
+        Some(id) => offices
+            .iter()
+            .find(|o| o.id == id)
+            .map(|o| o.name.clone())
+            .unwrap_or_else(|| id.to_string()),
+    }
+}
+
 /// The channel's name as operators know it.
 pub fn channel_label(channel: &str) -> &str {
     match channel {

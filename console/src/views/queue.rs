@@ -21,6 +21,8 @@ pub struct Rows {
     pub now: i64,
     /// The waiting-time target, ms.
     pub target_ms: i64,
+    /// The offices, to name them.
+    pub offices: Vec<Office>,
 }
 
 const CHANNELS: &[&str] = &["telegram", "x", "email", "webchat"];
@@ -33,15 +35,14 @@ const AGES: &[(&str, &str)] = &[
 ];
 
 /// The queue page.
-pub fn page(actor: &Actor, q: &QueueQuery, offices: &[Office], rows: &Rows) -> Markup {
-    page_with_notice(actor, q, offices, rows, None)
+pub fn page(actor: &Actor, q: &QueueQuery, rows: &Rows) -> Markup {
+    page_with_notice(actor, q, rows, None)
 }
 
 /// The queue page with a notice (e.g. "già presa da X").
 pub fn page_with_notice(
     actor: &Actor,
     q: &QueueQuery,
-    offices: &[Office],
     rows: &Rows,
     notice: Option<&str>,
 ) -> Markup {
@@ -76,7 +77,7 @@ pub fn page_with_notice(
                     label for="f-office" { "Ufficio" }
                     select id="f-office" name="office" {
                         option value="" { "tutti" }
-                        @for o in offices {
+                        @for o in &rows.offices {
                             option value=(o.id) selected[selected(&q.office, &o.id)] { (o.name) }
                         }
                     }
@@ -146,7 +147,7 @@ fn row(actor: &Actor, rows: &Rows, c: &ConversationRow, q: &QueueQuery) -> Marku
                 @if let Some(s) = &c.subject { strong { (s) } " — " }
                 (rows.texts.get(&c.id).map(String::as_str).unwrap_or(""))
             }
-            td { (c.office.as_deref().unwrap_or("—")) }
+            td { (super::office_name(c.office.as_deref(), &rows.offices)) }
             td {
                 span class=[late.then_some("late")] title="dal passaggio agli operatori" { (duration(wait)) }
                 br; span class="muted" { (time(since)) }

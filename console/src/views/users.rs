@@ -52,12 +52,14 @@ pub fn page(actor: &Actor, d: &Data) -> Markup {
                             td { @if u.disabled { "disattivato" } @else { "attivo" } }
                             td { (time(u.created_at)) }
                             td {
+                                @if Some(u.id) == actor.user_id { span class="muted" { "(tu)" } } @else {
                                 @let action = if u.disabled { "enable" } else { "disable" };
                                 form method="post" action=(format!("/users/{}/{action}", u.id)) {
                                     (csrf)
                                     button type="submit" class="btn btn-outline" aria-label=(format!("{} {}", if u.disabled { "Riattiva" } else { "Disattiva" }, u.username)) {
                                         @if u.disabled { "Riattiva" } @else { "Disattiva" }
                                     }
+                                }
                                 }
                             }
                         }
@@ -76,6 +78,7 @@ pub fn page(actor: &Actor, d: &Data) -> Markup {
             table {
                 thead { tr { th scope="col" { "Nome" } th scope="col" { "Ruolo" } th scope="col" { "Creato" } th scope="col" { "Stato" } } }
                 tbody {
+                    @if d.tokens.is_empty() { tr { td colspan="4" class="muted" { "Nessun token." } } }
                     @for t in &d.tokens {
                         tr {
                             td { (t.name) }
