@@ -364,3 +364,60 @@ async fn the_queue_streams_an_event_when_a_conversation_arrives(app: &App) {
     .expect("no event within 10 s");
     assert!(got.contains("event: queue"), "{got}");
 }
+
+#[tokio::test]
+async fn the_conversation_page_shows_attachments_what_the_bot_tried_and_earlier_conversations() {
+    let app = App::sqlite().await;
+    let photo = sportello_core::model::Attachment {
+        kind: "photo".into(),
+        reference: "AgAD-file-id".into(),
+        name: Some("ricevuta.jpg".into()),
+        mime: Some("image/jpeg".into()),
+        size: Some(48_213),
+    };
+    let earlier = app
+        .citizen_writes("telegram", "chat-42", "buongiorno", Vec::new())
+        .await;
+    app.store.resolve(earlier, "test").await.unwrap();
+    let id = app
+        .citizen_writes(
+            "telegram",
+            "chat-42",
+            "quanto costano le copie dei documenti per l'accesso agli atti?",
+            vec![photo],
+        )
+        .await;
+    assert_ne!(id, earlier);
+    let admin = app.admin().await;
+    let page = admin
+        .get(&format!("/conversations/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Allegato: photo"), "{page}");
+    assert!(page.contains("ricevuta.jpg") && page.contains("image/jpeg"));
+    assert!(page.contains("Cosa ha provato il bot"));
+    assert!(
+        page.contains("Costi delle copie"),
+        "candidate sheets are named"
+    );
+    assert!(page.contains("fiducia"));
+    assert!(
+        page.contains(&format!("/conversations/{earlier}")),
+        "the citizen's earlier conversation"
+    );
+    let detail: serde_json::Value = admin
+        .get(&format!("/api/v1/conversations/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(detail["candidates"][0]["title"].is_string(), "{detail}");
+    assert!(detail["candidates"][0]["confidence"].is_number());
+    assert_eq!(
+        detail["messages"][0]["attachments"][0]["name"],
+        "ricevuta.jpg"
+    );
+    assert_eq!(detail["other_conversations"][0]["id"], earlier);
+}

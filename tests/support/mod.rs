@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use sportello_core::config::Texts;
 use sportello_core::health::Health;
 use sportello_core::intake::{Intake, Receipt};
-use sportello_core::model::{Action, Inbound, Role};
+use sportello_core::model::{Action, Attachment, Inbound, Role};
 use sportello_core::policy::Policy;
 use sportello_core::store::Store;
 use sportello_faq::{Matcher, MatcherParams, Synonyms};
@@ -174,6 +174,45 @@ impl App {
         inbound.subject = subject.map(str::to_string);
         inbound.action = Action::RequestOperator;
         match self.intake.receive(inbound).await.unwrap() {
+            Receipt::Stored {
+                conversation_id, ..
+            } => conversation_id,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A citizen writes on `channel` in `thread`, and the bot decides with the shipped sheets
+    /// (as `sportello serve` would, with the default configuration). Returns the conversation.
+    pub async fn citizen_writes(
+        &self,
+        channel: &str,
+        thread: &str,
+        text: &str,
+        attachments: Vec<Attachment>,
+    ) -> i64 {
+        let n = self.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut inbound = Inbound::text(
+            channel,
+            format!("w-{n}-{}", free_port()),
+            thread,
+            thread,
+            text,
+        );
+        inbound.attachments = attachments;
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let offices = sportello_faq::load_offices(&root.join("config/offices.toml")).unwrap();
+        let sheets = sportello_faq::load_sheets(&root.join("config/sheets"), &offices)
+            .unwrap()
+            .sheets;
+        let synonyms = sportello_faq::load_synonyms(&root.join("config/synonyms.toml")).unwrap();
+        let matcher = Matcher::new(&sheets, &synonyms, MatcherParams::default());
+        let policy = Arc::new(Policy::new(matcher, &offices, Texts::default()));
+        let bot = Intake::new(
+            self.store.clone(),
+            policy,
+            Arc::new(Health::new(self.store.clock())),
+        );
+        match bot.receive(inbound).await.unwrap() {
             Receipt::Stored {
                 conversation_id, ..
             } => conversation_id,

@@ -77,18 +77,22 @@ impl Store {
         if f.office.is_some() {
             sql.push_str(&format!(" and c.office_id = {}", next()));
         }
-        if f.min_wait_ms.is_some() {
-            sql.push_str(&format!(
-                " and coalesce(c.escalated_at, c.opened_at) <= {}",
-                next()
-            ));
-        }
         let queue_only = !f.statuses.is_empty()
             && f.statuses
                 .iter()
                 .all(|s| matches!(s, ConversationStatus::Queued | ConversationStatus::Assigned));
+        // Queued and assigned conversations always have `escalated_at`: ordering and filtering
+        // on the bare column lets the (status, escalated_at) index serve the queue.
+        let since = if queue_only {
+            "c.escalated_at"
+        } else {
+            "coalesce(c.escalated_at, c.opened_at)"
+        };
+        if f.min_wait_ms.is_some() {
+            sql.push_str(&format!(" and {since} <= {}", next()));
+        }
         let order = if queue_only {
-            "coalesce(c.escalated_at, c.opened_at), c.id"
+            "c.escalated_at, c.id"
         } else {
             "c.last_message_at desc, c.id desc"
         };
