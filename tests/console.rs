@@ -154,6 +154,15 @@ async fn an_operator_works_a_conversation(app: &App) {
         .await
         .unwrap();
     assert_eq!(listed["conversations"][0]["id"], id);
+
+    let audit = app.admin().await.get("/audit").await.text().await.unwrap();
+    for action in ["claim", "reply", "note", "transfer", "resolve"] {
+        assert!(
+            audit.contains(&format!("<td>{action}</td>")),
+            "{action} is not in the audit log"
+        );
+    }
+    assert!(audit.contains(&format!("conversation:{id}")));
 }
 
 #[tokio::test]

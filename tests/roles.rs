@@ -30,6 +30,7 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("POST", "/users", &[]),
     ("POST", "/users/999/disable", &[]),
     ("POST", "/users/999/enable", &[]),
+    ("GET", "/audit", &[]),
     ("POST", "/tokens", &[]),
     ("POST", "/tokens/999/revoke", &[]),
     ("GET", "/api/v1/conversations", &["operator"]),

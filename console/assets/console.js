@@ -48,5 +48,13 @@
     liveQueue();
     lengthGuide();
   });
-  document.addEventListener("htmx:afterSwap", function (e) { localTimes(e.target); });
+  document.addEventListener("htmx:afterSwap", function (e) {
+    localTimes(e.target);
+    // Tell screen-reader users, politely, that the queue changed under them.
+    var status = document.getElementById("queue-status");
+    if (status && e.target.id === "queue-table") {
+      var rows = e.target.querySelectorAll("tbody tr").length;
+      status.textContent = "Coda aggiornata: " + rows + " conversazioni.";
+    }
+  });
 })();

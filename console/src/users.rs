@@ -1,5 +1,5 @@
 //! `/users` (admins only): users (add, disable, enable) and API tokens (create, shown once;
-//! revoke).
+//! revoke); `/audit`: who did what, and when.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/enable", post(enable))
         .route("/tokens", post(create_token))
         .route("/tokens/{id}/revoke", post(revoke))
+        .route("/audit", get(audit))
         .route_layer(axum::middleware::from_fn_with_state(
             Gate::page(ADMINS),
             gate,
@@ -47,6 +48,13 @@ async fn render(
         token,
     };
     Ok(views::users::page(actor, &data))
+}
+
+/// The latest 300 entries of the audit log.
+async fn audit(State(state): State<AppState>, PageActor(actor): PageActor) -> PageResult<Markup> {
+    actor.require(ADMINS)?;
+    let entries = state.intake.store().audit_log(300).await?;
+    Ok(views::users::audit(&actor, &entries))
 }
 
 async fn page(State(state): State<AppState>, PageActor(actor): PageActor) -> PageResult<Markup> {

@@ -48,6 +48,7 @@ pub fn page(title: &str, actor: Option<&Actor>, body: Markup) -> Markup {
                                     }
                                     @if a.role == sportello_core::model::Role::Admin {
                                         li { a href="/users" { "Utenti e token" } }
+                                        li { a href="/audit" { "Registro" } }
                                     }
                                 }
                             }

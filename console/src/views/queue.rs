@@ -95,6 +95,7 @@ pub fn page_with_notice(
             p class="muted" {
                 "Obiettivo di attesa: " (duration(rows.target_ms)) ". La coda si aggiorna da sola."
             }
+            p id="queue-status" class="visually-hidden" aria-live="polite" {}
             div id="queue-table" hx-get=(format!("/queue/table?{}", q.query_string()))
                 hx-trigger="queue-changed, every 60s" hx-swap="innerHTML" {
                 (table_with(actor, rows, q))

@@ -1,7 +1,7 @@
 //! The admin's page of users and API tokens.
 
 use maud::{Markup, html};
-use sportello_core::store::{AccountRow, TokenRow};
+use sportello_core::store::{AccountRow, AuditRow, TokenRow};
 
 use super::{csrf_field, page as layout, role_label, time};
 use crate::session::Actor;
@@ -28,6 +28,39 @@ fn role_select(id: &str) -> Markup {
             option value="admin" { "amministratore" }
         }
     }
+}
+
+/// The audit log.
+pub fn audit(actor: &Actor, entries: &[AuditRow]) -> Markup {
+    layout(
+        "Registro delle attività",
+        Some(actor),
+        html! {
+            h1 { "Registro delle attività" }
+            p class="muted" { "Le ultime " (entries.len()) " operazioni, dalla più recente." }
+            div class="scroll" {
+                table id="audit" {
+                    thead { tr { th scope="col" { "Quando" } th scope="col" { "Chi" } th scope="col" { "Azione" } th scope="col" { "Oggetto" } th scope="col" { "Dettagli" } } }
+                    tbody {
+                        @for e in entries {
+                            tr {
+                                td { (time(e.at)) }
+                                td { (e.actor) }
+                                td { (e.action) }
+                                td {
+                                    @match e.subject.strip_prefix("conversation:") {
+                                        Some(id) => a href=(format!("/conversations/{id}")) { (e.subject) },
+                                        None => (e.subject),
+                                    }
+                                }
+                                td class="muted" { (e.detail.as_deref().filter(|d| *d != "null").unwrap_or("")) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
 }
 
 /// The page.

@@ -40,6 +40,21 @@ pub struct TokenRow {
     pub revoked_at: Option<i64>,
 }
 
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRow {
+    /// When, unix ms.
+    pub at: i64,
+    /// Who: a username, a token's name, `cli` or `import`.
+    pub actor: String,
+    /// What: `claim`, `reply`, `transfer`, `resolve`, `sheet.save`, `login`, …
+    pub action: String,
+    /// On what: `conversation:12`, `sheet:accesso-atti`, `user:mario`, …
+    pub subject: String,
+    /// Details, as JSON text.
+    pub detail: Option<String>,
+}
+
 fn role_of(row: &sqlx::any::AnyRow) -> Result<Role> {
     let role: String = row.try_get("role")?;
     Role::parse(&role).ok_or_else(|| Error::Corrupt(format!("role {role:?}")))
@@ -217,6 +232,27 @@ impl Store {
         )
         .await?;
         w.commit().await
+    }
+
+    /// The latest entries of the audit log, newest first.
+    pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditRow>> {
+        let rows = sqlx::query(
+            "select at, actor, action, subject, detail from audit_log order by id desc limit $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRow {
+                    at: r.try_get("at")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    subject: r.try_get("subject")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
     }
 
     /// The id of an active user by name (API tokens act as the user of their name).

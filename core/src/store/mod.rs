@@ -33,7 +33,7 @@ pub use outbox::{OutboxRow, OutboxStats};
 pub use sheets::StoredSheet;
 pub use users::{Principal, UserRow};
 
-pub use accounts::{AccountRow, TokenRow};
+pub use accounts::{AccountRow, AuditRow, TokenRow};
 pub use desk::{NoteRow, OfficeNotificationRow, PhrasingRow};
 pub use queue::ConversationFilter;
 pub use sessions::{NewSession, SessionRow};
