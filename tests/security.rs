@@ -304,3 +304,27 @@ async fn passwords_and_tokens_never_appear_in_the_logs() {
         assert!(!logs.contains(secret), "a secret in the logs: {secret}");
     }
 }
+
+#[tokio::test]
+async fn login_attempts_are_throttled_per_address_across_usernames() {
+    let app = App::sqlite().await;
+    let client = app.client();
+    let url = format!("{}/login", app.base);
+    for i in 0..20 {
+        let name = format!("nobody-{i}");
+        let resp = client
+            .post(&url)
+            .form(&[("username", name.as_str()), ("password", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+    }
+    let blocked = client
+        .post(&url)
+        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blocked.status(), 429);
+}
