@@ -328,3 +328,27 @@ async fn login_attempts_are_throttled_per_address_across_usernames() {
         .unwrap();
     assert_eq!(blocked.status(), 429);
 }
+
+#[tokio::test]
+async fn a_login_form_posted_from_another_site_is_refused() {
+    let app = App::sqlite().await;
+    let resp = app
+        .client()
+        .post(format!("{}/login", app.base))
+        .header("origin", "https://evil.example")
+        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert!(resp.headers().get("set-cookie").is_none());
+    let same = app
+        .client()
+        .post(format!("{}/login", app.base))
+        .header("origin", app.base.as_str())
+        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), 303);
+}

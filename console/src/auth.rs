@@ -75,6 +75,17 @@ pub struct LoginForm {
     password: String,
 }
 
+/// A login form posted from another site would log the browser into the attacker's account
+/// ("login CSRF"): when the browser says where the form came from, it must be this host.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin_host = origin.split("://").nth(1);
+    origin != "null" && origin_host.is_some() && origin_host == host
+}
+
 fn secure(state: &AppState, headers: &HeaderMap) -> bool {
     state.console.secure_cookies
         || headers
@@ -101,8 +112,13 @@ async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> PageResult<Response> {
+    if !same_origin(&headers) {
+        return Err(Error::Csrf.into());
+    }
     let store = state.intake.store();
-    let username = form.username.trim();
+    // Usernames have at most 64 characters; a longer one is cut before it is counted or logged.
+    let username: String = form.username.trim().chars().take(64).collect();
+    let username = username.as_str();
     let now = store.now_ms();
     let (by_user, by_address) = store
         .login_failures(username, &address, now - WINDOW_MS)

@@ -4,8 +4,8 @@
 //! Every POST, PUT, PATCH or DELETE that comes with a live session cookie must carry the
 //! session's CSRF token, in the `X-CSRF-Token` header (htmx, fetch) or in a `csrf` form field
 //! (plain forms); otherwise it is refused with 403 before any handler runs. Bearer-token
-//! requests need none: a browser never adds that header by itself. `POST /login` is exempt,
-//! as it has no session yet; the cookie's `SameSite=Strict` keeps other sites from using it.
+//! requests need none: a browser never adds that header by itself. `POST /login` has no
+//! session yet: it refuses instead a form whose `Origin` is another site.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequestParts, Request, State};
