@@ -430,3 +430,19 @@ async fn the_conversation_page_shows_attachments_what_the_bot_tried_and_earlier_
     );
     assert_eq!(detail["other_conversations"][0]["id"], earlier);
 }
+
+#[tokio::test]
+async fn a_long_queue_is_shown_a_hundred_at_a_time() {
+    let app = App::sqlite().await;
+    for i in 0..101 {
+        app.queue_conversation("telegram", &format!("Cittadino {i:03}"), "aiuto", None)
+            .await;
+    }
+    let admin = app.admin().await;
+    let first = admin.get("/queue").await.text().await.unwrap();
+    assert!(first.contains("Cittadino 000") && first.contains("Cittadino 099"));
+    assert!(!first.contains("Cittadino 100"));
+    assert!(first.contains("page=1"), "a link to the next page");
+    let second = admin.get("/queue?page=1").await.text().await.unwrap();
+    assert!(second.contains("Cittadino 100") && !second.contains("Cittadino 099"));
+}

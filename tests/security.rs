@@ -21,8 +21,17 @@ fn assert_escaped(page: &str, what: &str) {
 }
 
 #[tokio::test]
-async fn script_and_html_from_citizens_and_editors_are_shown_escaped() {
-    let app = App::sqlite().await;
+async fn script_and_html_from_citizens_and_editors_are_shown_escaped_on_sqlite() {
+    script_and_html_are_shown_escaped(&App::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn script_and_html_from_citizens_and_editors_are_shown_escaped_on_postgres() {
+    script_and_html_are_shown_escaped(&App::postgres().await).await;
+}
+
+/// Names, texts, email subjects and sheet fields come back as text, never as markup.
+async fn script_and_html_are_shown_escaped(app: &App) {
     let name = format!("Mallory {SCRIPT}");
     let text = format!("Salve {IMG} {SCRIPT}");
     let subject = format!("\"><{SCRIPT}");

@@ -45,6 +45,27 @@ pub struct QueueQuery {
     /// Only those waiting at least this many minutes (empty for any).
     #[serde(default)]
     pub age: String,
+    /// Which page of [`PAGE`] rows (0 for the first).
+    #[serde(default)]
+    pub page: String,
+}
+
+/// Rows on one page of the queue.
+pub const PAGE: i64 = 100;
+
+impl QueueQuery {
+    /// The page number asked for.
+    pub fn page_number(&self) -> i64 {
+        self.page.parse::<i64>().unwrap_or(0).max(0)
+    }
+
+    /// The same filters on another page.
+    pub fn on_page(&self, page: i64) -> Self {
+        Self {
+            page: page.to_string(),
+            ..self.clone()
+        }
+    }
 }
 
 impl QueueQuery {
@@ -66,8 +87,8 @@ impl QueueQuery {
                 .ok()
                 .filter(|a| *a > 0)
                 .map(|a| a * 60_000),
-            limit: 200,
-            offset: 0,
+            limit: PAGE,
+            offset: self.page_number() * PAGE,
         }
     }
 
@@ -79,6 +100,7 @@ impl QueueQuery {
             ("channel", &self.channel),
             ("office", &self.office),
             ("age", &self.age),
+            ("page", &self.page),
         ];
         for (k, v) in fields {
             if !v.is_empty() {

@@ -8,7 +8,7 @@ use sportello_core::store::ConversationRow;
 use sportello_faq::Office;
 
 use super::{channel_label, csrf_field, duration, page as layout, time};
-use crate::queue::QueueQuery;
+use crate::queue::{PAGE, QueueQuery};
 use crate::session::Actor;
 
 /// What the table shows.
@@ -110,12 +110,27 @@ pub fn table(actor: &Actor, rows: &Rows, q: &QueueQuery) -> Markup {
 }
 
 fn table_with(actor: &Actor, rows: &Rows, q: &QueueQuery) -> Markup {
+    let page = q.page_number();
+    let first = page * PAGE;
+    let more = rows.conversations.len() as i64 == PAGE;
     html! {
+        @if page > 0 || more {
+            nav class="inline pages" aria-label="Pagine della coda" {
+                @if page > 0 {
+                    a href=(format!("/queue?{}", q.on_page(page - 1).query_string())) { "← Più vecchie" }
+                }
+                @if more {
+                    a href=(format!("/queue?{}", q.on_page(page + 1).query_string())) { "Più recenti →" }
+                }
+            }
+        }
         @if rows.conversations.is_empty() {
             p class="alert" id="queue-empty" { "Nessuna conversazione in attesa." }
         } @else {
             table {
-                caption class="muted" { "Conversazioni: " (rows.conversations.len()) ", dalla più vecchia" }
+                caption class="muted" {
+                    "Conversazioni " (first + 1) "–" (first + rows.conversations.len() as i64) ", dalla più vecchia"
+                }
                 thead { tr {
                     th scope="col" { "Rif." }
                     th scope="col" { "Canale" }
@@ -166,6 +181,7 @@ fn row(actor: &Actor, rows: &Rows, c: &ConversationRow, q: &QueueQuery) -> Marku
                             input type="hidden" name="channel" value=(q.channel);
                             input type="hidden" name="office" value=(q.office);
                             input type="hidden" name="age" value=(q.age);
+                            input type="hidden" name="page" value=(q.page);
                             button type="submit" class="btn" aria-label=(format!("Prendi in carico la conversazione n. {}", c.id)) {
                                 "Prendi in carico"
                             }
