@@ -81,16 +81,24 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     tasks.spawn(dispatcher.run(shutdown.clone()));
 
-    let state = sportello_console::AppState {
-        intake: intake.clone(),
-        channels: Arc::new(channels.iter().map(|c| c.name().to_string()).collect()),
-    };
+    let matcher_config = config.clone();
+    let state = sportello_console::AppState::new(
+        intake.clone(),
+        channels.iter().map(|c| c.name().to_string()).collect(),
+        config.console.clone(),
+        Arc::new(move |sheets| {
+            setup::matcher(&matcher_config, sheets).map_err(|e| format!("{e:#}"))
+        }),
+        shutdown.clone(),
+    );
     let listener = tokio::net::TcpListener::bind(&config.console.bind)
         .await
         .with_context(|| format!("cannot listen on console.bind = {}", config.console.bind))?;
     tracing::info!(address = %config.console.bind, database = %setup::redacted_url(&config.database.url), "sportello is serving");
     let stop = shutdown.clone();
-    let app = sportello_console::router(state).merge(built.routes(&intake));
+    let app = sportello_console::router(state)
+        .merge(built.routes(&intake))
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         stop.cancelled().await;
     });

@@ -2,19 +2,48 @@
 //!
 //! # Layout
 //!
-//! - [`AppState`]: the one state every route shares (store, intake, health).
-//! - [`health`]: `GET /healthz` (database, channels, outbox) and `GET /metrics` (Prometheus).
-//! - [`router`]: merges each module's `router()`.
+//! - [`AppState`]: the one state every route shares (intake with its store and policy, the
+//!   console's settings, live events, the matcher builder).
+//! - [`session`]: who is asking — session cookie or `Authorization: Bearer` token — and the
+//!   CSRF check on every state-changing request that comes with a session cookie.
+//! - [`auth`]: `/login` and `/logout`, with login attempts throttled in the database.
+//! - [`queue`] and [`conversations`]: the operators' pages; [`users`]: the admin's page.
+//! - [`actions`]: claim, release, reply, resolve, transfer, notes, "teach the bot", retry —
+//!   one implementation behind both the pages and the API.
+//! - [`api`]: `/api/v1`, built from one route table that also yields `openapi.json`;
+//!   its modules hold the conversation and sheet routes and the OpenAPI description.
+//! - [`events`]: live queue updates over Server-Sent Events.
+//! - [`views`]: the HTML (maud, which escapes every value it is given).
+//! - [`health`]: `GET /healthz` and `GET /metrics`.
 //!
-//! The operators' queue, the sheets workshop and the statistics pages are added here as
-//! modules with their own `router()`.
+//! Errors are one [`Error`] enum; pages render it as a small HTML page, the API as
+//! `{"error": "…"}`.
 
+pub mod actions;
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod conversations;
+pub mod error;
+pub mod events;
 pub mod health;
+pub mod queue;
+pub mod session;
+pub mod users;
+pub mod views;
 
 use std::sync::Arc;
 
 use axum::Router;
+use sportello_core::config::ConsoleConfig;
 use sportello_core::intake::Intake;
+use sportello_faq::{Matcher, Sheet};
+use tokio_util::sync::CancellationToken;
+
+pub use error::Error;
+
+/// Builds the matcher over the published sheets after an editor changed them.
+pub type MatcherBuilder = Arc<dyn Fn(&[Sheet]) -> Result<Matcher, String> + Send + Sync>;
 
 /// State shared by every route.
 #[derive(Clone)]
@@ -23,9 +52,52 @@ pub struct AppState {
     pub intake: Arc<Intake>,
     /// Channels that should be running, for `/healthz`.
     pub channels: Arc<Vec<String>>,
+    /// `[console]` settings.
+    pub console: Arc<ConsoleConfig>,
+    /// Live updates of the queue.
+    pub events: events::Events,
+    /// Rebuilds the matcher when sheets change.
+    pub build_matcher: MatcherBuilder,
+}
+
+impl AppState {
+    /// The console's state; `shutdown` ends live streams so the server can stop.
+    pub fn new(
+        intake: Arc<Intake>,
+        channels: Vec<String>,
+        console: ConsoleConfig,
+        build_matcher: MatcherBuilder,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let events = events::Events::new(
+            intake.store().clone(),
+            std::time::Duration::from_millis(console.live_poll_ms.max(50)),
+            shutdown,
+        );
+        Self {
+            intake,
+            channels: Arc::new(channels),
+            console: Arc::new(console),
+            events,
+            build_matcher,
+        }
+    }
 }
 
 /// The whole console.
 pub fn router(state: AppState) -> Router {
-    Router::new().merge(health::router()).with_state(state)
+    Router::new()
+        .merge(health::router())
+        .merge(assets::router())
+        .merge(auth::router())
+        .merge(queue::router())
+        .merge(conversations::router())
+        .merge(users::router())
+        .nest("/api/v1", api::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::authenticate,
+        ))
+        .layer(axum::middleware::from_fn(session::security_headers))
+        .with_state(state)
 }

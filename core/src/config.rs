@@ -117,12 +117,31 @@ impl Default for DatabaseConfig {
 pub struct ConsoleConfig {
     /// Address of the console and API.
     pub bind: String,
+    /// Waiting time, in minutes, past which the queue highlights a conversation.
+    pub queue_target_minutes: u64,
+    /// Mark the session cookie `Secure` on every response (set it when the console is served
+    /// over HTTPS by a proxy that does not send `X-Forwarded-Proto`).
+    pub secure_cookies: bool,
+    /// Minutes of inactivity after which a console session ends.
+    pub session_idle_minutes: u64,
+    /// Hours after which a console session ends however active it is.
+    pub session_max_hours: u64,
+    /// How often live views look for changes made by other processes, in milliseconds.
+    pub live_poll_ms: u64,
+    /// Ready-made replies operators can insert into the reply box.
+    pub canned: Vec<String>,
 }
 
 impl Default for ConsoleConfig {
     fn default() -> Self {
         Self {
             bind: "127.0.0.1:8080".into(),
+            queue_target_minutes: 240,
+            secure_cookies: false,
+            session_idle_minutes: 120,
+            session_max_hours: 12,
+            live_poll_ms: 1_000,
+            canned: Vec::new(),
         }
     }
 }

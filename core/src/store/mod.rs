@@ -8,8 +8,12 @@
 //! sleep in SQLite's busy handler, write transactions on SQLite take an in-process gate first,
 //! so they queue in tokio and never fail with `SQLITE_BUSY` within one process.
 
+mod accounts;
 mod conversations;
+mod desk;
 mod outbox;
+mod queue;
+mod sessions;
 mod sheets;
 mod users;
 
@@ -29,6 +33,11 @@ pub use conversations::{ConversationRow, MessageRow};
 pub use outbox::{OutboxRow, OutboxStats};
 pub use sheets::StoredSheet;
 pub use users::{Principal, UserRow};
+
+pub use accounts::{AccountRow, AuditRow, TokenRow};
+pub use desk::{NoteRow, OfficeNotificationRow, PhrasingRow};
+pub use queue::ConversationFilter;
+pub use sessions::{NewSession, SessionRow};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

@@ -1,0 +1,47 @@
+//! The login page, and the editors' home.
+
+use maud::{Markup, html};
+
+use super::page;
+use crate::session::Actor;
+
+/// The login form, with an error message when the last attempt failed.
+pub fn login_page(error: Option<&str>, username: &str) -> Markup {
+    page(
+        "Accesso",
+        None,
+        html! {
+            div class="login card" {
+                h1 { "Accesso alla console" }
+                @if let Some(e) = error {
+                    p class="alert alert-danger" role="alert" id="login-error" { (e) }
+                }
+                form method="post" action="/login" {
+                    div class="field" {
+                        label for="username" { "Nome utente" }
+                        input id="username" name="username" type="text" autocomplete="username"
+                            required value=(username) autofocus;
+                    }
+                    div class="field" {
+                        label for="password" { "Password" }
+                        input id="password" name="password" type="password"
+                            autocomplete="current-password" required;
+                    }
+                    button type="submit" class="btn" { "Accedi" }
+                }
+            }
+        },
+    )
+}
+
+/// Editors work on sheets, through the API for now.
+pub fn editor_home(actor: &Actor) -> Markup {
+    super::page(
+        "Redazione",
+        Some(actor),
+        html! {
+            h1 { "Redazione delle schede" }
+            p { "Le schede si gestiscono con l'API JSON: " a href="/api/v1/openapi.json" { "descrizione OpenAPI" } "." }
+        },
+    )
+}

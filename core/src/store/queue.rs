@@ -1,0 +1,185 @@
+//! The operators' view of conversations: filtered lists for the queue and the API, the
+//! citizen's other conversations, and a cheap fingerprint of the queue for live updates.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::Store;
+use crate::error::{Error, Result};
+use crate::model::ConversationStatus;
+use crate::store::ConversationRow;
+
+/// Which conversations to list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ConversationFilter {
+    /// Statuses to include; all when empty.
+    pub statuses: Vec<ConversationStatus>,
+    /// Only this channel.
+    pub channel: Option<String>,
+    /// Only conversations transferred to this office.
+    pub office: Option<String>,
+    /// Only conversations waiting since at least this long ago (by `escalated_at`), in ms.
+    pub min_wait_ms: Option<i64>,
+    /// At most this many.
+    pub limit: i64,
+    /// Skip this many.
+    pub offset: i64,
+}
+
+const COLUMNS: &str = "c.id, c.channel, c.thread, k.external_id, k.display_name, k.unreachable, \
+    c.subject, c.status, u.username, c.office_id, c.opened_at, c.escalated_at, c.first_response_at, \
+    c.resolved_at, c.last_message_at";
+const FROM: &str = "from conversations c join contacts k on k.id = c.contact_id \
+    left join users u on u.id = c.assignee_id";
+
+fn row(r: &AnyRow) -> Result<ConversationRow> {
+    let status: String = r.try_get("status")?;
+    Ok(ConversationRow {
+        id: r.try_get("id")?,
+        channel: r.try_get("channel")?,
+        thread: r.try_get("thread")?,
+        contact: r.try_get("external_id")?,
+        contact_name: r.try_get("display_name")?,
+        unreachable: r.try_get::<i64, _>("unreachable")? != 0,
+        subject: r.try_get("subject")?,
+        status: ConversationStatus::parse(&status)
+            .ok_or_else(|| Error::Corrupt(format!("status {status:?}")))?,
+        assignee: r.try_get("username")?,
+        office: r.try_get("office_id")?,
+        opened_at: r.try_get("opened_at")?,
+        escalated_at: r.try_get("escalated_at")?,
+        first_response_at: r.try_get("first_response_at")?,
+        resolved_at: r.try_get("resolved_at")?,
+        last_message_at: r.try_get("last_message_at")?,
+    })
+}
+
+impl Store {
+    /// Conversations matching a filter. When only queue statuses are asked for, those waiting
+    /// longest come first; otherwise the most recently active.
+    pub async fn find_conversations(&self, f: &ConversationFilter) -> Result<Vec<ConversationRow>> {
+        let mut sql = format!("select {COLUMNS} {FROM} where 1 = 1");
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if !f.statuses.is_empty() {
+            let list: Vec<String> = f.statuses.iter().map(|_| next()).collect();
+            sql.push_str(&format!(" and c.status in ({})", list.join(", ")));
+        }
+        if f.channel.is_some() {
+            sql.push_str(&format!(" and c.channel = {}", next()));
+        }
+        if f.office.is_some() {
+            sql.push_str(&format!(" and c.office_id = {}", next()));
+        }
+        let queue_only = !f.statuses.is_empty()
+            && f.statuses
+                .iter()
+                .all(|s| matches!(s, ConversationStatus::Queued | ConversationStatus::Assigned));
+        // Queued and assigned conversations always have `escalated_at`: ordering and filtering
+        // on the bare column lets the (status, escalated_at) index serve the queue.
+        let since = if queue_only {
+            "c.escalated_at"
+        } else {
+            "coalesce(c.escalated_at, c.opened_at)"
+        };
+        if f.min_wait_ms.is_some() {
+            sql.push_str(&format!(" and {since} <= {}", next()));
+        }
+        let order = if queue_only {
+            "c.escalated_at, c.id"
+        } else {
+            "c.last_message_at desc, c.id desc"
+        };
+        sql.push_str(&format!(
+            " order by {order} limit {} offset {}",
+            next(),
+            next()
+        ));
+        let mut q = sqlx::query(&sql);
+        for s in &f.statuses {
+            q = q.bind(s.as_str());
+        }
+        if let Some(c) = &f.channel {
+            q = q.bind(c);
+        }
+        if let Some(o) = &f.office {
+            q = q.bind(o);
+        }
+        if let Some(ms) = f.min_wait_ms {
+            q = q.bind(self.now_ms() - ms);
+        }
+        let rows = q
+            .bind(f.limit.clamp(1, 500))
+            .bind(f.offset.max(0))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(row).collect()
+    }
+
+    /// The last text the citizen wrote in each of these conversations.
+    pub async fn last_citizen_texts(&self, ids: &[i64]) -> Result<HashMap<i64, String>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "select m.conversation_id, m.text from messages m where m.id in \
+             (select max(id) from messages where author = 'citizen' and conversation_id in ({}) \
+              group by conversation_id)",
+            list.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in ids {
+            q = q.bind(id);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("conversation_id")?, r.try_get("text")?)))
+            .collect()
+    }
+
+    /// The other conversations of the same contact, newest first.
+    pub async fn contact_conversations(
+        &self,
+        conversation_id: i64,
+        limit: i64,
+    ) -> Result<Vec<ConversationRow>> {
+        let rows = sqlx::query(&format!(
+            "select {COLUMNS} {FROM} where c.contact_id = \
+             (select contact_id from conversations where id = $1) and c.id <> $1 \
+             order by c.last_message_at desc, c.id desc limit $2"
+        ))
+        .bind(conversation_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(row).collect()
+    }
+
+    /// A value that changes whenever a conversation enters, leaves or moves within the queue,
+    /// or gets a new message there; live views poll it so that every process sees changes
+    /// made by the others.
+    pub async fn queue_fingerprint(&self) -> Result<String> {
+        let r = sqlx::query(
+            "select count(*) as n, coalesce(max(id), 0) as top, \
+             cast(coalesce(sum(coalesce(assignee_id, 0) * 7 + id), 0) as bigint) as holders, \
+             coalesce(max(last_message_at), 0) as latest, \
+             cast(coalesce(sum(case when status = 'assigned' then 1 else 0 end), 0) as bigint) as assigned \
+             from conversations where status in ('queued', 'assigned')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let n: i64 = r.try_get("n")?;
+        let top: i64 = r.try_get("top")?;
+        let holders: i64 = r.try_get("holders")?;
+        let latest: i64 = r.try_get("latest")?;
+        let assigned: i64 = r.try_get("assigned")?;
+        Ok(format!("{n}:{top}:{holders}:{latest}:{assigned}"))
+    }
+}

@@ -1,0 +1,239 @@
+//! The console in a real browser: headless Chromium driven through chromedriver (Debian's
+//! `chromium` and `chromium-driver`, which `scripts/test` installs). Screenshots of the main
+//! pages are saved under `target/screenshots/` as test artifacts.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+use sportello_core::model::Role;
+use support::{ADMIN_PASSWORD, App, PASSWORD, free_port};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    async fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is missing: install Debian's chromium and chromium-driver (scripts/test does)");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + WAIT;
+        while reqwest::get(format!("{url}/status")).await.is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self { child, url }
+    }
+
+    /// A new browser, with its own profile and cookies.
+    async fn browser(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({ "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"] }),
+        );
+        ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("chromium did not start")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `target/screenshots/NAME.png`.
+async fn screenshot(browser: &Client, name: &str) {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = target.join("screenshots");
+    browser
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = browser.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+async fn log_in(browser: &Client, app: &App, name: &str, password: &str) {
+    browser.goto(&format!("{}/login", app.base)).await.unwrap();
+    browser
+        .find(Locator::Css("#username"))
+        .await
+        .unwrap()
+        .send_keys(name)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(".who"))
+        .await
+        .unwrap();
+}
+
+async fn text_of(browser: &Client, css: &str) -> String {
+    browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_operator_sees_a_conversation_arrive_claims_it_and_replies_and_a_second_cannot_claim_it()
+{
+    let app = App::sqlite().await;
+    app.add_user("mario", Role::Operator).await;
+    app.add_user("lucia", Role::Operator).await;
+    let driver = Driver::start().await;
+    let mario = driver.browser().await;
+    let lucia = driver.browser().await;
+
+    mario.goto(&format!("{}/login", app.base)).await.unwrap();
+    screenshot(&mario, "login").await;
+    log_in(&mario, &app, "mario", PASSWORD).await;
+    assert!(
+        text_of(&mario, "#queue-table")
+            .await
+            .contains("Nessuna conversazione")
+    );
+    // Wait until the page listens, then a citizen writes: the row appears without a reload.
+    mario
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#queue-table[data-live=on]"))
+        .await
+        .expect("the queue did not open its live stream");
+    let id = app
+        .queue_conversation(
+            "telegram",
+            "Anna Rossi",
+            "Come rinnovo la carta d'identità?",
+            None,
+        )
+        .await;
+    let row = format!("#conversation-{id}");
+    let arrived = text_of(&mario, &row).await;
+    assert!(arrived.contains("Anna Rossi"), "{arrived}");
+    screenshot(&mario, "queue").await;
+
+    // Lucia opens the same conversation before Mario takes it.
+    log_in(&lucia, &app, "lucia", PASSWORD).await;
+    lucia
+        .goto(&format!("{}/conversations/{id}", app.base))
+        .await
+        .unwrap();
+    let lucia_claim = lucia
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#claim-button"))
+        .await
+        .unwrap();
+
+    mario
+        .find(Locator::Css(&format!("{row} button")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let reply = mario
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#reply-text"))
+        .await
+        .unwrap();
+    reply
+        .send_keys("Buongiorno, serve prenotare allo sportello anagrafe.")
+        .await
+        .unwrap();
+    screenshot(&mario, "conversation").await;
+    mario
+        .find(Locator::Css("#send-reply"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        text_of(&mario, "#notice")
+            .await
+            .contains("Risposta inviata")
+    );
+    assert!(
+        text_of(&mario, "#transcript")
+            .await
+            .contains("serve prenotare allo sportello anagrafe")
+    );
+    let outbox = app.store.outbox_of(id).await.unwrap();
+    assert!(
+        outbox
+            .iter()
+            .any(|o| o.channel == "telegram" && o.text.contains("serve prenotare")),
+        "{outbox:?}"
+    );
+
+    lucia_claim.click().await.unwrap();
+    assert!(
+        text_of(&lucia, "#error")
+            .await
+            .contains("già presa da mario")
+    );
+    assert!(
+        lucia.find(Locator::Css("#reply-text")).await.is_err(),
+        "no reply box for lucia"
+    );
+    lucia.goto(&format!("{}/queue", app.base)).await.unwrap();
+    assert!(text_of(&lucia, &row).await.contains("già presa da mario"));
+
+    let admin = driver.browser().await;
+    log_in(&admin, &app, "admin", ADMIN_PASSWORD).await;
+    admin.goto(&format!("{}/users", app.base)).await.unwrap();
+    assert!(text_of(&admin, "main").await.contains("lucia"));
+    screenshot(&admin, "users").await;
+
+    for b in [mario, lucia, admin] {
+        b.close().await.unwrap();
+    }
+}
