@@ -80,6 +80,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         health,
     );
     tasks.spawn(dispatcher.run(shutdown.clone()));
+    tasks.spawn(maintain(store.clone(), shutdown.clone()));
 
     let matcher_config = config.clone();
     let state = sportello_console::AppState::new(
@@ -120,6 +121,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Keep the planner's statistics fresh: at start and then hourly.
+async fn maintain(store: Store, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {
+                if let Err(e) = store.optimize().await {
+                    tracing::warn!(error = %e, "refreshing the planner's statistics failed");
+                }
+            }
+        }
+    }
 }
 
 /// On first start with no users, create `admin` with `SPORTELLO_ADMIN_PASSWORD`, or with a

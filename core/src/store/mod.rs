@@ -192,6 +192,21 @@ impl Store {
         Ok(())
     }
 
+    /// Refresh the query planner's statistics where the database needs it (SQLite's
+    /// `pragma optimize`; PostgreSQL's autovacuum does this by itself). Without statistics
+    /// SQLite sorts every open conversation for a queue page instead of reading the partial
+    /// index of waiting ones. Cheap when nothing changed; `serve` runs it at start and hourly.
+    pub async fn optimize(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            let mut w = self.begin_write().await?;
+            sqlx::query("pragma optimize = 0x10002")
+                .execute(&mut *w.tx)
+                .await?;
+            w.commit().await?;
+        }
+        Ok(())
+    }
+
     /// Which backend this is.
     pub fn backend(&self) -> Backend {
         self.backend

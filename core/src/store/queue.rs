@@ -68,7 +68,14 @@ impl Store {
             format!("${n}")
         };
         if !f.statuses.is_empty() {
-            let list: Vec<String> = f.statuses.iter().map(|_| next()).collect();
+            // Status names are the enum's fixed identifiers, written as literals so that both
+            // planners can match the partial index of waiting conversations (a bound
+            // parameter would hide that the query only asks for queued or assigned ones).
+            let list: Vec<String> = f
+                .statuses
+                .iter()
+                .map(|s| format!("'{}'", s.as_str()))
+                .collect();
             sql.push_str(&format!(" and c.status in ({})", list.join(", ")));
         }
         if f.channel.is_some() {
@@ -102,9 +109,6 @@ impl Store {
             next()
         ));
         let mut q = sqlx::query(&sql);
-        for s in &f.statuses {
-            q = q.bind(s.as_str());
-        }
         if let Some(c) = &f.channel {
             q = q.bind(c);
         }
