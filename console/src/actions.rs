@@ -152,11 +152,10 @@ pub async fn transfer(
             fields: [("office".to_string(), "ufficio sconosciuto".to_string())].into(),
         });
     };
-    store.transfer(id, office, &actor.name).await?;
     let subject = format!("[Sportello] Conversazione n. {id} trasferita a {}", o.name);
     let body = transcript(state, &c).await?;
     let notification = store
-        .queue_office_notification(id, office, &subject, &body, &actor.name)
+        .transfer_and_notify(id, office, &subject, &body, &actor.name)
         .await?;
     state.events.notify();
     Ok(notification)

@@ -288,38 +288,13 @@ impl Store {
     /// Tag a conversation with the office competent for it.
     pub async fn transfer(&self, conversation_id: i64, office: &str, actor: &str) -> Result<()> {
         let mut w = self.begin_write().await?;
-        let known: Option<String> = sqlx::query_scalar("select id from offices where id = $1")
-            .bind(office)
-            .fetch_optional(&mut *w.tx)
-            .await?;
-        if known.is_none() {
-            return Err(Error::Invalid(format!("unknown office {office:?}")));
+        match transfer_in(&mut w.tx, conversation_id, office, actor, self.now_ms()).await {
+            Ok(()) => w.commit().await,
+            Err(e) => {
+                w.rollback().await?;
+                Err(e)
+            }
         }
-        let done = sqlx::query(
-            "update conversations set office_id = $2, status = case when status = 'bot' then 'queued' else status end, \
-             escalated_at = coalesce(escalated_at, $3) where id = $1 and status <> 'resolved'",
-        )
-        .bind(conversation_id)
-        .bind(office)
-        .bind(self.now_ms())
-        .execute(&mut *w.tx)
-        .await?
-        .rows_affected();
-        if done == 0 {
-            return Err(Error::NotFound(format!(
-                "open conversation {conversation_id}"
-            )));
-        }
-        audit(
-            &mut w.tx,
-            self.now_ms(),
-            actor,
-            "transfer",
-            &format!("conversation:{conversation_id}"),
-            &serde_json::json!({ "office": office }),
-        )
-        .await?;
-        w.commit().await
     }
 }
 
@@ -352,4 +327,45 @@ pub(crate) async fn resolve_in(
     )
     .await?;
     Ok(true)
+}
+
+/// Tag an open conversation with an office inside a transaction, with its audit entry.
+pub(crate) async fn transfer_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    conversation_id: i64,
+    office: &str,
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    let known: Option<String> = sqlx::query_scalar("select id from offices where id = $1")
+        .bind(office)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if known.is_none() {
+        return Err(Error::Invalid(format!("unknown office {office:?}")));
+    }
+    let done = sqlx::query(
+        "update conversations set office_id = $2, status = case when status = 'bot' then 'queued' else status end, \
+         escalated_at = coalesce(escalated_at, $3) where id = $1 and status <> 'resolved'",
+    )
+    .bind(conversation_id)
+    .bind(office)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if done == 0 {
+        return Err(Error::NotFound(format!(
+            "open conversation {conversation_id}"
+        )));
+    }
+    audit(
+        tx,
+        now,
+        actor,
+        "transfer",
+        &format!("conversation:{conversation_id}"),
+        &serde_json::json!({ "office": office }),
+    )
+    .await
 }

@@ -126,30 +126,61 @@ impl Store {
         body: &str,
         actor: &str,
     ) -> Result<i64> {
+        let mut w = self.begin_write().await?;
+        let mail = OfficeMail {
+            conversation_id,
+            office,
+            subject,
+            body,
+            actor,
+        };
+        match notify_in(&mut w.tx, &mail, self.now_ms()).await {
+            Ok(id) => {
+                w.commit().await?;
+                Ok(id)
+            }
+            Err(e) => {
+                w.rollback().await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Transfer a conversation to an office and queue the office's email, in one
+    /// transaction: either both happen or neither.
+    pub async fn transfer_and_notify(
+        &self,
+        conversation_id: i64,
+        office: &str,
+        subject: &str,
+        body: &str,
+        actor: &str,
+    ) -> Result<i64> {
         let now = self.now_ms();
         let mut w = self.begin_write().await?;
-        let recipient: Option<String> =
-            sqlx::query_scalar("select email from offices where id = $1")
-                .bind(office)
-                .fetch_optional(&mut *w.tx)
+        let mail = OfficeMail {
+            conversation_id,
+            office,
+            subject,
+            body,
+            actor,
+        };
+        let done = async {
+            super::conversations::transfer_in(&mut w.tx, conversation_id, office, actor, now)
                 .await?;
-        let recipient =
-            recipient.ok_or_else(|| Error::Invalid(format!("unknown office {office:?}")))?;
-        let id: i64 = sqlx::query_scalar(
-            "insert into office_notifications (conversation_id, office_id, recipient, subject, body, state, \
-             created_by, created_at) values ($1, $2, $3, $4, $5, 'pending', $6, $7) returning id",
-        )
-        .bind(conversation_id)
-        .bind(office)
-        .bind(&recipient)
-        .bind(subject)
-        .bind(body)
-        .bind(actor)
-        .bind(now)
-        .fetch_one(&mut *w.tx)
-        .await?;
-        w.commit().await?;
-        Ok(id)
+            notify_in(&mut w.tx, &mail, now).await
+        }
+        .await;
+        match done {
+            Ok(id) => {
+                w.commit().await?;
+                Ok(id)
+            }
+            Err(e) => {
+                w.rollback().await?;
+                Err(e)
+            }
+        }
     }
 
     /// The office emails of a conversation, oldest first.
@@ -252,4 +283,40 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The email to an office about a transferred conversation.
+struct OfficeMail<'a> {
+    conversation_id: i64,
+    office: &'a str,
+    subject: &'a str,
+    body: &'a str,
+    actor: &'a str,
+}
+
+/// Queue an office email inside a transaction.
+async fn notify_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    mail: &OfficeMail<'_>,
+    now: i64,
+) -> Result<i64> {
+    let recipient: Option<String> = sqlx::query_scalar("select email from offices where id = $1")
+        .bind(mail.office)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let recipient =
+        recipient.ok_or_else(|| Error::Invalid(format!("unknown office {:?}", mail.office)))?;
+    Ok(sqlx::query_scalar(
+        "insert into office_notifications (conversation_id, office_id, recipient, subject, body, state, \
+         created_by, created_at) values ($1, $2, $3, $4, $5, 'pending', $6, $7) returning id",
+    )
+    .bind(mail.conversation_id)
+    .bind(mail.office)
+    .bind(&recipient)
+    .bind(mail.subject)
+    .bind(mail.body)
+    .bind(mail.actor)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?)
 }

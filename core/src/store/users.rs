@@ -43,6 +43,17 @@ pub fn hash_password(password: &str) -> Result<String> {
         .map_err(|e| Error::Invalid(format!("cannot hash password: {e}")))
 }
 
+/// A hash no password is known to match, checked against for unknown usernames.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let mut bytes = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let random: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        hash_password(&random).unwrap_or_default()
+    })
+}
+
 fn token_hash(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -100,15 +111,27 @@ impl Store {
         .bind(username)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let hash: String = row.try_get("password_hash")?;
-        let parsed = PasswordHash::new(&hash).map_err(|e| Error::Corrupt(e.to_string()))?;
-        if Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_err()
-        {
+        // An unknown username costs the same argon2 work as a wrong password, so the time a
+        // login takes does not tell whether the username exists.
+        let hash: String = match &row {
+            Some(row) => row.try_get("password_hash")?,
+            None => dummy_hash().to_string(),
+        };
+        let password = password.to_string();
+        // argon2 takes tens of milliseconds of CPU: off the async threads.
+        let matches = tokio::task::spawn_blocking(move || {
+            let parsed = PasswordHash::new(&hash).map_err(|e| Error::Corrupt(e.to_string()))?;
+            Ok::<_, Error>(
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok(),
+            )
+        })
+        .await
+        .map_err(|e| Error::Corrupt(format!("password check failed: {e}")))??;
+        let Some(row) = row.filter(|_| matches) else {
             return Ok(None);
-        }
+        };
         let role: String = row.try_get("role")?;
         Ok(Some(UserRow {
             id: row.try_get("id")?,
