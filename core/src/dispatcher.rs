@@ -93,9 +93,26 @@ impl Dispatcher {
                 (row, result)
             });
         }
-        while let Some(joined) = sends.join_next().await {
-            let Ok((row, result)) = joined else { continue };
-            self.record(&row, result).await?;
+        // Deliveries that finished together are recorded in one transaction: each record is
+        // a write, and under load they would otherwise queue one by one for the database.
+        // Nothing waits for slower sends, so a crash can repeat at most the sends in flight.
+        while let Some(first) = sends.join_next().await {
+            let mut done = vec![first];
+            while let Some(more) = sends.try_join_next() {
+                done.push(more);
+            }
+            let mut delivered = Vec::new();
+            for (row, result) in done.into_iter().flatten() {
+                match result {
+                    Ok(d) => {
+                        self.health.ok(&row.channel);
+                        self.health.count("messages_out", &row.channel);
+                        delivered.push((row.id, d.platform_ref));
+                    }
+                    Err(e) => self.record(&row, Err(e)).await?,
+                }
+            }
+            self.store.outbox_sent_many(&delivered).await?;
         }
         Ok(Round::Worked(n))
     }

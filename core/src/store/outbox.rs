@@ -119,6 +119,26 @@ impl Store {
         w.commit().await
     }
 
+    /// Mark several rows delivered in one transaction (each with the platform's id for it).
+    pub async fn outbox_sent_many(&self, delivered: &[(i64, Option<String>)]) -> Result<()> {
+        if delivered.is_empty() {
+            return Ok(());
+        }
+        let now = self.now_ms();
+        let mut w = self.begin_write().await?;
+        for (id, platform_ref) in delivered {
+            sqlx::query(
+                "update outbox set state = 'sent', sent_at = $2, platform_ref = $3, locked_until = null where id = $1",
+            )
+            .bind(id)
+            .bind(now)
+            .bind(platform_ref.as_deref())
+            .execute(&mut *w.tx)
+            .await?;
+        }
+        w.commit().await
+    }
+
     /// Put a row back to be tried again at `due_at`, remembering why it failed.
     pub async fn outbox_retry(&self, id: i64, due_at: i64, reason: &str) -> Result<()> {
         let mut w = self.begin_write().await?;
