@@ -174,11 +174,11 @@ async fn serve_refuses_a_channel_this_version_cannot_run_naming_the_key() {
             "SPORTELLO_CONSOLE__BIND",
             format!("127.0.0.1:{}", free_port()),
         )
-        .env("SPORTELLO_WEBCHAT__ENABLED", "true")
+        .env("SPORTELLO_X__ENABLED", "true")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("webchat.enabled"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("x.enabled"));
 }
 
 #[tokio::test]
