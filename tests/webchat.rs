@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use sportello_core::config::Texts;
 use sportello_core::model::Role;
 use support::App;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn buttons(message: &Value) -> Vec<(String, String)> {
     message["buttons"]
@@ -310,17 +311,31 @@ async fn a_page_without_script_posts_a_form_and_sees_the_answer_after_the_redire
 async fn a_ten_megabyte_post_is_refused_and_the_chat_carries_on() {
     let app = App::sqlite().await;
     let anna = app.chat().await;
+    // Announced as 10 MB: refused before any of it is sent.
+    let mut socket = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /chat/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         X-CSRF-Token: {}\r\nContent-Length: {}\r\n\r\n",
+        anna.csrf,
+        10 * 1024 * 1024
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    // Sent whole: when the client gets to read the answer, it is 413 (the server may close
+    // the connection before the upload ends).
     let huge = "a".repeat(10 * 1024 * 1024);
-    let r = anna
+    if let Ok(r) = anna
         .client
         .post(format!("{}/chat/messages", app.base))
         .header("X-CSRF-Token", &anna.csrf)
         .json(&json!({ "text": huge }))
         .send()
-        .await;
-    // The server may close the connection before the client has sent everything; when the
-    // client gets to read the answer, it is 413.
-    if let Ok(r) = r {
+        .await
+    {
         assert_eq!(r.status(), 413);
     }
     let too_long = anna.post(json!({ "text": "b".repeat(2001) })).await;

@@ -49,7 +49,28 @@ pub fn router(chat: Arc<WebChat>, intake: Arc<Intake>) -> Router {
             get(|| asset("text/javascript", WIDGET_JS)),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(announced_size))
         .with_state((chat, intake))
+}
+
+/// Refuse a body announced as too large before reading any of it, so that the client hears
+/// 413 rather than a connection reset in the middle of its upload. Bodies without a length
+/// are cut at the same size by `DefaultBodyLimit`.
+async fn announced_size(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            [(header::CONNECTION, "close")],
+            "richiesta troppo grande",
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 const CHAT_CSS: &str = include_str!("../../assets/chat.css");
