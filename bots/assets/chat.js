@@ -41,7 +41,7 @@
 
   function item(m) {
     var li = document.createElement("li");
-    li.className = "msg msg-" + m.author;
+    li.className = "bubble bubble-" + m.author;
     li.setAttribute("data-id", m.id);
     var name = document.createElement("span");
     name.className = "who";

@@ -39,9 +39,9 @@ pub fn page(text: &PageText<'_>, csrf: &str, entries: &[TranscriptEntry]) -> Mar
                 main id="main" class="wrap chat" {
                     h1 { (text.title) }
                     p class="chat-intro" { (text.intro) }
-                    ol id="transcript" class="transcript" role="log" aria-live="polite"
+                    ol id="transcript" class="chat-log" role="log" aria-live="polite"
                         aria-label="Conversazione" data-live="off" {
-                        li class="msg msg-bot" data-welcome {
+                        li class="bubble bubble-bot" data-welcome {
                             span class="who" { "Assistente" }
                             p class="text" { (text.welcome) }
                         }
@@ -68,7 +68,7 @@ pub fn page(text: &PageText<'_>, csrf: &str, entries: &[TranscriptEntry]) -> Mar
 pub fn entries_html(csrf: &str, entries: &[TranscriptEntry]) -> Markup {
     html! {
         @for entry in entries {
-            li class={ "msg msg-" (entry.author) } data-id=(entry.id) {
+            li class={ "bubble bubble-" (entry.author) } data-id=(entry.id) {
                 span class="who" { (who(&entry.author)) }
                 p class="text" { (entry.text) }
                 @if !entry.buttons.is_empty() {
