@@ -175,6 +175,8 @@ async fn serve_refuses_a_channel_this_version_cannot_run_naming_the_key() {
             format!("127.0.0.1:{}", free_port()),
         )
         .env("SPORTELLO_X__ENABLED", "true")
+        .env("SPORTELLO_X__USER_ID", "12345")
+        .env("SPORTELLO_X__BEARER_TOKEN", "a-test-token")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
