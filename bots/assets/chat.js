@@ -100,8 +100,10 @@
     });
   }
 
+  // The pressed group goes away, so keyboard focus moves to the message box.
   function press(data, label) {
     list.querySelectorAll(".choices").forEach(function (g) { g.remove(); });
+    box.focus();
     post({ data: data, label: label });
   }
 

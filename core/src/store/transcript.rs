@@ -1,5 +1,5 @@
-//! A thread's transcript as the citizen sees it: every message of every conversation in one
-//! channel thread, with the buttons the bot offered. The web chat shows it when its page
+//! A contact's transcript as the citizen sees it: every message of every conversation of one
+//! contact on a channel, with the buttons the bot offered. The web chat shows it when its page
 //! (re)loads, so it is the source of truth for what the citizen has been told.
 
 use serde::Serialize;
@@ -27,21 +27,25 @@ pub struct TranscriptEntry {
 }
 
 impl Store {
-    /// The last `limit` messages of a channel thread, across its conversations, oldest first.
+    /// The last `limit` messages of a contact (by its external id on `channel`), across its
+    /// conversations, oldest first.
     pub async fn transcript(
         &self,
         channel: &str,
-        thread: &str,
+        contact: &str,
         limit: i64,
     ) -> Result<Vec<TranscriptEntry>> {
+        // Every join follows an index: contacts (channel, external_id), conversations
+        // (contact_id), messages (conversation_id, id), outbox (conversation_id).
         let rows = sqlx::query(
             "select m.id, o.id as outbox_id, m.author, m.text, o.buttons, m.created_at \
-             from messages m join conversations c on c.id = m.conversation_id \
-             left join outbox o on o.message_id = m.id \
-             where c.channel = $1 and c.thread = $2 order by m.id desc limit $3",
+             from contacts k join conversations c on c.contact_id = k.id \
+             join messages m on m.conversation_id = c.id \
+             left join outbox o on o.conversation_id = m.conversation_id and o.message_id = m.id \
+             where k.channel = $1 and k.external_id = $2 order by m.id desc limit $3",
         )
         .bind(channel)
-        .bind(thread)
+        .bind(contact)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
