@@ -14,10 +14,12 @@
 //!
 //! - [`session`]: the anonymous session cookie, its thread and its CSRF token.
 //! - [`limiter`]: messages per minute per session and per address.
-//! - `routes`: the HTTP handlers; `page`: the HTML.
+//! - `routes`: the HTTP handlers; `inbound`: a post read into an `Inbound`; `live`: the
+//!   Server-Sent Events stream; `page`: the HTML.
 
 mod inbound;
 mod limiter;
+mod live;
 mod page;
 mod routes;
 pub mod session;

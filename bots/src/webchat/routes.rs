@@ -8,21 +8,19 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use sportello_core::intake::{Intake, Receipt};
 use sportello_core::model::Action;
-use tokio::sync::broadcast;
 
 use super::inbound::{Post, Refused, read};
+use super::live;
 use super::page::{self, PageText};
 use super::session::Session;
 use super::{NAME, WebChat};
@@ -33,14 +31,14 @@ const BODY_LIMIT: usize = 16 * 1024;
 /// Messages shown when the page loads.
 const TRANSCRIPT_LIMIT: i64 = 200;
 
-type Shared = (Arc<WebChat>, Arc<Intake>);
+pub(super) type Shared = (Arc<WebChat>, Arc<Intake>);
 
 /// The chat's routes, ready to merge into the console's router.
 pub fn router(chat: Arc<WebChat>, intake: Arc<Intake>) -> Router {
     Router::new()
         .route("/chat", get(show))
         .route("/chat/messages", axum::routing::post(receive))
-        .route("/chat/events", get(events))
+        .route("/chat/events", get(live::events))
         .route("/chat/transcript", get(transcript))
         .route("/chat/chat.css", get(|| asset("text/css", CHAT_CSS)))
         .route("/chat/chat.js", get(|| asset("text/javascript", CHAT_JS)))
@@ -270,36 +268,6 @@ fn done(json: bool, notice: Option<&String>) -> Response {
     } else {
         Redirect::to("/chat").into_response()
     }
-}
-
-async fn events(State((chat, _)): State<Shared>, headers: HeaderMap) -> Response {
-    let Some(session) = Session::from_headers(&headers) else {
-        return StatusCode::FORBIDDEN.into_response();
-    };
-    let rx = chat.subscribe(&session.thread());
-    let stop = chat.stop.clone();
-    let stream = futures::stream::unfold((rx, stop), |(mut rx, stop)| async move {
-        tokio::select! {
-            r = rx.recv() => {
-                let event = match r {
-                    Ok(live) => Event::default()
-                        .event("message")
-                        .json_data(&live)
-                        .unwrap_or_else(|_| Event::default().event("message").data("{}")),
-                    // Missed some: the page reads the transcript again on any event.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        Event::default().event("message").data("{}")
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                };
-                Some((Ok::<_, Infallible>(event), (rx, stop)))
-            }
-            _ = stop.cancelled() => None,
-        }
-    });
-    Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response()
 }
 
 async fn transcript(State((_, intake)): State<Shared>, headers: HeaderMap) -> Response {
