@@ -237,3 +237,122 @@ async fn an_operator_sees_a_conversation_arrive_claims_it_and_replies_and_a_seco
         b.close().await.unwrap();
     }
 }
+
+/// Wait until the element's text contains `needle` (the deadline only keeps a broken build
+/// from hanging); its text.
+async fn wait_for_text(browser: &Client, css: &str, needle: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(e) = browser.find(Locator::Css(css)).await
+            && let Ok(text) = e.text().await
+            && text.contains(needle)
+        {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "{css} never showed {needle:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn click(browser: &Client, css: &str) {
+    browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_citizen_asks_in_the_web_chat_presses_buttons_asks_for_a_person_and_sees_the_reply_arrive_live()
+ {
+    let app = App::sqlite().await;
+    app.add_user("mario", Role::Operator).await;
+    let token = app
+        .store
+        .create_token("mario", Role::Operator)
+        .await
+        .unwrap();
+    let driver = Driver::start().await;
+    let citizen = driver.browser().await;
+
+    citizen.goto(&format!("{}/chat", app.base)).await.unwrap();
+    assert!(text_of(&citizen, "h1").await.contains("Scrivi all'URP"));
+    citizen
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#transcript[data-live=on]"))
+        .await
+        .expect("the chat did not open its live stream");
+
+    let label = citizen
+        .find(Locator::Css("label[for=chat-text]"))
+        .await
+        .unwrap();
+    assert_eq!(label.text().await.unwrap(), "Il tuo messaggio");
+    citizen
+        .find(Locator::Css("#chat-text"))
+        .await
+        .unwrap()
+        .send_keys("orari urp")
+        .await
+        .unwrap();
+    click(&citizen, "#chat-send").await;
+    wait_for_text(&citizen, "#transcript li.bubble-citizen", "orari urp").await;
+    let answer = wait_for_text(
+        &citizen,
+        "#transcript li.bubble-bot[data-id]",
+        "aperto al pubblico",
+    )
+    .await;
+    assert!(
+        answer.contains("👍 Utile") && answer.contains("👎 Non utile"),
+        "{answer}"
+    );
+
+    click(&citizen, "#transcript button[data-data$=':n']").await;
+    wait_for_text(&citizen, "#chat-notice", "Grazie per il riscontro").await;
+    click(&citizen, "#transcript button[data-data=operator]").await;
+    wait_for_text(&citizen, "#transcript li:last-child", "operatore").await;
+
+    let id = app
+        .store
+        .conversations(Some(sportello_core::model::ConversationStatus::Queued), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.channel == "webchat")
+        .expect("the chat is in the queue")
+        .id;
+    let api = reqwest::Client::new();
+    for (path, body) in [
+        ("claim", json!({})),
+        (
+            "reply",
+            json!({ "text": "Buongiorno, sono Mario dell'URP: la richiamo io." }),
+        ),
+    ] {
+        let r = api
+            .post(format!("{}/api/v1/conversations/{id}/{path}", app.base))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+    }
+    let reply = wait_for_text(
+        &citizen,
+        "#transcript li.bubble-operator",
+        "sono Mario dell'URP",
+    )
+    .await;
+    assert!(reply.starts_with("Operatore"), "{reply}");
+    // Tall enough to show the whole conversation.
+    citizen.set_window_size(1280, 2400).await.unwrap();
+    screenshot(&citizen, "chat").await;
+    citizen.close().await.unwrap();
+}

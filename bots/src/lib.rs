@@ -6,12 +6,15 @@
 //!   dispatcher and the receiving tasks, plus the HTTP routes some of them need on the
 //!   console server (Telegram's webhook).
 //! - [`telegram`]: the Telegram bot (teloxide), long polling or webhook.
+//! - [`webchat`]: the citizen web chat under `/chat`, and its embeddable widget.
 //!
-//! Channels not built yet (`x`, `email`, `webchat`) are refused with a clear error when
+//! Channels not built yet (`x`, `email`) are refused with a clear error when
 //! enabled, rather than silently doing nothing.
 
 #[cfg(feature = "telegram")]
 pub mod telegram;
+#[cfg(feature = "webchat")]
+pub mod webchat;
 
 use std::sync::Arc;
 
@@ -37,6 +40,9 @@ pub struct Channels {
     /// The Telegram bot, when enabled (its webhook route lives on the console server).
     #[cfg(feature = "telegram")]
     pub telegram: Option<Arc<telegram::Telegram>>,
+    /// The web chat, when enabled (its routes live on the console server).
+    #[cfg(feature = "webchat")]
+    pub webchat: Option<Arc<webchat::WebChat>>,
 }
 
 impl Channels {
@@ -49,6 +55,10 @@ impl Channels {
             && t.webhook_mode()
         {
             router = router.merge(telegram::webhook_router(t.clone(), intake.clone()));
+        }
+        #[cfg(feature = "webchat")]
+        if let Some(w) = &self.webchat {
+            router = router.merge(webchat::router(w.clone(), intake.clone()));
         }
         let _ = intake;
         router
@@ -75,10 +85,23 @@ pub fn build(config: &Config) -> Result<Channels, Unavailable> {
         #[cfg(not(feature = "telegram"))]
         return Err(not_built("telegram.enabled", "telegram"));
     }
+    if config.webchat.enabled {
+        #[cfg(feature = "webchat")]
+        {
+            let chat = Arc::new(webchat::WebChat::new(
+                &config.webchat,
+                &config.texts,
+                config.console.secure_cookies,
+            ));
+            channels.all.push(chat.clone());
+            channels.webchat = Some(chat);
+        }
+        #[cfg(not(feature = "webchat"))]
+        return Err(not_built("webchat.enabled", "webchat"));
+    }
     for (on, key, channel) in [
         (config.x.enabled, "x.enabled", "x"),
         (config.email.enabled, "email.enabled", "email"),
-        (config.webchat.enabled, "webchat.enabled", "webchat"),
     ] {
         if on {
             return Err(not_built(key, channel));

@@ -19,6 +19,8 @@ use sportello_core::store::Store;
 use sportello_faq::{Matcher, MatcherParams, Synonyms};
 use sqlx::Connection;
 
+pub mod chat;
+
 /// A free TCP port on localhost.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -1,0 +1,187 @@
+//! The citizen web chat: a page under `/chat`, an embeddable `/chat/widget.js`, and the
+//! `webchat` channel on the same intake and policy as Telegram.
+//!
+//! Receiving: the page posts each message (or button press) to `/chat/messages`, which hands
+//! it to intake and answers once intake has committed it. Sending: the dispatcher's
+//! [`Channel::send`] pushes the outbox row to the browser tabs of the session that listen on
+//! `/chat/events`; nothing else is stored. The transcript (`/chat/transcript`) is the source
+//! of truth: a page that (re)loads, or reconnects its live stream, reads it again, so a
+//! message delivered while no tab was open is not lost.
+//!
+//! Live delivery reaches tabs connected to the process that sends; with several processes on
+//! one PostgreSQL, a tab connected elsewhere sees the message when it next reads the
+//! transcript (on reconnect or reload).
+//!
+//! - [`session`]: the anonymous session cookie, its thread and its CSRF token.
+//! - [`limiter`]: messages per minute per session and per address.
+//! - `routes`: the HTTP handlers; `inbound`: a post read into an `Inbound`; `live`: the
+//!   Server-Sent Events stream; `page`: the HTML.
+
+mod inbound;
+mod limiter;
+mod live;
+mod page;
+mod routes;
+pub mod session;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serde::Serialize;
+use sportello_core::channel::{Channel, ChannelCaps, ChannelError, Delivered, SendError};
+use sportello_core::config::{Texts, WebchatConfig};
+use sportello_core::intake::Intake;
+use sportello_core::model::{Button, Outgoing};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+pub use routes::router;
+
+/// The channel's name, as stored with its messages.
+pub const NAME: &str = "webchat";
+
+/// Longest bot or operator message shown in one bubble.
+const TEXT_LIMIT: usize = 4096;
+
+/// A message pushed live to the citizen's open tabs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Live {
+    /// The outbox row, as `outbox_id` in the transcript.
+    pub outbox_id: i64,
+    /// The text.
+    pub text: String,
+    /// The buttons offered with it.
+    pub buttons: Vec<Button>,
+}
+
+/// The web chat channel.
+pub struct WebChat {
+    config: WebchatConfig,
+    texts: Texts,
+    secure_cookies: bool,
+    limiter: limiter::Limiter,
+    /// Open tabs by thread. A std mutex: held only to look up or insert, never across an await.
+    listeners: Mutex<HashMap<String, broadcast::Sender<Live>>>,
+    /// Cancelled when the server stops, so that live streams end and shutdown is not held up.
+    stop: CancellationToken,
+}
+
+impl WebChat {
+    /// The channel for `config`; `texts` gives the notices shown after a button press;
+    /// `secure_cookies` marks the session cookie `Secure` (as the console's).
+    pub fn new(config: &WebchatConfig, texts: &Texts, secure_cookies: bool) -> Self {
+        Self {
+            limiter: limiter::Limiter::new(config.rate_per_session, config.rate_per_ip),
+            config: config.clone(),
+            texts: texts.clone(),
+            secure_cookies,
+            listeners: Mutex::new(HashMap::new()),
+            stop: CancellationToken::new(),
+        }
+    }
+
+    /// Listen for messages to `thread`.
+    fn subscribe(&self, thread: &str) -> broadcast::Receiver<Live> {
+        let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget threads whose tabs have all closed.
+        listeners.retain(|_, tx| tx.receiver_count() > 0);
+        listeners
+            .entry(thread.to_string())
+            .or_insert_with(|| broadcast::channel(32).0)
+            .subscribe()
+    }
+}
+
+#[async_trait]
+impl Channel for WebChat {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn caps(&self) -> ChannelCaps {
+        ChannelCaps {
+            text_limit: TEXT_LIMIT,
+            buttons: true,
+            short_answers: false,
+            subjects: false,
+        }
+    }
+
+    /// Messages arrive on the console server's `/chat` routes: this only marks the channel
+    /// healthy and, at shutdown, ends the live streams.
+    async fn run(
+        self: Arc<Self>,
+        intake: Arc<Intake>,
+        shutdown: CancellationToken,
+    ) -> Result<(), ChannelError> {
+        intake.health().ok(NAME);
+        shutdown.cancelled().await;
+        self.stop.cancel();
+        Ok(())
+    }
+
+    async fn send(&self, message: &Outgoing) -> Result<Delivered, SendError> {
+        let tx = self
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&message.recipient)
+            .cloned();
+        // No open tab is not a failure: the citizen reads the message from the transcript
+        // when the page next loads.
+        if let Some(tx) = tx {
+            let _ = tx.send(Live {
+                outbox_id: message.id,
+                text: message.text.clone(),
+                buttons: message.buttons.clone(),
+            });
+        }
+        Ok(Delivered {
+            platform_ref: Some(format!("webchat:{}", message.id)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outgoing(recipient: &str) -> Outgoing {
+        Outgoing {
+            id: 7,
+            conversation_id: 1,
+            channel: NAME.into(),
+            recipient: recipient.into(),
+            thread: recipient.into(),
+            subject: None,
+            reply_to: None,
+            text: "Buongiorno".into(),
+            buttons: vec![],
+            attempt: 1,
+        }
+    }
+
+    fn chat() -> WebChat {
+        WebChat::new(&WebchatConfig::default(), &Texts::default(), false)
+    }
+
+    #[tokio::test]
+    async fn a_message_reaches_every_open_tab_of_its_session_only() {
+        let chat = chat();
+        let mut a1 = chat.subscribe("wa");
+        let mut a2 = chat.subscribe("wa");
+        let mut b = chat.subscribe("wb");
+        chat.send(&outgoing("wa")).await.unwrap();
+        assert_eq!(a1.recv().await.unwrap().text, "Buongiorno");
+        assert_eq!(a2.recv().await.unwrap().outbox_id, 7);
+        assert!(b.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_message_with_no_open_tab_is_delivered_to_the_transcript() {
+        let chat = chat();
+        let sent = chat.send(&outgoing("nobody")).await.unwrap();
+        assert_eq!(sent.platform_ref.as_deref(), Some("webchat:7"));
+    }
+}
