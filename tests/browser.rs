@@ -12,9 +12,12 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 use sportello_core::model::Role;
+use sportello_doubles::telegram::TelegramDouble;
 use support::{ADMIN_PASSWORD, App, PASSWORD, free_port};
 
 const WAIT: Duration = Duration::from_secs(15);
+
+const TELEGRAM_TOKEN: &str = "777:browser-test";
 
 /// chromedriver on a free port, stopped when dropped.
 struct Driver {
@@ -123,7 +126,17 @@ async fn text_of(browser: &Client, css: &str) -> String {
 #[tokio::test]
 async fn an_operator_sees_a_conversation_arrive_claims_it_and_replies_and_a_second_cannot_claim_it()
 {
-    let app = App::sqlite().await;
+    // The citizen writes on Telegram (the Bot API double), and the reply must reach them there.
+    let telegram = TelegramDouble::start(TELEGRAM_TOKEN).await;
+    let api_url = telegram.api_url();
+    let app = App::sqlite_with(&[
+        ("SPORTELLO_TELEGRAM__ENABLED", "true"),
+        ("SPORTELLO_TELEGRAM__TOKEN", TELEGRAM_TOKEN),
+        ("SPORTELLO_TELEGRAM__API_URL", &api_url),
+        ("SPORTELLO_TELEGRAM__POLL_TIMEOUT_SECS", "1"),
+        ("SPORTELLO_DISPATCHER__POLL_MS", "100"),
+    ])
+    .await;
     app.add_user("mario", Role::Operator).await;
     app.add_user("lucia", Role::Operator).await;
     let driver = Driver::start().await;
@@ -145,14 +158,19 @@ async fn an_operator_sees_a_conversation_arrive_claims_it_and_replies_and_a_seco
         .for_element(Locator::Css("#queue-table[data-live=on]"))
         .await
         .expect("the queue did not open its live stream");
+    let anna = 424_242;
+    telegram.push_text(anna, "Anna Rossi", "/operatore");
+    let notice = telegram.wait_sent(anna, 1, WAIT).await;
+    assert_eq!(notice.len(), 1, "the handoff notice reaches Anna");
     let id = app
-        .queue_conversation(
-            "telegram",
-            "Anna Rossi",
-            "Come rinnovo la carta d'identità?",
-            None,
-        )
-        .await;
+        .store
+        .conversations(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.thread == anna.to_string())
+        .expect("Anna's conversation is stored")
+        .id;
     let row = format!("#conversation-{id}");
     let arrived = text_of(&mario, &row).await;
     assert!(arrived.contains("Anna Rossi"), "{arrived}");
@@ -206,12 +224,16 @@ async fn an_operator_sees_a_conversation_arrive_claims_it_and_replies_and_a_seco
             .await
             .contains("serve prenotare allo sportello anagrafe")
     );
-    let outbox = app.store.outbox_of(id).await.unwrap();
+    let sent = telegram.wait_sent(anna, 2, WAIT).await;
     assert!(
-        outbox
-            .iter()
-            .any(|o| o.channel == "telegram" && o.text.contains("serve prenotare")),
-        "{outbox:?}"
+        sent.iter()
+            .any(|m| m.text.contains("serve prenotare allo sportello anagrafe")),
+        "the reply reaches Anna on Telegram: {sent:?}"
+    );
+    assert!(
+        telegram.violations().is_empty(),
+        "{:?}",
+        telegram.violations()
     );
 
     lucia_claim.click().await.unwrap();
