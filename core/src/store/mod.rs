@@ -15,6 +15,7 @@ mod outbox;
 mod queue;
 mod sessions;
 mod sheets;
+mod stats;
 mod users;
 
 use std::path::Path;
@@ -32,6 +33,7 @@ pub(crate) use conversations::resolve_in;
 pub use conversations::{ConversationRow, MessageRow};
 pub use outbox::{OutboxRow, OutboxStats};
 pub use sheets::StoredSheet;
+pub use stats::{FeedbackCounts, Handled, MessageCount, StatsRange};
 pub use users::{Principal, UserRow};
 
 pub use accounts::{AccountRow, AuditRow, TokenRow};
