@@ -235,4 +235,17 @@ impl Store {
         .await?;
         Ok(out)
     }
+
+    /// Outgoing messages waiting for delivery, per channel.
+    pub async fn stats_backlog(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "select channel, count(*) as n from outbox where state in ('pending', 'sending') \
+             group by 1 order by 1",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("channel")?, row.try_get("n")?)))
+            .collect()
+    }
 }
