@@ -12,6 +12,8 @@
 //!   one implementation behind both the pages and the API.
 //! - [`api`]: `/api/v1`, built from one route table that also yields `openapi.json`;
 //!   its modules hold the conversation and sheet routes and the OpenAPI description.
+//! - [`sheets`]: `/sheets`, the editors' workshop: list and filters, the edit form with
+//!   per-field checks, previews, drafts, "try a question", publishing, revisions.
 //! - [`stats`]: `/stats`, the office's figures as SVG charts, tables and CSV, and channel
 //!   health; the same figures at `GET /api/v1/stats`.
 //! - [`events`]: live queue updates over Server-Sent Events.
@@ -31,6 +33,7 @@ pub mod events;
 pub mod health;
 pub mod queue;
 pub mod session;
+pub mod sheets;
 pub mod stats;
 pub mod users;
 pub mod views;
@@ -113,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .merge(conversations::router())
         .merge(users::router())
         .merge(stats::router())
+        .merge(sheets::router())
         .nest("/api/v1", api::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

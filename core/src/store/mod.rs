@@ -11,6 +11,7 @@
 mod accounts;
 mod conversations;
 mod desk;
+mod drafts;
 mod outbox;
 mod queue;
 mod sessions;
@@ -38,6 +39,7 @@ pub use users::{Principal, UserRow};
 
 pub use accounts::{AccountRow, AuditRow, TokenRow};
 pub use desk::{NoteRow, OfficeNotificationRow, PhrasingRow};
+pub use drafts::{DraftRow, RevisionRow};
 pub use queue::ConversationFilter;
 pub use sessions::{NewSession, SessionRow};
 

@@ -1,4 +1,4 @@
--- Statistics: the sheet each answer used, and an index that holds every column the
+-- Statistics and the sheet workshop. The sheet each answer used, and an index that holds every column the
 -- statistics read, so a year of messages is counted from the index alone.
 
 -- the sheet the bot answered with (decision 'answer'), the first candidate
@@ -10,3 +10,12 @@ create index messages_stats on messages (created_at, direction, channel, decisio
 create index conversations_opened on conversations (opened_at, channel);
 create index conversations_escalated on conversations (escalated_at, channel);
 create index outbox_failed on outbox (state, created_at, channel);
+
+-- The sheet workshop: an editor's draft of a sheet, kept apart from the sheet the bot uses
+-- until it is published (one draft per sheet; a new sheet exists only as a draft at first).
+create table sheet_drafts (
+    sheet_id text primary key,
+    data text not null,
+    author text not null,
+    updated_at integer not null
+);
