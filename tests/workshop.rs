@@ -168,3 +168,95 @@ async fn a_new_sheet_starts_as_a_draft_and_its_id_must_be_free() {
     let api = admin.get("/api/v1/sheets/orari-biblioteca").await;
     assert_eq!(api.status(), 404, "not a sheet until published");
 }
+
+#[tokio::test]
+async fn proposed_phrasings_are_approved_or_rejected_and_unanswered_questions_are_grouped() {
+    let app = App::sqlite().await;
+    app.add_user("elena", Role::Editor).await;
+    let ed = app.login("elena", PASSWORD).await;
+    let c = app
+        .queue_conversation("telegram", "Anna", "aiuto", None)
+        .await;
+    let store = &app.store;
+    let yes = store
+        .propose_phrasing(ID, "dove leggo gli atti ufficiali", c, None, "olga")
+        .await
+        .unwrap();
+    let no = store
+        .propose_phrasing(ID, "<b>boh</b>", c, None, "olga")
+        .await
+        .unwrap();
+    let now = store.now_ms();
+    for (i, text) in [
+        "orari della biblioteca",
+        "quali sono gli orari della biblioteca",
+        "dove si paga il bollo auto",
+    ]
+    .iter()
+    .enumerate()
+    {
+        sqlx::query(
+            "insert into messages (conversation_id, channel, direction, author, platform_id, text, \
+             decision, reason, created_at) values ($1, 'telegram', 'in', 'citizen', $2, $3, 'handoff', 'no_match', $4)",
+        )
+        .bind(c)
+        .bind(format!("u{i}"))
+        .bind(*text)
+        .bind(now - 1_000)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+    let page = ed.get("/sheets/learn").await.text().await.unwrap();
+    assert!(page.contains("dove leggo gli atti ufficiali"));
+    assert!(
+        page.contains("&lt;b&gt;boh&lt;/b&gt;"),
+        "proposals are escaped"
+    );
+    let biblioteca = page.find("orari della biblioteca").unwrap();
+    let bollo = page.find("dove si paga il bollo auto").unwrap();
+    assert!(biblioteca < bollo, "the larger group comes first");
+    assert!(page.contains("— 2 volte"));
+
+    let ok = ed
+        .post_form(&format!("/sheets/learn/phrasings/{yes}/approve"), &[])
+        .await;
+    assert_eq!(ok.status(), 303);
+    let ko = ed
+        .post_form(&format!("/sheets/learn/phrasings/{no}/reject"), &[])
+        .await;
+    assert_eq!(ko.status(), 303);
+    let again = ed
+        .post_form(&format!("/sheets/learn/phrasings/{no}/approve"), &[])
+        .await;
+    assert_eq!(again.status(), 409, "a decided phrasing stays decided");
+    let questions = sheet(&ed).await["sheet"]["questions"].clone();
+    let questions: Vec<&str> = questions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(questions.contains(&"dove leggo gli atti ufficiali"));
+    assert!(!questions.contains(&"<b>boh</b>"));
+
+    let taught = ed
+        .post_form(
+            "/sheets/learn/teach",
+            &[("sheet", ID), ("text", "dove si paga il bollo auto")],
+        )
+        .await;
+    assert_eq!(taught.status(), 303);
+    let questions = sheet(&ed).await["sheet"]["questions"].to_string();
+    assert!(questions.contains("dove si paga il bollo auto"));
+    let new = ed
+        .get("/sheets/new?question=orari+della+biblioteca")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        new.contains(">orari della biblioteca</textarea>"),
+        "a group starts a new sheet"
+    );
+}

@@ -5,6 +5,8 @@
 
 pub mod diff;
 pub mod form;
+pub mod learn;
+pub mod learn_view;
 pub mod panels;
 pub mod view;
 
@@ -29,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/sheets/new", get(new_page).post(create))
         .route("/sheets/{id}", get(edit_page).post(save))
         .route("/sheets/{id}/restore/{revision}", post(restore))
+        .merge(learn::router())
         .route_layer(axum::middleware::from_fn_with_state(
             Gate::page(EDITORS),
             gate,
@@ -141,12 +144,26 @@ async fn edit_data(state: &AppState, id: Option<&str>, form: SheetForm) -> Resul
     })
 }
 
+/// A new sheet's form can start from a citizen's question.
+#[derive(Debug, Default, Deserialize)]
+pub struct NewQuery {
+    /// The question, used as title and first phrasing.
+    #[serde(default)]
+    pub question: String,
+}
+
 async fn new_page(
     State(state): State<AppState>,
     PageActor(actor): PageActor,
+    Query(q): Query<NewQuery>,
 ) -> PageResult<Response> {
     actor.require(EDITORS)?;
-    let data = edit_data(&state, None, SheetForm::default()).await?;
+    let form = SheetForm {
+        title: q.question.trim().to_string(),
+        questions: q.question.trim().to_string(),
+        ..SheetForm::default()
+    };
+    let data = edit_data(&state, None, form).await?;
     Ok(view::edit(&actor, &data).into_response())
 }
 

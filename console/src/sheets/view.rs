@@ -139,7 +139,10 @@ pub fn list(
         Some(actor),
         html! {
             h1 { "Schede informative" }
-            p { a class="btn" href="/sheets/new" { "Nuova scheda" } }
+            p class="actions" {
+                a class="btn" href="/sheets/new" { "Nuova scheda" }
+                a class="btn btn-outline" href="/sheets/learn" { "Da imparare: frasi proposte e domande senza risposta" }
+            }
             form method="get" action="/sheets" class="card filters" {
                 label for="q" { "Cerca" } input id="q" name="q" type="search" value=(q.q);
                 label for="tag" { "Etichetta" }

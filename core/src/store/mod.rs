@@ -12,6 +12,7 @@ mod accounts;
 mod conversations;
 mod desk;
 mod drafts;
+mod learn;
 mod outbox;
 mod queue;
 mod sessions;
@@ -40,6 +41,7 @@ pub use users::{Principal, UserRow};
 pub use accounts::{AccountRow, AuditRow, TokenRow};
 pub use desk::{NoteRow, OfficeNotificationRow, PhrasingRow};
 pub use drafts::{DraftRow, RevisionRow};
+pub use learn::UnansweredRow;
 pub use queue::ConversationFilter;
 pub use sessions::{NewSession, SessionRow};
 
