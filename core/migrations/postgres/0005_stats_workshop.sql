@@ -8,7 +8,8 @@ update messages set sheet_id = (candidates::jsonb -> 0 ->> 'sheet_id')
 
 create index messages_stats on messages (created_at, direction, channel, decision, reason, sheet_id);
 create index conversations_opened on conversations (opened_at, channel);
-create index conversations_escalated on conversations (escalated_at, channel);
+create index conversations_escalated on conversations (escalated_at, channel, first_response_at, resolved_at);
+create index feedback_stats on feedback (created_at, channel, kind, score, message_id, sheet_id);
 create index outbox_failed on outbox (state, created_at, channel);
 
 -- The sheet workshop: an editor's draft of a sheet, kept apart from the sheet the bot uses

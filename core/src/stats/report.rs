@@ -199,9 +199,20 @@ pub async fn compute(store: &Store, calendar: &Calendar, q: &StatsQuery) -> Resu
         periods.insert(day, Counts::default());
         day += if q.bucket == Bucket::Day { 1 } else { 7 };
     }
+    // The queries are independent: run them at once, each on its own connection.
+    let (messages, conversations, failures, handled, f, top, rejected, reasons) = tokio::try_join!(
+        store.stats_messages(&range),
+        store.stats_conversations(&range),
+        store.stats_failures(&range),
+        store.stats_handled(&range),
+        store.stats_feedback(&range),
+        store.stats_sheets(&range, true),
+        store.stats_sheets(&range, false),
+        store.stats_failure_reasons(&range),
+    )?;
     let mut channels: BTreeMap<String, Counts> = BTreeMap::new();
     let mut totals = Counts::default();
-    for m in store.stats_messages(&range).await? {
+    for m in messages {
         let b = bucket_of(m.day.clamp(q.from_day, q.to_day));
         periods
             .entry(b)
@@ -213,7 +224,7 @@ pub async fn compute(store: &Store, calendar: &Calendar, q: &StatsQuery) -> Resu
             .add_outcome(&m.outcome, m.count);
         totals.add_outcome(&m.outcome, m.count);
     }
-    for (d, channel, n) in store.stats_conversations(&range).await? {
+    for (d, channel, n) in conversations {
         periods
             .entry(bucket_of(d.clamp(q.from_day, q.to_day)))
             .or_default()
@@ -221,7 +232,7 @@ pub async fn compute(store: &Store, calendar: &Calendar, q: &StatsQuery) -> Resu
         channels.entry(channel).or_default().conversations += n;
         totals.conversations += n;
     }
-    for (d, channel, n) in store.stats_failures(&range).await? {
+    for (d, channel, n) in failures {
         let b = bucket_of(d.clamp(q.from_day, q.to_day));
         periods.entry(b).or_default().delivery_failures += n;
         channels.entry(channel).or_default().delivery_failures += n;
@@ -246,7 +257,6 @@ pub async fn compute(store: &Store, calendar: &Calendar, q: &StatsQuery) -> Resu
         })
         .collect();
 
-    let handled = store.stats_handled(&range).await?;
     let first: Vec<i64> = handled
         .iter()
         .filter_map(|h| Some(calendar.working_ms(h.escalated_at, h.first_response_at?)))
@@ -261,7 +271,6 @@ pub async fn compute(store: &Store, calendar: &Calendar, q: &StatsQuery) -> Resu
         handled.len() as i64 - resolved.len() as i64,
     );
 
-    let f = store.stats_feedback(&range).await?;
     let feedback = Feedback {
         answers: totals.answer,
         answers_rated: f.answers_rated,
@@ -289,8 +298,8 @@ pub async fn compute(store: &Store, calendar: &Calendar, q: &StatsQuery) -> Resu
         resolution,
         feedback,
         ratings,
-        top_sheets: sheets(store.stats_sheets(&range, true).await?),
-        rejected_sheets: sheets(store.stats_sheets(&range, false).await?),
-        failure_reasons: store.stats_failure_reasons(&range).await?,
+        top_sheets: sheets(top),
+        rejected_sheets: sheets(rejected),
+        failure_reasons: reasons,
     })
 }
