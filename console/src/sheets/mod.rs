@@ -8,6 +8,7 @@ pub mod form;
 pub mod learn;
 pub mod learn_view;
 pub mod panels;
+pub mod transfer;
 pub mod view;
 
 use axum::extract::{Path, Query, State};
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/sheets/{id}", get(edit_page).post(save))
         .route("/sheets/{id}/restore/{revision}", post(restore))
         .merge(learn::router())
+        .merge(transfer::router())
         .route_layer(axum::middleware::from_fn_with_state(
             Gate::page(EDITORS),
             gate,

@@ -142,6 +142,7 @@ pub fn list(
             p class="actions" {
                 a class="btn" href="/sheets/new" { "Nuova scheda" }
                 a class="btn btn-outline" href="/sheets/learn" { "Da imparare: frasi proposte e domande senza risposta" }
+                a class="btn btn-outline" href="/sheets/import" { "Importa ed esporta" }
             }
             form method="get" action="/sheets" class="card filters" {
                 label for="q" { "Cerca" } input id="q" name="q" type="search" value=(q.q);
