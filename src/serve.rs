@@ -91,6 +91,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             setup::matcher(&matcher_config, sheets).map_err(|e| format!("{e:#}"))
         }),
         shutdown.clone(),
+    )
+    .with_calendar(
+        config
+            .office
+            .calendar()
+            .map_err(|(k, m)| anyhow::anyhow!("{k}: {m}"))?,
     );
     let listener = tokio::net::TcpListener::bind(&config.console.bind)
         .await

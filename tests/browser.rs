@@ -4,124 +4,16 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use fantoccini::{Client, Locator};
 use serde_json::json;
 use sportello_core::model::Role;
 use sportello_doubles::telegram::TelegramDouble;
-use support::{ADMIN_PASSWORD, App, PASSWORD, free_port};
-
-const WAIT: Duration = Duration::from_secs(15);
+use support::browser::{Driver, WAIT, log_in, screenshot, text_of};
+use support::{ADMIN_PASSWORD, App, PASSWORD};
 
 const TELEGRAM_TOKEN: &str = "777:browser-test";
-
-/// chromedriver on a free port, stopped when dropped.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Driver {
-    async fn start() -> Self {
-        let port = free_port();
-        let child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver is missing: install Debian's chromium and chromium-driver (scripts/test does)");
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + WAIT;
-        while reqwest::get(format!("{url}/status")).await.is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Self { child, url }
-    }
-
-    /// A new browser, with its own profile and cookies.
-    async fn browser(&self) -> Client {
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({ "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"] }),
-        );
-        ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps)
-            .connect(&self.url)
-            .await
-            .expect("chromium did not start")
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `target/screenshots/NAME.png`.
-async fn screenshot(browser: &Client, name: &str) {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let dir = target.join("screenshots");
-    browser
-        .execute("window.scrollTo(0, 0)", vec![])
-        .await
-        .unwrap();
-    std::fs::create_dir_all(&dir).unwrap();
-    let png = browser.screenshot().await.unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
-}
-
-async fn log_in(browser: &Client, app: &App, name: &str, password: &str) {
-    browser.goto(&format!("{}/login", app.base)).await.unwrap();
-    browser
-        .find(Locator::Css("#username"))
-        .await
-        .unwrap()
-        .send_keys(name)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(".who"))
-        .await
-        .unwrap();
-}
-
-async fn text_of(browser: &Client, css: &str) -> String {
-    browser
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
 
 #[tokio::test]
 async fn an_operator_sees_a_conversation_arrive_claims_it_and_replies_and_a_second_cannot_claim_it()

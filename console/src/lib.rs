@@ -12,6 +12,10 @@
 //!   one implementation behind both the pages and the API.
 //! - [`api`]: `/api/v1`, built from one route table that also yields `openapi.json`;
 //!   its modules hold the conversation and sheet routes and the OpenAPI description.
+//! - [`sheets`]: `/sheets`, the editors' workshop: list and filters, the edit form with
+//!   per-field checks, previews, drafts, "try a question", publishing, revisions.
+//! - [`stats`]: `/stats`, the office's figures as SVG charts, tables and CSV, and channel
+//!   health; the same figures at `GET /api/v1/stats`.
 //! - [`events`]: live queue updates over Server-Sent Events.
 //! - [`views`]: the HTML (maud, which escapes every value it is given).
 //! - [`health`]: `GET /healthz` and `GET /metrics`.
@@ -29,12 +33,15 @@ pub mod events;
 pub mod health;
 pub mod queue;
 pub mod session;
+pub mod sheets;
+pub mod stats;
 pub mod users;
 pub mod views;
 
 use std::sync::Arc;
 
 use axum::Router;
+use sportello_core::calendar::Calendar;
 use sportello_core::config::ConsoleConfig;
 use sportello_core::intake::Intake;
 use sportello_faq::{Matcher, Sheet};
@@ -58,6 +65,8 @@ pub struct AppState {
     pub events: events::Events,
     /// Rebuilds the matcher when sheets change.
     pub build_matcher: MatcherBuilder,
+    /// The office calendar the statistics count working hours in.
+    pub calendar: Arc<Calendar>,
 }
 
 impl AppState {
@@ -80,8 +89,21 @@ impl AppState {
             console: Arc::new(console),
             events,
             build_matcher,
+            calendar: Arc::new(default_calendar()),
         }
     }
+
+    /// The same state with the office's calendar (`[office]`).
+    pub fn with_calendar(mut self, calendar: Calendar) -> Self {
+        self.calendar = Arc::new(calendar);
+        self
+    }
+}
+
+fn default_calendar() -> Calendar {
+    sportello_core::calendar::OfficeConfig::default()
+        .calendar()
+        .expect("the default office calendar is valid")
 }
 
 /// The whole console.
@@ -93,6 +115,8 @@ pub fn router(state: AppState) -> Router {
         .merge(queue::router())
         .merge(conversations::router())
         .merge(users::router())
+        .merge(stats::router())
+        .merge(sheets::router())
         .nest("/api/v1", api::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

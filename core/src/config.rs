@@ -87,6 +87,8 @@ pub struct Config {
     pub email: EmailConfig,
     /// `[webchat]`
     pub webchat: WebchatConfig,
+    /// `[office]`: the calendar response times are measured in.
+    pub office: crate::calendar::OfficeConfig,
 }
 
 /// `[database]`
@@ -547,6 +549,9 @@ impl Config {
 
     /// Check values that the types alone do not.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Err((key, message)) = self.office.calendar() {
+            return Err(ConfigError::new(&key, None, message));
+        }
         let url = &self.database.url;
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")

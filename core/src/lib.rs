@@ -12,10 +12,13 @@
 //! - [`channel`]: the `Channel` trait every platform adapter implements, and an in-memory one.
 //! - [`dispatcher`]: the outbox worker, with backoff and exact `retry_after`.
 //! - [`health`]: channel state and counters for `/healthz` and `/metrics`.
+//! - [`calendar`]: the office's working days, hours, holidays and time zone.
+//! - [`stats`]: the office's figures over a period (volumes, rates, times, feedback).
 //! - [`clock`]: milliseconds on tokio's clock, so tests can pause time.
 //!
 //! Errors are one [`Error`] enum; the binary and tests use `anyhow`.
 
+pub mod calendar;
 pub mod channel;
 pub mod clock;
 pub mod config;
@@ -26,6 +29,7 @@ pub mod health;
 pub mod intake;
 pub mod model;
 pub mod policy;
+pub mod stats;
 pub mod store;
 
 pub use error::{Error, Result};

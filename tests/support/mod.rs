@@ -3,6 +3,8 @@
 //! conversations as a channel would, and a logged-in HTTP client.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::PathBuf;

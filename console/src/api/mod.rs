@@ -183,6 +183,15 @@ pub fn routes() -> Vec<ApiRoute> {
         ),
         route(
             Method::GET,
+            "/stats",
+            "Statistiche dell'ufficio per periodo (from, to, by=day|week, channel) e stato dei canali",
+            crate::stats::READERS,
+            None,
+            "Stats",
+            get(crate::stats::api),
+        ),
+        route(
+            Method::GET,
             "/openapi.json",
             "Questa descrizione",
             &[],

@@ -79,6 +79,45 @@ fn schemas() -> Value {
             }
         },
         "SheetList": { "type": "object", "properties": { "sheets": { "type": "array", "items": { "$ref": "#/components/schemas/StoredSheet" } } } },
+        "Stats": {
+            "type": "object",
+            "description": "Cifre del periodo; tempi in millisecondi di apertura dell'ufficio, quote tra 0 e 1 (null senza dati)",
+            "properties": {
+                "from": { "type": "string", "format": "date" }, "to": { "type": "string", "format": "date" },
+                "bucket": { "type": "string", "enum": ["day", "week"] }, "channel": { "type": "string", "nullable": true },
+                "totals": { "$ref": "#/components/schemas/StatsCounts" },
+                "periods": { "type": "array", "items": { "$ref": "#/components/schemas/StatsCounts" } },
+                "channels": { "type": "array", "items": { "$ref": "#/components/schemas/StatsCounts" } },
+                "first_response": { "$ref": "#/components/schemas/StatsTimes" },
+                "resolution": { "$ref": "#/components/schemas/StatsTimes" },
+                "feedback": { "type": "object", "properties": {
+                    "answers": { "type": "integer" }, "answers_rated": { "type": "integer" }, "response_rate": { "type": "number", "nullable": true },
+                    "useful": { "type": "integer" }, "not_useful": { "type": "integer" }, "share_positive": { "type": "number", "nullable": true } } },
+                "ratings": { "type": "object", "properties": {
+                    "count": { "type": "integer" }, "mean": { "type": "number", "nullable": true },
+                    "distribution": { "type": "array", "items": { "type": "integer" }, "minItems": 5, "maxItems": 5 } } },
+                "top_sheets": { "type": "array", "items": { "$ref": "#/components/schemas/SheetCount" } },
+                "rejected_sheets": { "type": "array", "items": { "$ref": "#/components/schemas/SheetCount" } },
+                "failure_reasons": { "type": "array", "items": { "type": "array", "items": {} } },
+                "health": { "type": "array", "items": { "type": "object" } }
+            }
+        },
+        "StatsCounts": {
+            "type": "object",
+            "description": "periods hanno start (AAAA-MM-GG), channels hanno channel",
+            "properties": {
+                "start": { "type": "string" }, "channel": { "type": "string" },
+                "messages": { "type": "integer" }, "conversations": { "type": "integer" },
+                "answer": { "type": "integer" }, "clarify": { "type": "integer" }, "smalltalk": { "type": "integer" },
+                "handoff": { "type": "integer" }, "with_operator": { "type": "integer" },
+                "auto_answer_rate": { "type": "number", "nullable": true }, "clarify_rate": { "type": "number", "nullable": true },
+                "handoff_rate": { "type": "number", "nullable": true }, "delivery_failures": { "type": "integer" }
+            }
+        },
+        "StatsTimes": { "type": "object", "properties": {
+            "count": { "type": "integer" }, "waiting": { "type": "integer" },
+            "median_ms": { "type": "integer", "nullable": true }, "p90_ms": { "type": "integer", "nullable": true } } },
+        "SheetCount": { "type": "object", "properties": { "sheet_id": { "type": "string" }, "count": { "type": "integer" } } },
         "OpenApi": { "type": "object" }
     })
 }
@@ -116,6 +155,11 @@ pub fn document() -> Value {
                 ("offset", "integer"),
             ] {
                 params.push(json!({ "name": name, "in": "query", "required": false, "schema": { "type": t } }));
+            }
+        }
+        if r.path == "/stats" {
+            for name in ["from", "to", "by", "channel"] {
+                params.push(json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" } }));
             }
         }
         if !params.is_empty() {

@@ -46,6 +46,12 @@ pub fn page(title: &str, actor: Option<&Actor>, body: Markup) -> Markup {
                                     @if a.require(&[sportello_core::model::Role::Operator]).is_ok() {
                                         li { a href="/queue" { "Coda" } }
                                     }
+                                    @if a.require(crate::api::sheets::EDITORS).is_ok() {
+                                        li { a href="/sheets" { "Schede" } }
+                                    }
+                                    @if a.require(crate::stats::READERS).is_ok() {
+                                        li { a href="/stats" { "Statistiche" } }
+                                    }
                                     @if a.role == sportello_core::model::Role::Admin {
                                         li { a href="/users" { "Utenti e token" } }
                                         li { a href="/audit" { "Registro" } }

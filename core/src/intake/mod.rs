@@ -184,6 +184,10 @@ impl Intake {
             .then(|| serde_json::to_string(&inbound.attachments).unwrap_or_default());
 
         let bot_holds = status == ConversationStatus::Bot;
+        // the sheet an answer used, counted by the statistics
+        let sheet_id = (bot_holds && outcome.decision == DecisionKind::Answer)
+            .then(|| outcome.candidates.first().map(|c| c.sheet_id.clone()))
+            .flatten();
         let (decision, reason, confidence, candidates) = if bot_holds {
             (
                 outcome.decision,
@@ -201,8 +205,8 @@ impl Intake {
         };
         let message_id: Option<i64> = sqlx::query_scalar(
             "insert into messages (conversation_id, channel, direction, author, platform_id, text, raw, attachments, \
-             decision, reason, confidence, candidates, created_at) \
-             values ($1, $2, 'in', 'citizen', $3, $4, $5, $6, $7, $8, nullif($9, -1.0), $10, $11) \
+             decision, reason, confidence, candidates, created_at, sheet_id) \
+             values ($1, $2, 'in', 'citizen', $3, $4, $5, $6, $7, $8, nullif($9, -1.0), $10, $11, $12) \
              on conflict (channel, platform_id) do nothing returning id",
         )
         .bind(conversation_id)
@@ -218,6 +222,7 @@ impl Intake {
         .bind(confidence.unwrap_or(-1.0))
         .bind(candidates)
         .bind(now)
+        .bind(sheet_id)
         .fetch_optional(&mut *w.tx)
         .await?;
         let Some(message_id) = message_id else {

@@ -11,10 +11,13 @@
 mod accounts;
 mod conversations;
 mod desk;
+mod drafts;
+mod learn;
 mod outbox;
 mod queue;
 mod sessions;
 mod sheets;
+mod stats;
 mod transcript;
 mod users;
 
@@ -33,11 +36,14 @@ pub(crate) use conversations::resolve_in;
 pub use conversations::{ConversationRow, MessageRow};
 pub use outbox::{OutboxRow, OutboxStats};
 pub use sheets::StoredSheet;
+pub use stats::{FeedbackCounts, Handled, MessageCount, StatsRange};
 pub use transcript::TranscriptEntry;
 pub use users::{Principal, UserRow};
 
 pub use accounts::{AccountRow, AuditRow, TokenRow};
 pub use desk::{NoteRow, OfficeNotificationRow, PhrasingRow};
+pub use drafts::{DraftRow, RevisionRow};
+pub use learn::UnansweredRow;
 pub use queue::ConversationFilter;
 pub use sessions::{NewSession, SessionRow};
 

@@ -20,6 +20,8 @@ use sportello_core::store::Store;
 use sportello_faq::{Matcher, MatcherParams, Office, Sheet, SheetStatus, Synonyms};
 use sqlx::Connection;
 
+pub mod history;
+
 /// The PostgreSQL server's admin URL.
 pub fn postgres_admin() -> String {
     std::env::var("SPORTELLO_TEST_POSTGRES")

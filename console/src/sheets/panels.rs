@@ -1,0 +1,122 @@
+//! Parts of the edit page: "try a question", the preview on each channel, the revisions
+//! with their diffs and restore buttons.
+
+use maud::{Markup, html};
+use sportello_core::store::RevisionRow;
+use sportello_faq::Sheet;
+
+use super::diff::diff;
+use super::form::SheetForm;
+use super::view::{Outcome, Trial};
+use crate::session::Actor;
+use crate::views::{csrf_field, time};
+
+/// X counts every link as 23 characters, plus the space before it.
+const X_LINK: usize = 24;
+/// X's limit.
+const X_MAX: usize = 280;
+
+fn decision_label(d: &str) -> &'static str {
+    match d {
+        "answer" => "risponde con una scheda",
+        "clarify" => "chiede di scegliere",
+        "smalltalk" => "convenevoli",
+        _ => "passa a un operatore",
+    }
+}
+
+fn outcome(title: &str, o: &Outcome) -> Markup {
+    html! {
+        div class="card outcome" {
+            h3 { (title) }
+            p { strong { (decision_label(&o.decision)) } " — fiducia " (format!("{:.2}", o.confidence)) }
+            ol { @for (id, name, c) in &o.candidates { li { (name) " " code { (id) } " " (format!("{c:.2}")) } } }
+        }
+    }
+}
+
+/// The "try a question" box, with the last result; live through htmx, a plain button without.
+pub fn try_box(f: &SheetForm, trial: Option<&Trial>, action: &str) -> Markup {
+    html! {
+        fieldset id="try" {
+            legend { "Prova una domanda" }
+            label for="try_text" { "Domanda di un cittadino" }
+            input id="try_text" name="try_text" value=(f.try_text)
+                hx-post=(action) hx-trigger="input changed delay:400ms" hx-include="#sheet-form"
+                hx-vals=r#"{"action":"try"}"# hx-select="#try-result" hx-target="#try-result" hx-swap="outerHTML";
+            button type="submit" name="action" value="try" class="btn btn-outline" { "Prova" }
+            div id="try-result" aria-live="polite" {
+                @if let Some(t) = trial {
+                    div class="columns" {
+                        (outcome("Con le schede pubblicate", &t.published))
+                        (outcome("Con questa versione", &t.draft))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How the answer looks on Telegram, on X (with its character count) and by email.
+pub fn preview(s: &Sheet) -> Markup {
+    let short = s.short_text();
+    let x_len = short.chars().count() + if s.link.is_some() { X_LINK } else { 0 };
+    html! {
+        section id="preview" aria-labelledby="h-preview" {
+            h2 id="h-preview" { "Anteprima" }
+            div class="columns" {
+                div class="card" {
+                    h3 { "Telegram" }
+                    p { strong { (s.title) } }
+                    p class="pre" { (s.summary) }
+                    @if let Some(l) = &s.link { p { a href=(l) { (l) } } }
+                }
+                div class="card" {
+                    h3 { "X" }
+                    p class="pre" { (short) @if let Some(l) = &s.link { " " (l) } }
+                    p id="x-count" class={ "muted" @if x_len > X_MAX { " over" } } { (x_len) " / " (X_MAX) " caratteri" }
+                }
+                div class="card" {
+                    h3 { "Email" }
+                    p { "Oggetto: " (s.title) }
+                    p class="pre" { (s.summary) }
+                    @if !s.body.is_empty() { p class="pre" { (s.body) } }
+                    @if let Some(l) = &s.link { p { (l) } }
+                }
+            }
+        }
+    }
+}
+
+/// Every revision, newest first, with what changed from the one before and a restore button.
+pub fn revisions(actor: &Actor, id: &str, revisions: &[RevisionRow]) -> Markup {
+    html! {
+        section id="revisions" aria-labelledby="h-revisions" {
+            h2 id="h-revisions" { "Revisioni" }
+            @if revisions.is_empty() { p class="muted" { "Nessuna revisione pubblicata." } }
+            ol reversed {
+                @for (i, r) in revisions.iter().enumerate() {
+                    li class="revision card" id=(format!("rev-{}", r.revision)) {
+                        p {
+                            strong { "Revisione " (r.revision) } " — " (r.author.as_deref().unwrap_or("—")) ", " (time(r.created_at))
+                            @if i == 0 { " (attuale)" }
+                        }
+                        dl class="diff" {
+                            @for c in diff(revisions.get(i + 1).map(|p| &p.sheet), &r.sheet) {
+                                dt { (c.label) }
+                                @for l in &c.removed { dd { del { "− " (l) } } }
+                                @for l in &c.added { dd { ins { "+ " (l) } } }
+                            }
+                        }
+                        @if i > 0 {
+                            form method="post" action=(format!("/sheets/{id}/restore/{}", r.revision)) {
+                                (csrf_field(Some(actor)))
+                                button type="submit" class="btn btn-outline" { "Ripristina la revisione " (r.revision) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! What editors learn from: phrasings operators proposed ("teach the bot"), decided here,
+//! and citizens' questions that nothing matched.
+
+use sqlx::Row;
+
+use super::{PhrasingRow, Store, audit};
+use crate::error::{Error, Result};
+
+/// A question that ended in a handoff because no sheet matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnansweredRow {
+    /// The citizen's text.
+    pub text: String,
+    /// Channel.
+    pub channel: String,
+    /// When, unix ms.
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Phrasings waiting for an editor, oldest first.
+    pub async fn pending_phrasings(&self) -> Result<Vec<PhrasingRow>> {
+        let rows = sqlx::query(
+            "select id, sheet_id, text, conversation_id, state, proposed_by, created_at \
+             from proposed_phrasings where state = 'pending' order by id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PhrasingRow {
+                    id: r.try_get("id")?,
+                    sheet_id: r.try_get("sheet_id")?,
+                    text: r.try_get("text")?,
+                    conversation_id: r.try_get("conversation_id")?,
+                    state: r.try_get("state")?,
+                    proposed_by: r.try_get("proposed_by")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Mark a pending phrasing approved or rejected; returns it, or `Conflict` when another
+    /// editor decided first.
+    pub async fn decide_phrasing(
+        &self,
+        id: i64,
+        approve: bool,
+        editor: &str,
+    ) -> Result<PhrasingRow> {
+        let now = self.now_ms();
+        let state = if approve { "approved" } else { "rejected" };
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(
+            "update proposed_phrasings set state = $2, decided_by = $3, decided_at = $4 \
+             where id = $1 and state = 'pending' \
+             returning id, sheet_id, text, conversation_id, state, proposed_by, created_at",
+        )
+        .bind(id)
+        .bind(state)
+        .bind(editor)
+        .bind(now)
+        .fetch_optional(&mut *w.tx)
+        .await?
+        .ok_or_else(|| Error::Conflict(format!("phrasing {id} was already decided")))?;
+        let out = PhrasingRow {
+            id: row.try_get("id")?,
+            sheet_id: row.try_get("sheet_id")?,
+            text: row.try_get("text")?,
+            conversation_id: row.try_get("conversation_id")?,
+            state: row.try_get("state")?,
+            proposed_by: row.try_get("proposed_by")?,
+            created_at: row.try_get("created_at")?,
+        };
+        let detail = serde_json::json!({ "phrasing": id, "state": state });
+        audit(
+            &mut w.tx,
+            now,
+            editor,
+            "phrasing.decide",
+            &format!("sheet:{}", out.sheet_id),
+            &detail,
+        )
+        .await?;
+        w.commit().await?;
+        Ok(out)
+    }
+
+    /// Citizens' questions in `[from_ms, to_ms)` that went to operators because nothing
+    /// matched, newest first (at most `limit`).
+    pub async fn unanswered(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<UnansweredRow>> {
+        let rows = sqlx::query(
+            "select text, channel, created_at from messages \
+             where created_at >= $1 and created_at < $2 and direction = 'in' \
+             and decision = 'handoff' and reason = 'no_match' \
+             order by created_at desc limit $3",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(UnansweredRow {
+                    text: r.try_get("text")?,
+                    channel: r.try_get("channel")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}

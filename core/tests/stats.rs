@@ -1,0 +1,373 @@
+//! The office's statistics over a generated week with known answers, figure by figure, on
+//! SQLite and PostgreSQL: Monday 23 to Sunday 29 November 2026, in Rome (UTC+1), with
+//! messages just outside the week on either side of local midnight.
+
+mod common;
+
+use common::TestDb;
+use common::history::{History, rome_nov as at};
+use sportello_core::calendar::{Calendar, OfficeConfig, days_from_civil};
+use sportello_core::stats::{Bucket, Report, StatsQuery, compute};
+use sportello_core::store::Store;
+
+const MIN: i64 = 60_000;
+
+async fn week(store: &Store) {
+    let h = History { store };
+    let tg = h.contact("telegram", "anna").await;
+    let em = h.contact("email", "bruno@example.org").await;
+    // C1, Monday: two answers from pink-card, a 👍 and a 👎, a rating of 2
+    let c1 = h
+        .conversation(tg, "telegram", at(23, 10, 0), [None; 3])
+        .await;
+    let m1 = h
+        .message(
+            c1,
+            "telegram",
+            at(23, 10, 0),
+            "answer",
+            "matched",
+            Some("pink-card"),
+        )
+        .await;
+    let m2 = h
+        .message(
+            c1,
+            "telegram",
+            at(23, 10, 5),
+            "answer",
+            "matched",
+            Some("pink-card"),
+        )
+        .await;
+    h.feedback(
+        c1,
+        "telegram",
+        Some(m1),
+        Some("pink-card"),
+        "useful",
+        None,
+        at(23, 10, 1),
+    )
+    .await;
+    h.feedback(
+        c1,
+        "telegram",
+        Some(m2),
+        Some("pink-card"),
+        "not_useful",
+        None,
+        at(23, 10, 6),
+    )
+    .await;
+    h.feedback(c1, "telegram", None, None, "rating", Some(2), at(23, 10, 7))
+        .await;
+    // C2, Monday: clarify, then handoff at 11:01; reply after 30 min, resolved after 2 h
+    let esc = at(23, 11, 1);
+    let c2 = h
+        .conversation(
+            tg,
+            "telegram",
+            at(23, 11, 0),
+            [Some(esc), Some(esc + 30 * MIN), Some(esc + 120 * MIN)],
+        )
+        .await;
+    h.message(c2, "telegram", at(23, 11, 0), "clarify", "ambiguous", None)
+        .await;
+    h.message(c2, "telegram", esc, "handoff", "no_match", None)
+        .await;
+    h.message(
+        c2,
+        "telegram",
+        at(23, 11, 40),
+        "handoff",
+        "with_operator",
+        None,
+    )
+    .await;
+    h.feedback(c2, "telegram", None, None, "rating", Some(5), at(23, 13, 5))
+        .await;
+    // C3, Tuesday 16:00 by email: first reply Wednesday 9:30 (90 min), resolved 11:00 (180)
+    let c3 = h
+        .conversation(
+            em,
+            "email",
+            at(24, 16, 0),
+            [
+                Some(at(24, 16, 0)),
+                Some(at(25, 9, 30)),
+                Some(at(25, 11, 0)),
+            ],
+        )
+        .await;
+    let m3 = h
+        .message(
+            c3,
+            "email",
+            at(24, 16, 0),
+            "handoff",
+            "person_requested",
+            None,
+        )
+        .await;
+    h.delivery(
+        m3,
+        c3,
+        "email",
+        at(24, 16, 1),
+        "failed",
+        Some("mailbox unavailable"),
+    )
+    .await;
+    h.delivery(m3, c3, "email", at(25, 9, 30), "sent", None)
+        .await;
+    h.feedback(c3, "email", None, None, "rating", Some(4), at(25, 11, 5))
+        .await;
+    // C5, Wednesday: small talk and two answers, a 👍 on passo-carraio
+    let c5 = h
+        .conversation(tg, "telegram", at(25, 9, 0), [None; 3])
+        .await;
+    h.message(c5, "telegram", at(25, 9, 0), "smalltalk", "greeting", None)
+        .await;
+    let m5 = h
+        .message(
+            c5,
+            "telegram",
+            at(25, 9, 1),
+            "answer",
+            "matched",
+            Some("passo-carraio"),
+        )
+        .await;
+    h.message(
+        c5,
+        "telegram",
+        at(25, 9, 2),
+        "answer",
+        "matched",
+        Some("pink-card"),
+    )
+    .await;
+    h.feedback(
+        c5,
+        "telegram",
+        Some(m5),
+        Some("passo-carraio"),
+        "useful",
+        None,
+        at(25, 9, 3),
+    )
+    .await;
+    // C4, Friday 16:30 by email: first reply Monday 9:10 (40 min), not resolved
+    let c4 = h
+        .conversation(
+            em,
+            "email",
+            at(27, 16, 30),
+            [Some(at(27, 16, 30)), Some(at(30, 9, 10)), None],
+        )
+        .await;
+    h.message(c4, "email", at(27, 16, 30), "handoff", "no_match", None)
+        .await;
+    // C6, Saturday: handed over, nobody answered yet; the reply to the citizen failed
+    let c6 = h
+        .conversation(
+            tg,
+            "telegram",
+            at(28, 10, 0),
+            [Some(at(28, 10, 0)), None, None],
+        )
+        .await;
+    let m6 = h
+        .message(c6, "telegram", at(28, 10, 0), "handoff", "no_match", None)
+        .await;
+    h.delivery(
+        m6,
+        c6,
+        "telegram",
+        at(28, 10, 0),
+        "failed",
+        Some("bot was blocked by the user"),
+    )
+    .await;
+    // C7, outside the week: Sunday 22 at 23:30 and Monday 30 at 00:30, local time
+    let c7 = h
+        .conversation(tg, "telegram", at(22, 23, 30), [None; 3])
+        .await;
+    h.message(
+        c7,
+        "telegram",
+        at(22, 23, 30),
+        "answer",
+        "matched",
+        Some("pink-card"),
+    )
+    .await;
+    let m7 = h
+        .message(
+            c7,
+            "telegram",
+            at(30, 0, 30),
+            "answer",
+            "matched",
+            Some("pink-card"),
+        )
+        .await;
+    h.delivery(m7, c7, "telegram", at(30, 0, 30), "failed", Some("timeout"))
+        .await;
+}
+
+async fn report(store: &Store, bucket: Bucket, channel: Option<&str>) -> Report {
+    let calendar: Calendar = OfficeConfig::default().calendar().unwrap();
+    let q = StatsQuery {
+        from_day: days_from_civil(2026, 11, 23),
+        to_day: days_from_civil(2026, 11, 29),
+        bucket,
+        channel: channel.map(str::to_string),
+    };
+    compute(store, &calendar, &q).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_week_s_figures_are_the_known_ones_on_both_backends() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        week(&store).await;
+        let r = report(&store, Bucket::Day, None).await;
+        let b = db.backend;
+        let t = &r.totals;
+        assert_eq!((t.messages, t.conversations), (11, 6), "{b}: volumes");
+        assert_eq!(
+            (t.answer, t.clarify, t.smalltalk, t.handoff, t.with_operator),
+            (4, 1, 1, 4, 1),
+            "{b}: outcomes"
+        );
+        assert_eq!(t.auto_answer_rate, Some(0.4), "{b}");
+        assert_eq!(t.clarify_rate, Some(0.1), "{b}");
+        assert_eq!(t.handoff_rate, Some(0.4), "{b}");
+        assert_eq!(t.delivery_failures, 2, "{b}: failures");
+
+        let days: Vec<(&str, i64, i64, i64)> = r
+            .periods
+            .iter()
+            .map(|p| {
+                (
+                    p.start.as_str(),
+                    p.counts.messages,
+                    p.counts.conversations,
+                    p.counts.delivery_failures,
+                )
+            })
+            .collect();
+        assert_eq!(
+            days,
+            vec![
+                ("2026-11-23", 5, 2, 0),
+                ("2026-11-24", 1, 1, 1),
+                ("2026-11-25", 3, 1, 0),
+                ("2026-11-26", 0, 0, 0),
+                ("2026-11-27", 1, 1, 0),
+                ("2026-11-28", 1, 1, 1),
+                ("2026-11-29", 0, 0, 0),
+            ],
+            "{b}: day by day"
+        );
+
+        let fr = &r.first_response;
+        assert_eq!((fr.count, fr.waiting), (3, 1), "{b}");
+        assert_eq!(
+            (fr.median_ms, fr.p90_ms),
+            (Some(40 * MIN), Some(90 * MIN)),
+            "{b}"
+        );
+        let res = &r.resolution;
+        assert_eq!((res.count, res.waiting), (2, 2), "{b}");
+        assert_eq!(
+            (res.median_ms, res.p90_ms),
+            (Some(120 * MIN), Some(180 * MIN)),
+            "{b}"
+        );
+
+        let f = &r.feedback;
+        assert_eq!(
+            (f.answers, f.answers_rated, f.useful, f.not_useful),
+            (4, 3, 2, 1),
+            "{b}"
+        );
+        assert_eq!(f.response_rate, Some(0.75), "{b}");
+        assert_eq!(f.share_positive, Some(2.0 / 3.0), "{b}");
+        assert_eq!(r.ratings.count, 3, "{b}");
+        assert_eq!(r.ratings.distribution, [0, 1, 0, 1, 1], "{b}");
+        assert_eq!(r.ratings.mean, Some(11.0 / 3.0), "{b}");
+
+        let top: Vec<(&str, i64)> = r
+            .top_sheets
+            .iter()
+            .map(|s| (s.sheet_id.as_str(), s.count))
+            .collect();
+        assert_eq!(top, vec![("pink-card", 3), ("passo-carraio", 1)], "{b}");
+        let rejected: Vec<(&str, i64)> = r
+            .rejected_sheets
+            .iter()
+            .map(|s| (s.sheet_id.as_str(), s.count))
+            .collect();
+        assert_eq!(rejected, vec![("pink-card", 1)], "{b}");
+        assert_eq!(r.failure_reasons.len(), 2, "{b}");
+    }
+}
+
+#[tokio::test]
+async fn channels_are_counted_apart_and_can_be_chosen_alone() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        week(&store).await;
+        let b = db.backend;
+        let r = report(&store, Bucket::Day, None).await;
+        let by: Vec<(&str, i64, i64, i64, i64)> = r
+            .channels
+            .iter()
+            .map(|c| {
+                (
+                    c.channel.as_str(),
+                    c.counts.messages,
+                    c.counts.conversations,
+                    c.counts.handoff,
+                    c.counts.delivery_failures,
+                )
+            })
+            .collect();
+        assert_eq!(
+            by,
+            vec![("email", 2, 2, 2, 1), ("telegram", 9, 4, 2, 1)],
+            "{b}"
+        );
+
+        let email = report(&store, Bucket::Day, Some("email")).await;
+        assert_eq!((email.totals.messages, email.totals.answer), (2, 0), "{b}");
+        assert_eq!(email.totals.auto_answer_rate, Some(0.0), "{b}");
+        assert_eq!(email.first_response.median_ms, Some(40 * MIN), "{b}");
+        assert_eq!(email.first_response.p90_ms, Some(90 * MIN), "{b}");
+        assert_eq!(
+            email.feedback.response_rate, None,
+            "{b}: no answers, no rate"
+        );
+        assert_eq!(email.ratings.count, 1, "{b}");
+        assert_eq!(
+            email.failure_reasons,
+            vec![("mailbox unavailable".to_string(), 1)],
+            "{b}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn by_week_the_monday_to_sunday_week_is_one_row() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        week(&store).await;
+        let r = report(&store, Bucket::Week, None).await;
+        assert_eq!(r.periods.len(), 1, "{}", db.backend);
+        assert_eq!(r.periods[0].start, "2026-11-23");
+        assert_eq!(r.periods[0].counts, r.totals, "{}", db.backend);
+    }
+}
