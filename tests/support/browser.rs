@@ -108,15 +108,26 @@ pub async fn log_in(browser: &Client, app: &App, name: &str, password: &str) {
         .unwrap();
 }
 
-/// The text of the first element matching `css`, once it is there.
+/// The text of the first element matching `css`, once it is there. htmx may swap the element
+/// between finding it and reading it; then it is found again.
 pub async fn text_of(browser: &Client, css: &str) -> String {
-    browser
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let element = browser
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap();
+        match element.text().await {
+            Ok(text) => return text,
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                    && std::time::Instant::now() < deadline =>
+            {
+                continue;
+            }
+            Err(e) => panic!("cannot read {css}: {e}"),
+        }
+    }
 }
