@@ -109,7 +109,7 @@ impl Dispatcher {
                         self.health.count("messages_out", &row.channel);
                         delivered.push((row.id, d.platform_ref));
                     }
-                    Err(e) => self.record(&row, Err(e)).await?,
+                    Err(e) => self.record(&row, e).await?,
                 }
             }
             self.store.outbox_sent_many(&delivered).await?;
@@ -117,21 +117,11 @@ impl Dispatcher {
         Ok(Round::Worked(n))
     }
 
-    async fn record(
-        &self,
-        row: &crate::model::Outgoing,
-        result: std::result::Result<crate::channel::Delivered, SendError>,
-    ) -> Result<()> {
+    /// Record a failed delivery: retry it later or mark it failed.
+    async fn record(&self, row: &crate::model::Outgoing, error: SendError) -> Result<()> {
         let now = self.store.now_ms();
-        match result {
-            Ok(delivered) => {
-                self.health.ok(&row.channel);
-                self.health.count("messages_out", &row.channel);
-                self.store
-                    .outbox_sent(row.id, delivered.platform_ref.as_deref())
-                    .await
-            }
-            Err(SendError::RetryAfter(wait)) => {
+        match error {
+            SendError::RetryAfter(wait) => {
                 tracing::warn!(outbox = row.id, channel = %row.channel, wait_ms = wait.as_millis() as u64, "rate limited");
                 self.health.error(
                     &row.channel,
@@ -145,7 +135,7 @@ impl Dispatcher {
                     )
                     .await
             }
-            Err(SendError::Transient(reason)) if row.attempt < self.config.max_attempts => {
+            SendError::Transient(reason) if row.attempt < self.config.max_attempts => {
                 let delay = backoff(
                     row.attempt,
                     Duration::from_millis(self.config.base_delay_ms),
@@ -157,16 +147,16 @@ impl Dispatcher {
                     .outbox_retry(row.id, now + delay.as_millis() as i64, &reason)
                     .await
             }
-            Err(SendError::Transient(reason)) => {
+            SendError::Transient(reason) => {
                 tracing::error!(outbox = row.id, channel = %row.channel, attempts = row.attempt, %reason, "delivery failed for good");
                 self.health.error(&row.channel, &reason);
                 self.health.count("outbox_failed", &row.channel);
                 self.store.outbox_failed(row.id, &reason, false).await
             }
-            Err(SendError::Permanent {
+            SendError::Permanent {
                 reason,
                 unreachable,
-            }) => {
+            } => {
                 tracing::error!(outbox = row.id, channel = %row.channel, %reason, unreachable, "delivery refused");
                 self.health.count("outbox_failed", &row.channel);
                 self.store.outbox_failed(row.id, &reason, unreachable).await

@@ -72,7 +72,10 @@ async fn the_outbox_hands_out_one_row_per_conversation_in_order() {
                 .is_empty(),
             "the second waits for the first"
         );
-        store.outbox_sent(first[0].id, Some("p1")).await.unwrap();
+        store
+            .outbox_sent_many(&[(first[0].id, Some("p1".to_string()))])
+            .await
+            .unwrap();
         let second = store.claim_outbox(&channels, 10, 60_000).await.unwrap();
         assert_eq!(second.len(), 1);
         assert!(second[0].id > first[0].id);

@@ -60,12 +60,19 @@ async fn a_citizen_is_welcomed_answered_and_gives_feedback() {
     })
     .await;
 
-    // Choosing an offered sheet answers it.
-    if let Some((title, data)) = offered.iter().find(|(_, d)| d.starts_with("sheet:")) {
-        d.push_callback(ANNA, offer.message_id, data);
-        let chosen = office.replies(ANNA, 4).await[3].clone();
-        assert!(!chosen.text.is_empty(), "{title}");
-    }
+    // Choosing an offered sheet answers it, with feedback buttons again.
+    let (title, data) = offered
+        .iter()
+        .find(|(_, d)| d.starts_with("sheet:"))
+        .expect("the other candidate sheets are offered");
+    d.push_callback(ANNA, offer.message_id, data);
+    let chosen = office.replies(ANNA, 4).await[3].clone();
+    assert!(
+        !chosen.text.contains("non è più valido"),
+        "{title}: {}",
+        chosen.text
+    );
+    assert_eq!(buttons(&chosen).len(), 2, "{title}: 👍/👎 under the answer");
 
     let store = office.store().await;
     let kinds: Vec<String> = sqlx::query_scalar("select kind from feedback")

@@ -116,36 +116,6 @@ impl Store {
             .collect()
     }
 
-    /// Queue the email to an office about a transferred conversation; it stays `pending`
-    /// until an email sender delivers it.
-    pub async fn queue_office_notification(
-        &self,
-        conversation_id: i64,
-        office: &str,
-        subject: &str,
-        body: &str,
-        actor: &str,
-    ) -> Result<i64> {
-        let mut w = self.begin_write().await?;
-        let mail = OfficeMail {
-            conversation_id,
-            office,
-            subject,
-            body,
-            actor,
-        };
-        match notify_in(&mut w.tx, &mail, self.now_ms()).await {
-            Ok(id) => {
-                w.commit().await?;
-                Ok(id)
-            }
-            Err(e) => {
-                w.rollback().await?;
-                Err(e)
-            }
-        }
-    }
-
     /// Transfer a conversation to an office and queue the office's email, in one
     /// transaction: either both happen or neither.
     pub async fn transfer_and_notify(
@@ -262,26 +232,13 @@ impl Store {
 
     /// Proposed phrasings of a conversation, oldest first.
     pub async fn proposed_phrasings(&self, conversation_id: i64) -> Result<Vec<PhrasingRow>> {
-        let rows = sqlx::query(
-            "select id, sheet_id, text, conversation_id, state, proposed_by, created_at \
-             from proposed_phrasings where conversation_id = $1 order by id",
-        )
+        let rows = sqlx::query(&format!(
+            "select {PHRASING_COLUMNS} from proposed_phrasings where conversation_id = $1 order by id"
+        ))
         .bind(conversation_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PhrasingRow {
-                    id: r.try_get("id")?,
-                    sheet_id: r.try_get("sheet_id")?,
-                    text: r.try_get("text")?,
-                    conversation_id: r.try_get("conversation_id")?,
-                    state: r.try_get("state")?,
-                    proposed_by: r.try_get("proposed_by")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(phrasing_row).collect()
     }
 }
 
@@ -319,4 +276,21 @@ async fn notify_in(
     .bind(now)
     .fetch_one(&mut **tx)
     .await?)
+}
+
+/// Columns read by [`phrasing_row`].
+pub(crate) const PHRASING_COLUMNS: &str =
+    "id, sheet_id, text, conversation_id, state, proposed_by, created_at";
+
+/// A proposed phrasing from a row of [`PHRASING_COLUMNS`].
+pub(crate) fn phrasing_row(r: &sqlx::any::AnyRow) -> Result<PhrasingRow> {
+    Ok(PhrasingRow {
+        id: r.try_get("id")?,
+        sheet_id: r.try_get("sheet_id")?,
+        text: r.try_get("text")?,
+        conversation_id: r.try_get("conversation_id")?,
+        state: r.try_get("state")?,
+        proposed_by: r.try_get("proposed_by")?,
+        created_at: r.try_get("created_at")?,
+    })
 }

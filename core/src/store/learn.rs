@@ -3,6 +3,7 @@
 
 use sqlx::Row;
 
+use super::desk::{PHRASING_COLUMNS, phrasing_row};
 use super::{PhrasingRow, Store, audit};
 use crate::error::{Error, Result};
 
@@ -20,25 +21,12 @@ pub struct UnansweredRow {
 impl Store {
     /// Phrasings waiting for an editor, oldest first.
     pub async fn pending_phrasings(&self) -> Result<Vec<PhrasingRow>> {
-        let rows = sqlx::query(
-            "select id, sheet_id, text, conversation_id, state, proposed_by, created_at \
-             from proposed_phrasings where state = 'pending' order by id",
-        )
+        let rows = sqlx::query(&format!(
+            "select {PHRASING_COLUMNS} from proposed_phrasings where state = 'pending' order by id"
+        ))
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PhrasingRow {
-                    id: r.try_get("id")?,
-                    sheet_id: r.try_get("sheet_id")?,
-                    text: r.try_get("text")?,
-                    conversation_id: r.try_get("conversation_id")?,
-                    state: r.try_get("state")?,
-                    proposed_by: r.try_get("proposed_by")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(phrasing_row).collect()
     }
 
     /// Mark a pending phrasing approved or rejected; returns it, or `Conflict` when another
@@ -64,15 +52,7 @@ impl Store {
         .fetch_optional(&mut *w.tx)
         .await?
         .ok_or_else(|| Error::Conflict(format!("phrasing {id} was already decided")))?;
-        let out = PhrasingRow {
-            id: row.try_get("id")?,
-            sheet_id: row.try_get("sheet_id")?,
-            text: row.try_get("text")?,
-            conversation_id: row.try_get("conversation_id")?,
-            state: row.try_get("state")?,
-            proposed_by: row.try_get("proposed_by")?,
-            created_at: row.try_get("created_at")?,
-        };
+        let out = phrasing_row(&row)?;
         let detail = serde_json::json!({ "phrasing": id, "state": state });
         audit(
             &mut w.tx,

@@ -105,20 +105,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Mark a row delivered, with the platform's id for it.
-    pub async fn outbox_sent(&self, id: i64, platform_ref: Option<&str>) -> Result<()> {
-        let mut w = self.begin_write().await?;
-        sqlx::query(
-            "update outbox set state = 'sent', sent_at = $2, platform_ref = $3, locked_until = null where id = $1",
-        )
-        .bind(id)
-        .bind(self.now_ms())
-        .bind(platform_ref)
-        .execute(&mut *w.tx)
-        .await?;
-        w.commit().await
-    }
-
     /// Mark several rows delivered in one transaction (each with the platform's id for it).
     pub async fn outbox_sent_many(&self, delivered: &[(i64, Option<String>)]) -> Result<()> {
         if delivered.is_empty() {

@@ -60,40 +60,9 @@ fn token_hash(token: &str) -> String {
 }
 
 impl Store {
-    /// Add a user. Usernames are unique.
+    /// Add a user from the command line (audited as `cli`). Usernames are unique.
     pub async fn add_user(&self, username: &str, role: Role, password: &str) -> Result<i64> {
-        if username.trim().is_empty() || username.len() > 64 {
-            return Err(Error::Invalid("username must be 1 to 64 characters".into()));
-        }
-        if password.chars().count() < 8 {
-            return Err(Error::Invalid(
-                "password must have at least 8 characters".into(),
-            ));
-        }
-        let hash = hash_password(password)?;
-        let mut w = self.begin_write().await?;
-        let id: Option<i64> = sqlx::query_scalar(
-            "insert into users (username, role, password_hash, created_at) values ($1, $2, $3, $4) \
-             on conflict (username) do nothing returning id",
-        )
-        .bind(username)
-        .bind(role.as_str())
-        .bind(hash)
-        .bind(self.now_ms())
-        .fetch_optional(&mut *w.tx)
-        .await?;
-        let id = id.ok_or_else(|| Error::Conflict(format!("user {username:?} already exists")))?;
-        audit(
-            &mut w.tx,
-            self.now_ms(),
-            "cli",
-            "user.add",
-            &format!("user:{username}"),
-            &serde_json::json!({ "role": role }),
-        )
-        .await?;
-        w.commit().await?;
-        Ok(id)
+        self.create_account(username, role, password, "cli").await
     }
 
     /// How many users exist.
