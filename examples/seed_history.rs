@@ -69,6 +69,8 @@ async fn main() -> anyhow::Result<()> {
         sqlx::query(sql).execute(&mut *w.tx).await?;
     }
     w.commit().await?;
+    // The history went into past days: the statistics count them again.
+    store.clear_stats_rollup().await?;
     if backend == Backend::Postgres {
         sqlx::query("analyze").execute(store.pool()).await?;
     }

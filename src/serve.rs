@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use sportello_core::calendar::Calendar;
 use sportello_core::channel::Channel;
 use sportello_core::config::Config;
 use sportello_core::dispatcher::Dispatcher;
@@ -80,7 +81,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         health,
     );
     tasks.spawn(dispatcher.run(shutdown.clone()));
-    tasks.spawn(maintain(store.clone(), shutdown.clone()));
+    let calendar = config
+        .office
+        .calendar()
+        .map_err(|(k, m)| anyhow::anyhow!("{k}: {m}"))?;
+    tasks.spawn(maintain(store.clone(), calendar.clone(), shutdown.clone()));
 
     let matcher_config = config.clone();
     let state = sportello_console::AppState::new(
@@ -92,12 +97,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }),
         shutdown.clone(),
     )
-    .with_calendar(
-        config
-            .office
-            .calendar()
-            .map_err(|(k, m)| anyhow::anyhow!("{k}: {m}"))?,
-    );
+    .with_calendar(calendar);
     let listener = tokio::net::TcpListener::bind(&config.console.bind)
         .await
         .with_context(|| format!("cannot listen on console.bind = {}", config.console.bind))?;
@@ -129,15 +129,34 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Keep the planner's statistics fresh: at start and then hourly.
-async fn maintain(store: Store, shutdown: CancellationToken) {
+/// Keep the planner's statistics fresh (at start and then hourly) and the statistics' daily
+/// rollup written (the last year, for each UTC offset the office's days had in it: a minute
+/// after start, leaving the start to the channels, and then hourly).
+async fn maintain(store: Store, calendar: Calendar, shutdown: CancellationToken) {
+    const YEAR: i64 = 366;
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    let mut rollup = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_secs(60),
+        Duration::from_secs(3600),
+    );
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {
                 if let Err(e) = store.optimize().await {
                     tracing::warn!(error = %e, "refreshing the planner's statistics failed");
+                }
+            }
+            _ = rollup.tick() => {
+                let today = calendar.local_day(store.now_ms());
+                let mut offsets: Vec<i64> =
+                    (today - YEAR..=today).map(|d| calendar.zone().offset_ms(d)).collect();
+                offsets.sort_unstable();
+                offsets.dedup();
+                for offset in offsets {
+                    if let Err(e) = store.warm_stats(offset, YEAR).await {
+                        tracing::warn!(error = %e, "writing the statistics' daily rollup failed");
+                    }
                 }
             }
         }

@@ -79,6 +79,10 @@ async fn an_editor_drafts_tries_and_publishes_a_sheet_the_bot_then_uses_and_rest
             .await
             .contains("modifiche in bozza")
     );
+    assert!(
+        text_of(&b, "#rev-2").await.contains("(bozza)"),
+        "the draft save is revision 2"
+    );
 
     let before = ask(&double, 101, "dove trovo l'albo pretorio").await;
     assert!(
@@ -102,7 +106,7 @@ async fn an_editor_drafts_tries_and_publishes_a_sheet_the_bot_then_uses_and_rest
     click(&b, "button[value=publish]").await;
     b.wait()
         .at_most(WAIT)
-        .for_element(Locator::Css("#rev-2"))
+        .for_element(Locator::Css("#rev-3"))
         .await
         .unwrap();
     assert!(!text_of(&b, "#sheet-status").await.contains("bozza"));
@@ -110,6 +114,10 @@ async fn an_editor_drafts_tries_and_publishes_a_sheet_the_bot_then_uses_and_rest
     assert!(
         after.contains("NUOVO TESTO DI PROVA"),
         "the bot uses the published text: {after}"
+    );
+    assert!(
+        text_of(&b, "#rev-3").await.contains("in uso dal bot"),
+        "the published revision is the one in use"
     );
     assert!(
         text_of(&b, "#rev-2").await.contains("NUOVO TESTO"),
@@ -120,7 +128,7 @@ async fn an_editor_drafts_tries_and_publishes_a_sheet_the_bot_then_uses_and_rest
     click(&b, "#rev-1 form button").await;
     b.wait()
         .at_most(WAIT)
-        .for_element(Locator::Css("#rev-3"))
+        .for_element(Locator::Css("#rev-4"))
         .await
         .unwrap();
     assert!(!text_of(&b, "#summary").await.contains("NUOVO TESTO"));

@@ -99,6 +99,17 @@ async fn an_editor_drafts_tries_publishes_and_restores_a_sheet_on_both_backends(
         );
         let page = ed.get(&path).await.text().await.unwrap();
         assert!(page.contains("con modifiche in bozza") && page.contains("NUOVO TESTO"));
+        assert!(
+            page.contains("Revisione 2</strong> (bozza)"),
+            "a draft save is a numbered revision"
+        );
+        let again = post(&ed, &path, &fields(&before, new_summary, "draft", "")).await;
+        assert_eq!(again.status(), 303);
+        let page = ed.get(&path).await.text().await.unwrap();
+        assert!(
+            !page.contains("Revisione 3"),
+            "saving the same draft again adds no revision"
+        );
 
         let tried = post(
             &ed,
@@ -122,7 +133,10 @@ async fn an_editor_drafts_tries_publishes_and_restores_a_sheet_on_both_backends(
         assert_eq!(done.status(), 303);
         assert_eq!(sheet(&ed).await["sheet"]["summary"], new_summary);
         let page = ed.get(&path).await.text().await.unwrap();
-        assert!(page.contains("Revisione 2") && page.contains("NUOVO TESTO.</ins>"));
+        assert!(
+            page.contains("Revisione 3</strong> (pubblicata)")
+                && page.contains("NUOVO TESTO.</ins>")
+        );
         assert!(
             page.contains(&format!("+ {NEW_QUESTION}")),
             "the diff lists the new phrasing"
@@ -133,7 +147,23 @@ async fn an_editor_drafts_tries_publishes_and_restores_a_sheet_on_both_backends(
         assert_eq!(restored.status(), 303);
         let after = sheet(&ed).await;
         assert_eq!(after["sheet"]["summary"], old_summary.as_str());
-        assert_eq!(after["revision"], 3);
+        assert_eq!(after["revision"], 4);
+
+        // A draft revision comes back as the draft, and the bot keeps the published text.
+        let back = ed.post_form(&format!("/sheets/{ID}/restore/2"), &[]).await;
+        assert_eq!(back.status(), 303);
+        assert_eq!(
+            sheet(&ed).await["sheet"]["summary"],
+            old_summary.as_str(),
+            "restoring a draft revision publishes nothing"
+        );
+        let page = ed.get(&path).await.text().await.unwrap();
+        assert!(
+            page.contains("con modifiche in bozza")
+                && page.contains("Revisione 5</strong> (bozza)")
+                && page.contains("NUOVO TESTO"),
+            "the draft is back as revision 5"
+        );
     }
 }
 

@@ -40,6 +40,9 @@ pub enum Error {
     /// Too many attempts.
     #[error("{0}")]
     TooManyRequests(String),
+    /// A request body over the route's limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// A failure of ours; the cause is logged, not shown.
     #[error("errore interno: riprova più tardi")]
     Internal(String),
@@ -55,6 +58,7 @@ impl Error {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Invalid(_) | Self::Fields { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -181,43 +181,75 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
         && path != "/login"
         && let Some(expected) = session_csrf
     {
-        let (ok, rebuilt) = carries_csrf(req, &expected).await;
-        if !ok {
-            return fail(Error::Csrf);
+        match carries_csrf(req, &expected).await {
+            Ok((true, rebuilt)) => req = rebuilt,
+            Ok((false, _)) => return fail(Error::Csrf),
+            Err(e) => return fail(e),
         }
-        req = rebuilt;
     }
     req.extensions_mut().insert(Authenticated(actor));
     next.run(req).await
 }
 
-/// Whether the request carries the CSRF token, in the header or in a form field; the request
-/// is rebuilt from its buffered body.
-async fn carries_csrf(req: Request, expected: &str) -> (bool, Request) {
+/// The largest form the console takes: a CSV or a TOML archive uploaded to the sheet import.
+pub const FORM_LIMIT: usize = 16 << 20;
+
+/// Whether the request carries the CSRF token, in the header or in a form field (urlencoded
+/// or multipart); the request is rebuilt from its buffered body. A body over [`FORM_LIMIT`]
+/// is refused as too large.
+async fn carries_csrf(req: Request, expected: &str) -> Result<(bool, Request), Error> {
     if let Some(h) = req
         .headers()
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
     {
-        return (same(h, expected), req);
+        return Ok((same(h, expected), req));
     }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
-        return (false, req);
+        .unwrap_or_default()
+        .to_string();
+    let multipart = content_type.starts_with("multipart/form-data");
+    if !multipart && !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Ok((false, req));
     }
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = to_bytes(body, 1 << 20).await else {
-        return (false, Request::from_parts(parts, Body::empty()));
+    let bytes = to_bytes(body, FORM_LIMIT).await.map_err(|_| {
+        Error::TooLarge(format!(
+            "il modulo supera {} MB: dividi il file e riprova",
+            FORM_LIMIT >> 20
+        ))
+    })?;
+    let ok = if multipart {
+        multipart_csrf(&content_type, bytes.clone())
+            .await
+            .is_some_and(|v| same(&v, expected))
+    } else {
+        bytes
+            .split(|b| *b == b'&')
+            .filter_map(|pair| pair.strip_prefix(b"csrf="))
+            .any(|v| same(&String::from_utf8_lossy(v), expected))
     };
-    let ok = bytes
-        .split(|b| *b == b'&')
-        .filter_map(|pair| pair.strip_prefix(b"csrf="))
-        .any(|v| same(&String::from_utf8_lossy(v), expected));
-    (ok, Request::from_parts(parts, Body::from(bytes)))
+    Ok((ok, Request::from_parts(parts, Body::from(bytes))))
+}
+
+/// The `csrf` field of a buffered multipart body. The console's forms put it first, so it is
+/// found before the files (the extractor's default limit applies only to what is read).
+async fn multipart_csrf(content_type: &str, bytes: axum::body::Bytes) -> Option<String> {
+    use axum::extract::{FromRequest, Multipart};
+    let req = Request::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(bytes))
+        .ok()?;
+    let mut form = Multipart::from_request(req, &()).await.ok()?;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("csrf") {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 /// Headers that keep pages out of frames, scripts to our own, and responses out of caches.

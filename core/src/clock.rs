@@ -26,6 +26,15 @@ impl Clock {
         }
     }
 
+    /// A clock that reads `base_ms` (unix ms) now and advances from there: a store that
+    /// lives at another date, for tests of what depends on today.
+    pub fn starting_at(base_ms: i64) -> Self {
+        Self {
+            base_ms,
+            base: tokio::time::Instant::now(),
+        }
+    }
+
     /// Unix time in milliseconds.
     pub fn now_ms(&self) -> i64 {
         self.base_ms + self.base.elapsed().as_millis() as i64

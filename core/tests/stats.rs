@@ -7,8 +7,10 @@ mod common;
 use common::TestDb;
 use common::history::{History, rome_nov as at};
 use sportello_core::calendar::{Calendar, OfficeConfig, days_from_civil};
+use sportello_core::clock::Clock;
 use sportello_core::stats::{Bucket, Report, StatsQuery, compute};
 use sportello_core::store::Store;
+use std::time::Duration;
 
 const MIN: i64 = 60_000;
 
@@ -369,5 +371,112 @@ async fn by_week_the_monday_to_sunday_week_is_one_row() {
         assert_eq!(r.periods.len(), 1, "{}", db.backend);
         assert_eq!(r.periods[0].start, "2026-11-23");
         assert_eq!(r.periods[0].counts, r.totals, "{}", db.backend);
+    }
+}
+
+/// The same database seen from another date.
+async fn store_at(db: &TestDb, now_ms: i64) -> Store {
+    Store::connect_with_clock(
+        &db.url,
+        8,
+        Duration::from_secs(10),
+        Clock::starting_at(now_ms),
+    )
+    .await
+    .unwrap()
+}
+
+async fn rolled_days(store: &Store) -> i64 {
+    sqlx::query_scalar("select count(*) from stats_days")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+}
+
+/// Closed days are read from the daily rollup and the rest counted from the messages: the
+/// figures are the same whichever days are closed, before and after the rollup is written.
+#[tokio::test]
+async fn the_figures_do_not_depend_on_which_days_are_rolled_up() {
+    for db in TestDb::both().await {
+        let b = db.backend;
+        let store = db.store().await;
+        week(&store).await;
+        let past = store_at(&db, at(1, 12, 0)).await;
+        let live = report(&past, Bucket::Day, None).await;
+        let live_week = report(&past, Bucket::Week, Some("telegram")).await;
+        assert_eq!(rolled_days(&past).await, 0, "{b}: nothing is closed yet");
+        assert_eq!(live.totals.messages, 11, "{b}");
+
+        // Wednesday noon: Monday and Tuesday are closed; then a month later, all of it.
+        for (now, closed) in [(at(25, 12, 0), 2), (at(40, 12, 0), 7)] {
+            let s = store_at(&db, now).await;
+            let first = report(&s, Bucket::Day, None).await;
+            assert_eq!(rolled_days(&s).await, closed, "{b}: days rolled up");
+            let again = report(&s, Bucket::Day, None).await;
+            assert_eq!(first, live, "{b}: while rolling up, at {now}");
+            assert_eq!(again, live, "{b}: from the rollup, at {now}");
+            assert_eq!(
+                report(&s, Bucket::Week, Some("telegram")).await,
+                live_week,
+                "{b}: one channel by week, at {now}"
+            );
+        }
+
+        // Forgetting the rollup counts everything again from the messages.
+        store.clear_stats_rollup().await.unwrap();
+        assert_eq!(rolled_days(&store).await, 0, "{b}");
+        let s = store_at(&db, at(40, 12, 0)).await;
+        assert_eq!(report(&s, Bucket::Day, None).await, live, "{b}");
+    }
+}
+
+/// Today is never rolled up: what a citizen writes now shows at once, even after a period
+/// holding today was asked for.
+#[tokio::test]
+async fn today_is_counted_live_after_the_past_days_were_rolled_up() {
+    for db in TestDb::both().await {
+        let b = db.backend;
+        let store = db.store().await;
+        week(&store).await;
+        let s = store_at(&db, at(27, 18, 0)).await;
+        let before = report(&s, Bucket::Day, None).await;
+        let h = History { store: &s };
+        let c = h.contact("telegram", "carla").await;
+        let conv = h
+            .conversation(c, "telegram", at(27, 17, 0), [None; 3])
+            .await;
+        h.message(
+            conv,
+            "telegram",
+            at(27, 17, 0),
+            "answer",
+            "matched",
+            Some("pink-card"),
+        )
+        .await;
+        let after = report(&s, Bucket::Day, None).await;
+        assert_eq!(
+            after.totals.messages,
+            before.totals.messages + 1,
+            "{b}: today's message counts"
+        );
+        assert_eq!(after.totals.answer, before.totals.answer + 1, "{b}");
+        let friday = after
+            .periods
+            .iter()
+            .find(|p| p.start == "2026-11-27")
+            .unwrap();
+        assert_eq!(
+            friday.counts.conversations,
+            before
+                .periods
+                .iter()
+                .find(|p| p.start == "2026-11-27")
+                .unwrap()
+                .counts
+                .conversations
+                + 1,
+            "{b}"
+        );
     }
 }

@@ -39,7 +39,7 @@ pub use crate::csv::{
     EXPORT_COLUMNS, export_csv, import_csv, parse_csv, sheet_to_toml, write_toml_dir,
 };
 pub use calibration::Features;
-pub use load::{SHEET_KEYS, load_offices, load_sheets, load_synonyms};
+pub use load::{SHEET_KEYS, load_offices, load_sheets, load_synonyms, parse_sheet_files};
 pub use matcher::{Candidate, Decision, DecisionKind, Matcher, MatcherParams, Reason};
 pub use sheet::{
     FieldProblem, Loaded, Office, Problem, Problems, SHORT_MAX, SUMMARY_MAX, Sheet, SheetStatus,

@@ -15,6 +15,11 @@ const REQUIRED_KEYS: &[&str] = &["id", "title", "summary"];
 pub(crate) fn read_text(path: &Path) -> Result<String, Problem> {
     let bytes =
         std::fs::read(path).map_err(|e| Problem::new(path, None, format!("cannot read: {e}")))?;
+    text_of(path, bytes)
+}
+
+/// Bytes as UTF-8 text without a byte-order mark, naming `path` when they are not.
+pub(crate) fn text_of(path: &Path, bytes: Vec<u8>) -> Result<String, Problem> {
     let mut text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
@@ -56,13 +61,18 @@ impl Located {
 
 /// Parse one sheet file, pushing every problem found into `problems`.
 fn parse_sheet_file(file: &Path, problems: &mut Vec<Problem>) -> Option<Located> {
-    let text = match read_text(file) {
-        Ok(t) => t,
+    match read_text(file) {
+        Ok(text) => parse_sheet_text(file, &text, problems),
         Err(p) => {
             problems.push(p);
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// Parse one sheet's TOML text, read from `file`, pushing every problem into `problems`.
+fn parse_sheet_text(file: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Located> {
+    let text = text.to_string();
     let (table, errors) = toml::de::DeTable::parse_recoverable(&text);
     if !errors.is_empty() {
         problems.extend(errors.iter().map(|e| toml_problem(file, &text, e)));
@@ -165,6 +175,39 @@ pub fn load_sheets(path: &Path, offices: &[Office]) -> Result<Loaded, Problems> 
     let sheets: Vec<Located> = files
         .iter()
         .filter_map(|f| parse_sheet_file(f, &mut problems))
+        .collect();
+    check_all(&sheets, offices, &mut problems);
+    if !problems.is_empty() {
+        return Err(Problems(problems));
+    }
+    let mut sheets: Vec<Sheet> = sheets.into_iter().map(|l| l.sheet).collect();
+    sheets.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Loaded {
+        sheets,
+        warnings: Vec::new(),
+    })
+}
+
+/// Sheets from TOML files held in memory, `(name, contents)` (the files of an archive
+/// uploaded in the console), checked as [`load_sheets`] checks a folder: every problem is
+/// reported with the file's name and, when known, its line.
+pub fn parse_sheet_files(
+    files: &[(String, Vec<u8>)],
+    offices: &[Office],
+) -> Result<Loaded, Problems> {
+    let mut problems = Vec::new();
+    let sheets: Vec<Located> = files
+        .iter()
+        .filter_map(|(name, bytes)| {
+            let file = Path::new(name);
+            match text_of(file, bytes.clone()) {
+                Ok(text) => parse_sheet_text(file, &text, &mut problems),
+                Err(p) => {
+                    problems.push(p);
+                    None
+                }
+            }
+        })
         .collect();
     check_all(&sheets, offices, &mut problems);
     if !problems.is_empty() {

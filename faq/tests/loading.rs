@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use sportello_faq::{Office, Problem, load_offices, load_sheets, load_synonyms};
+use sportello_faq::{Office, Problem, load_offices, load_sheets, load_synonyms, parse_sheet_files};
 
 fn offices() -> Vec<Office> {
     vec![Office {
@@ -145,4 +145,53 @@ fn offices_and_synonyms_load_from_toml() {
     assert_eq!(load_synonyms(&synonyms).unwrap().groups[0].len(), 2);
     std::fs::write(&synonyms, "groups = 3\n").unwrap();
     assert_eq!(load_synonyms(&synonyms).unwrap_err().0[0].line, Some(1));
+}
+
+#[test]
+fn files_held_in_memory_load_and_report_problems_by_name_and_line() {
+    let files = |extra: (&str, &[u8])| {
+        vec![
+            (
+                "sheets/b.toml".to_string(),
+                GOOD.replace("\"a\"", "\"b\"").into_bytes(),
+            ),
+            ("sheets/a.toml".to_string(), GOOD.as_bytes().to_vec()),
+            (extra.0.to_string(), extra.1.to_vec()),
+        ]
+    };
+    let ok = parse_sheet_files(
+        &files(("sheets/c.toml", GOOD.replace("\"a\"", "\"c\"").as_bytes())),
+        &offices(),
+    )
+    .unwrap();
+    let ids: Vec<_> = ok.sheets.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+
+    let bad = parse_sheet_files(
+        &files((
+            "sheets/bad.toml",
+            b"id = \"x\"\ntitle = \"X\"\nsummary = \"x\"\ncolour = 1\n",
+        )),
+        &offices(),
+    )
+    .expect_err("an unknown key")
+    .0;
+    assert_eq!(
+        find(&bad, "sheets/bad.toml", "unknown key `colour`").line,
+        Some(4)
+    );
+    let latin1 = parse_sheet_files(
+        &files(("sheets/l.toml", b"id = \"perch\xe9\"\n")),
+        &offices(),
+    )
+    .expect_err("not UTF-8")
+    .0;
+    assert_eq!(find(&latin1, "sheets/l.toml", "UTF-8").line, Some(1));
+    let dup = parse_sheet_files(&files(("sheets/again.toml", GOOD.as_bytes())), &offices())
+        .expect_err("a duplicate id")
+        .0;
+    assert_eq!(
+        find(&dup, "sheets/again.toml", "duplicate id").line,
+        Some(1)
+    );
 }

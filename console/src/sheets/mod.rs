@@ -278,9 +278,14 @@ async fn restore(
         .into_iter()
         .find(|r| r.revision == revision)
         .ok_or_else(|| Error::NotFound(format!("revisione {revision} di {id:?}")))?;
-    store
-        .save_sheets(std::slice::from_ref(&old.sheet), &actor.name)
-        .await?;
-    rebuild(&state).await?;
+    // A draft revision comes back as the draft; a published one is published again.
+    if old.draft {
+        store.save_draft(&old.sheet, &actor.name).await?;
+    } else {
+        store
+            .save_sheets(std::slice::from_ref(&old.sheet), &actor.name)
+            .await?;
+        rebuild(&state).await?;
+    }
     Ok(Redirect::to(&format!("/sheets/{id}?restored={revision}")).into_response())
 }

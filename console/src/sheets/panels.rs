@@ -89,17 +89,22 @@ pub fn preview(s: &Sheet) -> Markup {
 }
 
 /// Every revision, newest first, with what changed from the one before and a restore button.
+/// Draft saves are revisions too, marked as such; the newest published one is what the bot
+/// uses.
 pub fn revisions(actor: &Actor, id: &str, revisions: &[RevisionRow]) -> Markup {
+    let in_use = revisions.iter().find(|r| !r.draft).map(|r| r.revision);
     html! {
         section id="revisions" aria-labelledby="h-revisions" {
             h2 id="h-revisions" { "Revisioni" }
-            @if revisions.is_empty() { p class="muted" { "Nessuna revisione pubblicata." } }
+            @if revisions.is_empty() { p class="muted" { "Nessuna revisione salvata." } }
             ol reversed {
                 @for (i, r) in revisions.iter().enumerate() {
-                    li class="revision card" id=(format!("rev-{}", r.revision)) {
+                    li class={ "revision card" @if r.draft { " draft" } } id=(format!("rev-{}", r.revision)) {
                         p {
-                            strong { "Revisione " (r.revision) } " — " (r.author.as_deref().unwrap_or("—")) ", " (time(r.created_at))
-                            @if i == 0 { " (attuale)" }
+                            strong { "Revisione " (r.revision) }
+                            @if r.draft { " (bozza)" } @else { " (pubblicata)" }
+                            " — " (r.author.as_deref().unwrap_or("—")) ", " (time(r.created_at))
+                            @if Some(r.revision) == in_use { " — in uso dal bot" }
                         }
                         dl class="diff" {
                             @for c in diff(revisions.get(i + 1).map(|p| &p.sheet), &r.sheet) {
@@ -111,7 +116,11 @@ pub fn revisions(actor: &Actor, id: &str, revisions: &[RevisionRow]) -> Markup {
                         @if i > 0 {
                             form method="post" action=(format!("/sheets/{id}/restore/{}", r.revision)) {
                                 (csrf_field(Some(actor)))
-                                button type="submit" class="btn btn-outline" { "Ripristina la revisione " (r.revision) }
+                                @if r.draft {
+                                    button type="submit" class="btn btn-outline" { "Riprendi come bozza la revisione " (r.revision) }
+                                } @else {
+                                    button type="submit" class="btn btn-outline" { "Ripristina la revisione " (r.revision) }
+                                }
                             }
                         }
                     }

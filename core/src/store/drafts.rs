@@ -2,7 +2,8 @@
 //!
 //! A draft is kept apart from the sheet the bot uses, so that an editor can change a
 //! published sheet for days while citizens keep getting the published text; publishing
-//! saves the draft as the sheet (a new revision) and removes the draft.
+//! saves the draft as the sheet (a new revision) and removes the draft. Every save is a
+//! numbered revision: a draft save is a revision of kind draft, which the bot never uses.
 
 use serde::Serialize;
 use sportello_faq::{Sheet, SheetStatus};
@@ -33,6 +34,8 @@ pub struct RevisionRow {
     pub author: Option<String>,
     /// When, unix ms.
     pub created_at: i64,
+    /// A draft save (true) or a published version (false).
+    pub draft: bool,
 }
 
 fn parse(data: &str) -> Result<Sheet> {
@@ -40,11 +43,22 @@ fn parse(data: &str) -> Result<Sheet> {
 }
 
 impl Store {
-    /// Save `sheet` as the draft of its id (replacing an earlier draft).
-    pub async fn save_draft(&self, sheet: &Sheet, author: &str) -> Result<()> {
+    /// Save `sheet` as the draft of its id (replacing an earlier draft), as a new revision
+    /// of kind draft. Saving the same text again changes nothing. Returns the revision
+    /// number, or `None` when nothing changed.
+    pub async fn save_draft(&self, sheet: &Sheet, author: &str) -> Result<Option<i64>> {
         let now = self.now_ms();
         let data = serde_json::to_string(sheet).map_err(|e| Error::Invalid(e.to_string()))?;
         let mut w = self.begin_write().await?;
+        let same: Option<String> =
+            sqlx::query_scalar("select data from sheet_drafts where sheet_id = $1")
+                .bind(&sheet.id)
+                .fetch_optional(&mut *w.tx)
+                .await?;
+        if same.as_deref() == Some(data.as_str()) {
+            return Ok(None);
+        }
+        let revision = self.next_sheet_revision(&mut w.tx, &sheet.id).await?;
         sqlx::query(
             "insert into sheet_drafts (sheet_id, data, author, updated_at) values ($1, $2, $3, $4) \
              on conflict (sheet_id) do update set data = excluded.data, author = excluded.author, \
@@ -56,16 +70,28 @@ impl Store {
         .bind(now)
         .execute(&mut *w.tx)
         .await?;
+        sqlx::query(
+            "insert into sheet_revisions (sheet_id, revision, data, author, created_at, kind) \
+             values ($1, $2, $3, $4, $5, 'draft')",
+        )
+        .bind(&sheet.id)
+        .bind(revision)
+        .bind(&data)
+        .bind(author)
+        .bind(now)
+        .execute(&mut *w.tx)
+        .await?;
         audit(
             &mut w.tx,
             now,
             author,
             "sheet.draft",
             &format!("sheet:{}", sheet.id),
-            &serde_json::Value::Null,
+            &serde_json::json!({ "revision": revision }),
         )
         .await?;
-        w.commit().await
+        w.commit().await?;
+        Ok(Some(revision))
     }
 
     /// The draft of a sheet, if there is one.
@@ -123,7 +149,7 @@ impl Store {
     /// A sheet's revisions, newest first.
     pub async fn sheet_revisions(&self, id: &str) -> Result<Vec<RevisionRow>> {
         let rows = sqlx::query(
-            "select revision, data, author, created_at from sheet_revisions \
+            "select revision, data, author, created_at, kind from sheet_revisions \
              where sheet_id = $1 order by revision desc",
         )
         .bind(id)
@@ -136,6 +162,7 @@ impl Store {
                     sheet: parse(&r.try_get::<String, _>("data")?)?,
                     author: r.try_get("author")?,
                     created_at: r.try_get("created_at")?,
+                    draft: r.try_get::<String, _>("kind")? == "draft",
                 })
             })
             .collect()

@@ -79,6 +79,8 @@ pub struct Store {
     backend: Backend,
     gate: Option<Arc<Mutex<()>>>,
     clock: Clock,
+    /// One statistics rollup fill at a time in this process (see [`stats`]).
+    rollup: Arc<Mutex<()>>,
 }
 
 /// A write transaction; on SQLite it also holds the process's write gate.
@@ -188,6 +190,7 @@ impl Store {
             backend,
             gate,
             clock,
+            rollup: Arc::default(),
         })
     }
 
@@ -249,6 +252,30 @@ impl Store {
             Backend::Postgres => self.pool.begin().await?,
         };
         Ok(WriteTx { tx, _gate: gate })
+    }
+
+    /// The next revision number of sheet `id`, drafts and published saves counted together.
+    /// On PostgreSQL a transaction-scoped advisory lock (one for all sheets: editors' saves
+    /// are rare, and an import of thousands of sheets takes one lock, not thousands) keeps
+    /// two saves of the same sheet from taking the same number; SQLite's write transaction
+    /// already does.
+    pub(crate) async fn next_sheet_revision(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        id: &str,
+    ) -> Result<i64> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("select pg_advisory_xact_lock($1)")
+                .bind(lock_key("sportello:", "sheet-revisions"))
+                .execute(&mut **tx)
+                .await?;
+        }
+        let last: Option<i64> =
+            sqlx::query_scalar("select max(revision) from sheet_revisions where sheet_id = $1")
+                .bind(id)
+                .fetch_one(&mut **tx)
+                .await?;
+        Ok(last.unwrap_or(0) + 1)
     }
 
     /// Check that the database answers.
@@ -399,8 +426,13 @@ impl Drop for ChannelLock {
 
 /// A stable advisory-lock key for a channel (FNV-1a of its name, in a Sportello namespace).
 fn advisory_key(channel: &str) -> i64 {
+    lock_key("sportello:poller:", channel)
+}
+
+/// FNV-1a of `namespace` + `name`, as a PostgreSQL advisory-lock key.
+fn lock_key(namespace: &str, name: &str) -> i64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in "sportello:poller:".bytes().chain(channel.bytes()) {
+    for b in namespace.bytes().chain(name.bytes()) {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }

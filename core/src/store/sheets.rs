@@ -47,16 +47,12 @@ impl Store {
                 .bind(&sheet.id)
                 .fetch_optional(&mut *w.tx)
                 .await?;
-            let revision = match current {
-                Some(row) => {
-                    let old: String = row.try_get("data")?;
-                    if old == data {
-                        continue;
-                    }
-                    row.try_get::<i64, _>("revision")? + 1
-                }
-                None => 1,
-            };
+            if let Some(row) = current
+                && row.try_get::<String, _>("data")? == data
+            {
+                continue;
+            }
+            let revision = self.next_sheet_revision(&mut w.tx, &sheet.id).await?;
             sqlx::query(
                 "insert into sheets (id, title, status, data, revision, updated_at, updated_by) \
                  values ($1, $2, $3, $4, $5, $6, $7) \
@@ -74,7 +70,8 @@ impl Store {
             .execute(&mut *w.tx)
             .await?;
             sqlx::query(
-                "insert into sheet_revisions (sheet_id, revision, data, author, created_at) values ($1, $2, $3, $4, $5)",
+                "insert into sheet_revisions (sheet_id, revision, data, author, created_at, kind) \
+                 values ($1, $2, $3, $4, $5, 'published')",
             )
             .bind(&sheet.id)
             .bind(revision)
