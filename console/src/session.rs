@@ -191,8 +191,12 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
     next.run(req).await
 }
 
-/// The largest form the console takes: a CSV or a TOML archive uploaded to the sheet import.
-pub const FORM_LIMIT: usize = 16 << 20;
+/// The largest form the console takes: the sheet import's, a file of up to
+/// [`UPLOAD_LIMIT`], which the preview page sends back in base64 (a third larger).
+pub const FORM_LIMIT: usize = 24 << 20;
+
+/// The largest file the sheet import takes.
+pub const UPLOAD_LIMIT: usize = 16 << 20;
 
 /// Whether the request carries the CSRF token, in the header or in a form field (urlencoded
 /// or multipart); the request is rebuilt from its buffered body. A body over [`FORM_LIMIT`]
@@ -219,7 +223,7 @@ async fn carries_csrf(req: Request, expected: &str) -> Result<(bool, Request), E
     let bytes = to_bytes(body, FORM_LIMIT).await.map_err(|_| {
         Error::TooLarge(format!(
             "il modulo supera {} MB: dividi il file e riprova",
-            FORM_LIMIT >> 20
+            UPLOAD_LIMIT >> 20
         ))
     })?;
     let ok = if multipart {
@@ -235,13 +239,14 @@ async fn carries_csrf(req: Request, expected: &str) -> Result<(bool, Request), E
     Ok((ok, Request::from_parts(parts, Body::from(bytes))))
 }
 
-/// The `csrf` field of a buffered multipart body. The console's forms put it first, so it is
-/// found before the files (the extractor's default limit applies only to what is read).
+/// The `csrf` field of a buffered multipart body, looked for in its first 64 KB: the
+/// console's forms put it first, before any file, and the rest is not parsed twice.
 async fn multipart_csrf(content_type: &str, bytes: axum::body::Bytes) -> Option<String> {
     use axum::extract::{FromRequest, Multipart};
+    const HEAD: usize = 64 << 10;
     let req = Request::builder()
         .header(header::CONTENT_TYPE, content_type)
-        .body(Body::from(bytes))
+        .body(Body::from(bytes.slice(..bytes.len().min(HEAD))))
         .ok()?;
     let mut form = Multipart::from_request(req, &()).await.ok()?;
     while let Ok(Some(field)) = form.next_field().await {
@@ -351,5 +356,38 @@ mod tests {
         assert!(same("abc", "abc"));
         assert!(!same("abc", "abd"));
         assert!(!same("abc", "abcd"));
+    }
+
+    fn multipart(csrf_first: bool, file_len: usize) -> (String, axum::body::Bytes) {
+        let b = "XyZbOuNdArY";
+        let csrf =
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nt0k3n\r\n");
+        let file = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.csv\"\r\n\r\n{}\r\n",
+            "a".repeat(file_len)
+        );
+        let body = if csrf_first {
+            format!("{csrf}{file}--{b}--\r\n")
+        } else {
+            format!("{file}{csrf}--{b}--\r\n")
+        };
+        (format!("multipart/form-data; boundary={b}"), body.into())
+    }
+
+    #[tokio::test]
+    async fn the_csrf_field_is_found_first_in_a_large_multipart_form() {
+        let (ct, body) = multipart(true, 17 << 20);
+        assert_eq!(multipart_csrf(&ct, body).await.as_deref(), Some("t0k3n"));
+        let (ct, body) = multipart(false, 1000);
+        assert_eq!(multipart_csrf(&ct, body).await.as_deref(), Some("t0k3n"));
+        let (ct, body) = multipart(false, 100 << 10);
+        assert_eq!(
+            multipart_csrf(&ct, body).await,
+            None,
+            "not looked for after a large file"
+        );
+        let (ct, body) = multipart(false, 0);
+        let body = axum::body::Bytes::from(String::from_utf8_lossy(&body).replace("csrf", "other"));
+        assert_eq!(multipart_csrf(&ct, body).await, None);
     }
 }

@@ -235,6 +235,14 @@ async fn read_import(req: Request, state: &AppState) -> Result<(ImportForm, Sour
             })?;
         upload = Some((form.archive_name.clone(), bytes));
     }
+    if let Some((name, bytes)) = &upload
+        && bytes.len() > crate::session::UPLOAD_LIMIT
+    {
+        return Err(Error::TooLarge(format!(
+            "{name}: supera {} MB: dividi il file e riprova",
+            crate::session::UPLOAD_LIMIT >> 20
+        )));
+    }
     let source = match upload {
         Some((name, bytes)) if is_tar(&name, &bytes) => Source::Archive(name, bytes),
         Some((name, bytes)) => {
