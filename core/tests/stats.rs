@@ -13,6 +13,7 @@ use sportello_core::store::Store;
 use std::time::Duration;
 
 const MIN: i64 = 60_000;
+const DAY: i64 = 86_400_000;
 
 async fn week(store: &Store) {
     let h = History { store };
@@ -478,5 +479,65 @@ async fn today_is_counted_live_after_the_past_days_were_rolled_up() {
                 + 1,
             "{b}"
         );
+    }
+}
+
+/// Around the changes of summer time (29 March and 25 October 2026 in Rome) a period's first
+/// and last days have different offsets: the rollup, cut with the first day's, gives the same
+/// figures as counting everything from the messages.
+#[tokio::test]
+async fn the_rollup_gives_the_same_figures_across_summer_time_changes() {
+    const HOUR: i64 = 3_600_000;
+    for db in TestDb::both().await {
+        let b = db.backend;
+        let store = db.store().await;
+        let h = History { store: &store };
+        let who = h.contact("telegram", "dora").await;
+        for (y, m, d) in [(2026, 3, 26), (2026, 10, 22)] {
+            let start = days_from_civil(y, m, d);
+            for day in start..start + 8 {
+                // Every hour from 21:30 to 00:30 UTC, either side of local midnight in
+                // winter and in summer, and noon.
+                for at in [
+                    day * DAY - 5 * HOUR / 2,
+                    day * DAY - 3 * HOUR / 2,
+                    day * DAY - HOUR / 2,
+                    day * DAY + HOUR / 2,
+                    day * DAY + 12 * HOUR,
+                ] {
+                    let c = h.conversation(who, "telegram", at, [None; 3]).await;
+                    h.message(c, "telegram", at, "answer", "matched", Some("pink-card"))
+                        .await;
+                }
+            }
+        }
+        let calendar: Calendar = OfficeConfig::default().calendar().unwrap();
+        let live = store_at(&db, days_from_civil(2026, 1, 1) * DAY).await;
+        let rolled = store_at(&db, days_from_civil(2026, 12, 20) * DAY).await;
+        for (from, to) in [
+            (days_from_civil(2026, 3, 27), days_from_civil(2026, 4, 1)),
+            (days_from_civil(2026, 10, 23), days_from_civil(2026, 10, 28)),
+        ] {
+            for bucket in [Bucket::Day, Bucket::Week] {
+                let q = StatsQuery {
+                    from_day: from,
+                    to_day: to,
+                    bucket,
+                    channel: None,
+                };
+                let expected = compute(&live, &calendar, &q).await.unwrap();
+                assert!(
+                    expected.totals.messages >= 17,
+                    "{b}: {}",
+                    expected.totals.messages
+                );
+                assert_eq!(
+                    compute(&rolled, &calendar, &q).await.unwrap(),
+                    expected,
+                    "{b}: {from}..{to} by {bucket:?}"
+                );
+            }
+        }
+        assert!(rolled_days(&rolled).await >= 10, "{b}: the rollup was used");
     }
 }
