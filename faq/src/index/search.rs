@@ -38,9 +38,20 @@ struct Acc {
 struct Scratch {
     /// Per sheet: BM25F, coverage and direct coverage, side by side for locality.
     acc: Vec<Acc>,
+    /// The sheets with a non-zero accumulator, unless `dense`.
     touched: Vec<u32>,
+    /// Whether this query walks so many postings that listing the touched sheets would
+    /// cost more than scanning every accumulator (a mispredicted branch per new sheet).
+    dense: bool,
     /// Query weight (idf × weight) by term id; zero for terms not in the query.
     weight_of: Vec<f32>,
+    /// A 256-bit filter of the query's term ids (bit `id % 256`): a phrasing's term is
+    /// looked up in `weight_of` only when its bit is set.
+    mask: [u64; 4],
+}
+
+fn mask_bit(term: u32) -> (usize, u64) {
+    (((term >> 6) & 3) as usize, 1u64 << (term & 63))
 }
 
 impl Scratch {
@@ -54,12 +65,17 @@ impl Scratch {
     }
 
     /// Leave every accumulator at zero for the next query.
-    fn clear(&mut self) {
-        for &s in &self.touched {
-            let s = s as usize;
-            self.acc[s] = Acc::default();
+    fn clear(&mut self, sheets: usize) {
+        if self.dense {
+            self.acc[..sheets].fill(Acc::default());
+        } else {
+            for &s in &self.touched {
+                let s = s as usize;
+                self.acc[s] = Acc::default();
+            }
         }
         self.touched.clear();
+        self.mask = [0; 4];
     }
 }
 
@@ -82,12 +98,14 @@ impl Index {
             let (shortlist, by_bm25) = self.shortlist(query, x);
             for qt in &query.terms {
                 x.weight_of[qt.term as usize] = self.idf[qt.term as usize] * qt.weight;
+                let (word, bit) = mask_bit(qt.term);
+                x.mask[word] |= bit;
             }
             let scored: Vec<Scored> = shortlist
                 .into_iter()
                 .map(|sheet| {
                     let mut s = self.first_stage(sheet, query, x);
-                    s.phrasing = self.best_phrasing(sheet, &x.weight_of, query.mass);
+                    s.phrasing = self.best_phrasing(sheet, x, query.mass);
                     s.score += (1.0 - BM25_SHARE) * s.phrasing;
                     s
                 })
@@ -95,7 +113,7 @@ impl Index {
             for qt in &query.terms {
                 x.weight_of[qt.term as usize] = 0.0;
             }
-            x.clear();
+            x.clear(self.n_sheets);
             (scored, by_bm25)
         });
         let by_phrasing = first_by(&scored, |s| s.phrasing);
@@ -108,51 +126,85 @@ impl Index {
 
     /// First stage: BM25F, coverage and direct coverage of every touched sheet.
     fn accumulate(&self, query: &Query, x: &mut Scratch) {
+        let limit = |qt: &super::query::QueryTerm| {
+            if qt.prefix {
+                PREFIX_WALK_LIMIT
+            } else {
+                WALK_LIMIT
+            }
+        };
+        let walk: usize = query
+            .terms
+            .iter()
+            .map(|qt| self.postings[qt.term as usize].len().min(limit(qt)))
+            .sum();
+        x.dense = walk >= self.n_sheets / 2;
         for qt in &query.terms {
             let t = qt.term as usize;
             let w = self.idf[t] * qt.weight;
             let w_direct = if qt.direct { w } else { 0.0 };
-            let limit = if qt.prefix {
-                PREFIX_WALK_LIMIT
-            } else {
-                WALK_LIMIT
-            };
-            for &(sheet, contrib) in self.postings[t].iter().take(limit) {
-                let s = sheet as usize;
-                let acc = &mut x.acc[s];
-                if acc.cover == 0.0 {
-                    x.touched.push(sheet);
+            let postings = &self.postings[t][..self.postings[t].len().min(limit(qt))];
+            if x.dense {
+                for &(sheet, contrib) in postings {
+                    let acc = &mut x.acc[sheet as usize];
+                    acc.bm25 += w * contrib;
+                    acc.cover += w;
+                    acc.direct += w_direct;
                 }
-                acc.bm25 += w * contrib;
-                acc.cover += w;
-                acc.direct += w_direct;
+            } else {
+                for &(sheet, contrib) in postings {
+                    let acc = &mut x.acc[sheet as usize];
+                    if acc.cover == 0.0 {
+                        x.touched.push(sheet);
+                    }
+                    acc.bm25 += w * contrib;
+                    acc.cover += w;
+                    acc.direct += w_direct;
+                }
             }
+        }
+        if x.dense {
+            x.touched
+                .extend((0..self.n_sheets as u32).filter(|&s| x.acc[s as usize].cover > 0.0));
         }
     }
 
     /// The [`SHORTLIST`] touched sheets best on the first stage, and the sheet best on
     /// BM25F alone.
     fn shortlist(&self, query: &Query, x: &Scratch) -> (Vec<u32>, Option<u32>) {
+        // Best first: key descending, then sheet ascending (a total order).
+        let before = |a: &(f32, u32), b: &(f32, u32)| {
+            b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)) == std::cmp::Ordering::Less
+        };
         let mut by_bm25: Option<(f32, u32)> = None;
-        let mut keys: Vec<(f32, u32)> = Vec::with_capacity(x.touched.len());
+        // The best SHORTLIST keys so far, unordered, and the position of the worst: most
+        // sheets fall below it and cost one comparison.
+        let mut best: Vec<(f32, u32)> = Vec::with_capacity(SHORTLIST);
+        let mut worst = 0;
         for &sheet in &x.touched {
             let s = sheet as usize;
             let (bm25, cover) = (x.acc[s].bm25, x.acc[s].cover);
             if by_bm25.is_none_or(|(b, id)| bm25 > b || (bm25 == b && sheet < id)) {
                 by_bm25 = Some((bm25, sheet));
             }
-            keys.push((
+            let key = (
                 BM25_SHARE * bm25 + COVERAGE_BONUS * cover.min(query.mass),
                 sheet,
-            ));
-        }
-        let order = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        if SHORTLIST < keys.len() {
-            keys.select_nth_unstable_by(SHORTLIST, order);
-            keys.truncate(SHORTLIST);
+            );
+            if best.len() < SHORTLIST {
+                best.push(key);
+                if best.len() < SHORTLIST {
+                    continue;
+                }
+            } else if before(&key, &best[worst]) {
+                best[worst] = key;
+            } else {
+                continue;
+            }
+            worst = (1..best.len()).fold(0, |w, i| if before(&best[w], &best[i]) { i } else { w });
         }
         (
-            keys.into_iter().map(|k| k.1).collect(),
+            best.into_iter().map(|k| k.1).collect(),
             by_bm25.map(|b| b.1),
         )
     }
@@ -179,14 +231,19 @@ impl Index {
     }
 
     /// The best idf-weighted cosine between the query and one of the sheet's phrasings.
-    fn best_phrasing(&self, sheet: u32, weight_of: &[f32], mass: f32) -> f32 {
+    fn best_phrasing(&self, sheet: u32, x: &Scratch, mass: f32) -> f32 {
         let (start, end) = self.sheet_phrasings[sheet as usize];
         let mut best = 0f32;
         for p in start as usize..end as usize {
-            let overlap: f32 = self.phrasing_terms[p]
-                .iter()
-                .map(|&t| weight_of[t as usize])
-                .sum();
+            let terms = &self.phrasing_terms
+                [self.phrasing_starts[p] as usize..self.phrasing_starts[p + 1] as usize];
+            let mut overlap = 0f32;
+            for &t in terms {
+                let (word, bit) = mask_bit(t);
+                if x.mask[word] & bit != 0 {
+                    overlap += x.weight_of[t as usize];
+                }
+            }
             if overlap > 0.0 {
                 // Weighted cosine: measured better than Dice or query coverage alone.
                 let cosine = overlap / (mass * self.phrasing_mass[p]).sqrt().max(1e-6);
