@@ -163,34 +163,46 @@ impl Index {
                 }
             }
         }
-        if x.dense {
-            x.touched
-                .extend((0..self.n_sheets as u32).filter(|&s| x.acc[s as usize].cover > 0.0));
-        }
     }
 
     /// The [`SHORTLIST`] touched sheets best on the first stage, and the sheet best on
     /// BM25F alone.
     fn shortlist(&self, query: &Query, x: &Scratch) -> (Vec<u32>, Option<u32>) {
-        // Best first: key descending, then sheet ascending (a total order).
-        let before = |a: &(f32, u32), b: &(f32, u32)| {
-            b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)) == std::cmp::Ordering::Less
-        };
-        let mut by_bm25: Option<(f32, u32)> = None;
-        // The best SHORTLIST keys so far, unordered, and the position of the worst: most
-        // sheets fall below it and cost one comparison.
+        if x.dense {
+            self.shortlist_of(query, x, 0..self.n_sheets as u32)
+        } else {
+            self.shortlist_of(query, x, x.touched.iter().copied())
+        }
+    }
+
+    fn shortlist_of(
+        &self,
+        query: &Query,
+        x: &Scratch,
+        sheets: impl Iterator<Item = u32>,
+    ) -> (Vec<u32>, Option<u32>) {
+        // Best first: key descending, then sheet ascending (a total order). Keys are
+        // finite and non-negative, so `<` on them agrees with `total_cmp`.
+        let before = |a: &(f32, u32), b: &(f32, u32)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
+        let mut by_bm25: (f32, u32) = (f32::NEG_INFINITY, u32::MAX);
+        // The best SHORTLIST keys so far, unordered, and the worst of them: most sheets
+        // fall below it and cost one comparison.
         let mut best: Vec<(f32, u32)> = Vec::with_capacity(SHORTLIST);
         let mut worst = 0;
-        for &sheet in &x.touched {
-            let s = sheet as usize;
-            let (bm25, cover) = (x.acc[s].bm25, x.acc[s].cover);
-            if by_bm25.is_none_or(|(b, id)| bm25 > b || (bm25 == b && sheet < id)) {
-                by_bm25 = Some((bm25, sheet));
+        let mut floor = f32::NEG_INFINITY;
+        for sheet in sheets {
+            let acc = x.acc[sheet as usize];
+            if acc.cover == 0.0 {
+                continue; // not touched (dense scan)
             }
-            let key = (
-                BM25_SHARE * bm25 + COVERAGE_BONUS * cover.min(query.mass),
-                sheet,
-            );
+            if before(&(acc.bm25, sheet), &by_bm25) {
+                by_bm25 = (acc.bm25, sheet);
+            }
+            let key = BM25_SHARE * acc.bm25 + COVERAGE_BONUS * acc.cover.min(query.mass);
+            if key < floor {
+                continue;
+            }
+            let key = (key, sheet);
             if best.len() < SHORTLIST {
                 best.push(key);
                 if best.len() < SHORTLIST {
@@ -202,11 +214,10 @@ impl Index {
                 continue;
             }
             worst = (1..best.len()).fold(0, |w, i| if before(&best[w], &best[i]) { i } else { w });
+            floor = best[worst].0;
         }
-        (
-            best.into_iter().map(|k| k.1).collect(),
-            by_bm25.map(|b| b.1),
-        )
+        let by_bm25 = (by_bm25.1 != u32::MAX).then_some(by_bm25.1);
+        (best.into_iter().map(|k| k.1).collect(), by_bm25)
     }
 
     /// One sheet's first-stage scores; `score` holds the part of the final score they make.
