@@ -207,6 +207,13 @@ mod tests {
     }
 
     #[test]
+    fn words_longer_than_the_stack_rows_are_measured_too() {
+        let long = "precipitevolissimevolmente".repeat(2);
+        let typo = long.replacen("vol", "lov", 1);
+        assert_eq!(bounded_distance(&chars(&long), &chars(&typo), 2), Some(2));
+    }
+
+    #[test]
     fn distances_beyond_the_bound_are_none() {
         assert_eq!(
             bounded_distance(&chars("anagrafe"), &chars("patente"), 2),

@@ -1,10 +1,13 @@
 //! Scoring: every sheet that shares a term with the query, from the posting lists.
 //!
 //! Two stages. BM25F and coverage are accumulated from the posting lists into dense
-//! arrays indexed by sheet, kept per thread and cleared entry by entry after each query,
-//! so a query costs what its posting lists cost, not what the index's size costs. Then
-//! the best-phrasing cosine is computed only for the [`SHORTLIST`] sheets best on that
-//! first part, from each phrasing's own term list.
+//! arrays indexed by sheet, kept per thread. A query that walks few postings against the
+//! index's size lists the sheets it touches and clears only those, so it costs what its
+//! posting lists cost, not what the index's size costs; one that walks many (at least half
+//! as many as there are sheets) scans and clears the whole array instead, which is cheaper
+//! than a mispredicted branch per newly touched sheet. Then the best-phrasing cosine is
+//! computed only for the [`SHORTLIST`] sheets best on that first part, from each
+//! phrasing's own term list.
 //!
 //! Posting lists are ordered by impact (a sheet's BM25F contribution), and a query walks
 //! at most [`WALK_LIMIT`] entries of each ([`PREFIX_WALK_LIMIT`] for a stem prefix): in a
@@ -139,6 +142,10 @@ impl Index {
             .map(|qt| self.postings[qt.term as usize].len().min(limit(qt)))
             .sum();
         x.dense = walk >= self.n_sheets / 2;
+        #[cfg(test)]
+        if let Some(dense) = tests::FORCE_DENSE.with(std::cell::Cell::get) {
+            x.dense = dense;
+        }
         for qt in &query.terms {
             let t = qt.term as usize;
             let w = self.idf[t] * qt.weight;
@@ -281,4 +288,81 @@ fn top(scored: &mut Vec<Scored>, k: usize, order: impl Fn(&Scored, &Scored) -> s
         scored.truncate(k);
     }
     scored.sort_by(order);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use crate::analysis::{Analyzer, words};
+    use crate::index::Index;
+    use crate::sheet::{Sheet, SheetStatus, Synonyms};
+
+    thread_local! {
+        /// Forces the dense (`Some(true)`) or sparse (`Some(false)`) accumulation.
+        pub(super) static FORCE_DENSE: Cell<Option<bool>> = const { Cell::new(None) };
+    }
+
+    fn sheet(i: usize, title: &str, questions: &[&str]) -> Sheet {
+        Sheet {
+            id: format!("s{i}"),
+            title: title.into(),
+            summary: format!("{title}: risposta di prova numero {i}."),
+            short: None,
+            questions: questions.iter().map(|q| q.to_string()).collect(),
+            keywords: Vec::new(),
+            tags: Vec::new(),
+            office: None,
+            link: None,
+            body: String::new(),
+            handoff: false,
+            status: SheetStatus::Published,
+        }
+    }
+
+    #[test]
+    fn dense_and_sparse_accumulation_rank_alike() {
+        let topics = [
+            (
+                "Rinnovo della carta d'identità",
+                "come rinnovo la carta d'identità",
+            ),
+            (
+                "Cambio di residenza",
+                "mi sono trasferito, come cambio residenza",
+            ),
+            ("Licenza di pesca", "dove chiedo la licenza di pesca"),
+            ("Accesso agli atti", "come chiedo copia di un documento"),
+            ("Passo carrabile", "autorizzazione per un passo carrabile"),
+            ("Orari dell'ufficio", "a che ora apre l'ufficio"),
+        ];
+        let sheets: Vec<Sheet> = (0..60)
+            .map(|i| {
+                let (title, question) = topics[i % topics.len()];
+                sheet(i, &format!("{title} {i}"), &[question])
+            })
+            .collect();
+        let refs: Vec<&Sheet> = sheets.iter().collect();
+        let analyzer = Analyzer::new(&Synonyms::default(), true);
+        let index = Index::new(&refs, &analyzer);
+        for text in [
+            "rinnovo carta identita",
+            "licenza pesca 17",
+            "orari ufficio",
+            "residenza",
+        ] {
+            let query = index.query(&words(text), &analyzer);
+            let run = |dense| {
+                FORCE_DENSE.with(|f| f.set(Some(dense)));
+                let r = index.search(&query, 10);
+                FORCE_DENSE.with(|f| f.set(None));
+                r.iter()
+                    .map(|s| (s.sheet, s.score, s.bm25, s.coverage, s.direct, s.firsts))
+                    .collect::<Vec<_>>()
+            };
+            let (dense, sparse) = (run(true), run(false));
+            assert!(!dense.is_empty(), "{text}");
+            assert_eq!(dense, sparse, "{text}");
+        }
+    }
 }
