@@ -22,6 +22,16 @@ mod search;
 
 pub use query::Query;
 
+/// The BM25F weights of [`FIELDS`], in order.
+pub const FIELD_WEIGHTS: [f32; 6] = [
+    FIELDS[0].weight,
+    FIELDS[1].weight,
+    FIELDS[2].weight,
+    FIELDS[3].weight,
+    FIELDS[4].weight,
+    FIELDS[5].weight,
+];
+
 /// BM25 saturation.
 const K1: f32 = 1.2;
 
@@ -122,8 +132,10 @@ pub struct Index {
 }
 
 impl Index {
-    /// Build the index over `sheets` (all of them: filter drafts before).
-    pub fn new(sheets: &[&Sheet], analyzer: &Analyzer) -> Self {
+    /// Build the index over `sheets` (all of them: filter drafts before) with these BM25F
+    /// field weights (title, questions, keywords, tags, summary, body; normally
+    /// [`FIELD_WEIGHTS`]).
+    pub fn with_field_weights(sheets: &[&Sheet], analyzer: &Analyzer, weights: [f32; 6]) -> Self {
         // Stemming is the costliest step of analysis: each distinct word is stemmed once,
         // and the table is kept for queries.
         let mut stems: HashMap<String, String> = HashMap::new();
@@ -191,7 +203,7 @@ impl Index {
                 let spec = &FIELDS[f];
                 let norm = 1.0 - spec.b + spec.b * len / avg_len[f].max(1.0);
                 for (&t, &c) in counts {
-                    *pseudo_tf.entry(t).or_insert(0.0) += spec.weight * c / norm;
+                    *pseudo_tf.entry(t).or_insert(0.0) += weights[f] * c / norm;
                 }
             }
             for (t, tf) in pseudo_tf {

@@ -295,7 +295,7 @@ mod tests {
     use std::cell::Cell;
 
     use crate::analysis::{Analyzer, words};
-    use crate::index::Index;
+    use crate::index::{FIELD_WEIGHTS, Index};
     use crate::sheet::{Sheet, SheetStatus, Synonyms};
 
     thread_local! {
@@ -344,7 +344,7 @@ mod tests {
             .collect();
         let refs: Vec<&Sheet> = sheets.iter().collect();
         let analyzer = Analyzer::new(&Synonyms::default(), true);
-        let index = Index::new(&refs, &analyzer);
+        let index = Index::with_field_weights(&refs, &analyzer, FIELD_WEIGHTS);
         for text in [
             "rinnovo carta identita",
             "licenza pesca 17",
