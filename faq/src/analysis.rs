@@ -5,10 +5,11 @@
 //! Typo tolerance needs the index's vocabulary and lives in `typos.rs`.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::sheet::Synonyms;
 
 /// Longest message analysed, in characters; the rest is ignored so that a pasted
@@ -111,9 +112,12 @@ const STOPWORDS: &[&str] = &[
     "egregio", "spett",
 ];
 
+static STOPWORD_SET: LazyLock<FxHashSet<&'static str>> =
+    LazyLock::new(|| STOPWORDS.iter().copied().collect());
+
 /// Whether a normalised word is a stopword.
 pub fn is_stopword(word: &str) -> bool {
-    STOPWORDS.contains(&word)
+    STOPWORD_SET.contains(word)
 }
 
 /// Prefix of the tokens that stand for a synonym group rather than a word.
@@ -124,9 +128,9 @@ pub struct Analyzer {
     stemmer: rust_stemmers::Stemmer,
     /// Synonym phrases as stem sequences, by their first stem: (rest of the phrase, group
     /// token). Group tokens are `~N` for `synonyms.toml` and `~bN` for the built-in lexicon.
-    phrases: HashMap<String, Vec<(Vec<String>, String)>>,
+    phrases: FxHashMap<String, Vec<(Vec<String>, String)>>,
     /// Every word that appears in a synonym, so typo correction leaves them alone.
-    synonym_words: std::collections::HashSet<String>,
+    synonym_words: FxHashSet<String>,
 }
 
 impl Analyzer {
@@ -143,7 +147,7 @@ impl Analyzer {
         };
         let mut this = Self {
             stemmer: rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::Italian),
-            phrases: HashMap::new(),
+            phrases: FxHashMap::default(),
             synonym_words: Default::default(),
         };
         let groups = synonyms
@@ -193,24 +197,33 @@ impl Analyzer {
     /// Append to `stems` one token per synonym group whose phrase occurs in them, so that
     /// "CIE" and "carta d'identità elettronica" share a term.
     pub fn add_synonym_groups(&self, stems: &mut Vec<String>) {
+        let mut groups = Vec::new();
+        self.synonym_groups(stems, &mut groups);
+        let groups: Vec<String> = groups.into_iter().map(str::to_string).collect();
+        stems.extend(groups);
+    }
+
+    /// The group tokens whose phrase occurs in `stems`, sorted and without repeats, into
+    /// `groups` (borrowed from the analyser: nothing is allocated per token).
+    pub fn synonym_groups<'a, S: AsRef<str>>(&'a self, stems: &[S], groups: &mut Vec<&'a str>) {
         if self.phrases.is_empty() {
             return;
         }
-        let mut groups = Vec::new();
         for (i, stem) in stems.iter().enumerate() {
-            let Some(candidates) = self.phrases.get(stem) else {
+            let Some(candidates) = self.phrases.get(stem.as_ref()) else {
                 continue;
             };
+            let tail = &stems[i + 1..];
             for (rest, group) in candidates {
-                let tail = &stems[i + 1..];
-                if tail.len() >= rest.len() && tail[..rest.len()] == rest[..] {
-                    groups.push(group.clone());
+                if tail.len() >= rest.len()
+                    && tail.iter().zip(rest).all(|(t, r)| t.as_ref() == r.as_str())
+                {
+                    groups.push(group.as_str());
                 }
             }
         }
         groups.sort_unstable();
         groups.dedup();
-        stems.extend(groups);
     }
 
     /// Every term of a text: content stems, synonym-group tokens, then stem prefixes.
@@ -235,12 +248,17 @@ pub const PREFIX_CHARS: usize = 5;
 /// Snowball stems apart ("apertura", "aperto"; "iscrizione", "iscrivere") still meet.
 /// Truncation to five characters is a known good light stemmer for Italian.
 pub fn prefix_term(stem: &str) -> Option<String> {
+    prefix_of(stem).map(|p| format!("^{p}"))
+}
+
+/// The part of `stem` that [`prefix_term`] keeps (without its `^` mark), if any.
+pub fn prefix_of(stem: &str) -> Option<&str> {
     if stem.starts_with(GROUP_PREFIX) || stem.chars().any(|c| c.is_ascii_digit()) {
         return None;
     }
     let mut chars = stem.char_indices();
     let cut = chars.nth(PREFIX_CHARS - 1).map(|(i, c)| i + c.len_utf8())?;
-    Some(format!("^{}", &stem[..cut]))
+    Some(&stem[..cut])
 }
 
 #[cfg(test)]

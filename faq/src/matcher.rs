@@ -131,12 +131,24 @@ pub struct Matcher {
 impl Matcher {
     /// Build the matcher from sheets; drafts are ignored.
     pub fn new(sheets: &[Sheet], synonyms: &Synonyms, params: MatcherParams) -> Self {
+        Self::with_field_weights(sheets, synonyms, params, crate::index::FIELD_WEIGHTS)
+    }
+
+    /// [`Matcher::new`] with other BM25F field weights (title, questions, keywords, tags,
+    /// summary, body): for `examples/fields.rs`, which chooses them by cross-validation.
+    #[doc(hidden)]
+    pub fn with_field_weights(
+        sheets: &[Sheet],
+        synonyms: &Synonyms,
+        params: MatcherParams,
+        weights: [f32; 6],
+    ) -> Self {
         let analyzer = Analyzer::new(synonyms, params.builtin_lexicon);
         let published: Vec<&Sheet> = sheets
             .iter()
             .filter(|s| s.status == SheetStatus::Published)
             .collect();
-        let index = Index::new(&published, &analyzer);
+        let index = Index::with_field_weights(&published, &analyzer, weights);
         let sheets: Vec<Sheet> = published.into_iter().cloned().collect();
         let by_id = sheets
             .iter()

@@ -22,8 +22,13 @@ const MAX_CHARS: usize = 32;
 
 /// The deletion index over a vocabulary of stems.
 pub struct Typos {
-    /// (variant hash, stem id), sorted.
-    table: Vec<(u64, u32)>,
+    /// (low half of the variant hash, stem id), sorted by the whole hash.
+    table: Vec<(u32, u32)>,
+    /// Where each bucket of [`Typos::table`] starts: bucket `b` holds the hashes whose top
+    /// [`Typos::bits`] bits are `b`, at `dir[b]..dir[b + 1]`. A lookup reads one bucket
+    /// (about four entries) instead of binary-searching the whole table.
+    dir: Vec<u32>,
+    bits: u32,
 }
 
 const NONE: usize = usize::MAX;
@@ -77,8 +82,28 @@ impl Typos {
         }
         table.sort_unstable();
         table.dedup();
-        table.shrink_to_fit();
-        Self { table }
+        // About four entries a bucket.
+        let bits = (usize::BITS - (table.len() / 4).leading_zeros()).clamp(1, 30);
+        let mut dir = vec![0u32; (1usize << bits) + 1];
+        for &(h, _) in &table {
+            dir[(h >> (64 - bits)) as usize + 1] += 1;
+        }
+        for b in 1..dir.len() {
+            dir[b] += dir[b - 1];
+        }
+        let table = table.into_iter().map(|(h, id)| (h as u32, id)).collect();
+        Self { table, dir, bits }
+    }
+
+    /// The ids stored under the variant hash `h` (rarely, a few more: the caller checks
+    /// every candidate's real distance).
+    fn lookup(&self, h: u64) -> impl Iterator<Item = u32> + '_ {
+        let b = (h >> (64 - self.bits)) as usize;
+        let (from, to) = (self.dir[b] as usize, self.dir[b + 1] as usize);
+        self.table[from..to]
+            .iter()
+            .filter(move |&&(k, _)| k == h as u32)
+            .map(|&(_, id)| id)
     }
 
     /// The id of the closest stem within `max` edits (ties go to the most frequent, by
@@ -96,9 +121,14 @@ impl Typos {
         }
         let mut best: Option<(usize, u32, u32)> = None;
         let mut cand: Vec<char> = Vec::with_capacity(MAX_CHARS + 2);
+        // Many variants lead to the same stem: measure each one once.
+        let mut seen: Vec<u32> = Vec::new();
         for_each_variant(&chars, max, |h| {
-            let from = self.table.partition_point(|&(k, _)| k < h);
-            for &(_, id) in self.table[from..].iter().take_while(|&&(k, _)| k == h) {
+            for id in self.lookup(h) {
+                if seen.contains(&id) {
+                    continue;
+                }
+                seen.push(id);
                 cand.clear();
                 cand.extend(vocab[id as usize].chars());
                 let Some(d) = bounded_distance(&chars, &cand, max) else {
@@ -121,30 +151,38 @@ pub fn bounded_distance(a: &[char], b: &[char], max: usize) -> Option<usize> {
         return None;
     }
     let w = b.len() + 1;
-    let mut rows = vec![vec![0usize; w]; 3];
-    for (j, cell) in rows[1].iter_mut().enumerate() {
+    // Three rows, on the stack for stems up to the longest indexed, else on the heap.
+    let mut stack = [0usize; 3 * (MAX_CHARS + 3)];
+    let mut heap = Vec::new();
+    let rows: &mut [usize] = if 3 * w <= stack.len() {
+        &mut stack
+    } else {
+        heap.resize(3 * w, 0);
+        &mut heap
+    };
+    for (j, cell) in rows[w..2 * w].iter_mut().enumerate() {
         *cell = j;
     }
     for i in 1..=a.len() {
-        let (cur, prev, prev2) = (i % 3, (i + 2) % 3, (i + 1) % 3);
-        rows[cur][0] = i;
+        let (cur, prev, prev2) = ((i % 3) * w, ((i + 2) % 3) * w, ((i + 1) % 3) * w);
+        rows[cur] = i;
         let mut row_min = i;
         for j in 1..w {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut d = (rows[prev][j] + 1)
-                .min(rows[cur][j - 1] + 1)
-                .min(rows[prev][j - 1] + cost);
+            let mut d = (rows[prev + j] + 1)
+                .min(rows[cur + j - 1] + 1)
+                .min(rows[prev + j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d = d.min(rows[prev2][j - 2] + 1);
+                d = d.min(rows[prev2 + j - 2] + 1);
             }
-            rows[cur][j] = d;
+            rows[cur + j] = d;
             row_min = row_min.min(d);
         }
         if row_min > max {
             return None;
         }
     }
-    let d = rows[a.len() % 3][b.len()];
+    let d = rows[(a.len() % 3) * w + b.len()];
     (d <= max).then_some(d)
 }
 
@@ -166,6 +204,13 @@ mod tests {
             bounded_distance(&chars("resdienza"), &chars("residenza"), 2),
             Some(1)
         );
+    }
+
+    #[test]
+    fn words_longer_than_the_stack_rows_are_measured_too() {
+        let long = "precipitevolissimevolmente".repeat(2);
+        let typo = long.replacen("vol", "lov", 1);
+        assert_eq!(bounded_distance(&chars(&long), &chars(&typo), 2), Some(2));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 
 use crate::analysis::Analyzer;
+use crate::fxhash::FxHashMap;
 use crate::sheet::Sheet;
 use crate::typos::Typos;
 
@@ -20,6 +21,16 @@ mod query;
 mod search;
 
 pub use query::Query;
+
+/// The BM25F weights of [`FIELDS`], in order.
+pub const FIELD_WEIGHTS: [f32; 6] = [
+    FIELDS[0].weight,
+    FIELDS[1].weight,
+    FIELDS[2].weight,
+    FIELDS[3].weight,
+    FIELDS[4].weight,
+    FIELDS[5].weight,
+];
 
 /// BM25 saturation.
 const K1: f32 = 1.2;
@@ -99,27 +110,32 @@ pub struct Scored {
 
 /// The index over the published sheets.
 pub struct Index {
-    term_ids: HashMap<String, u32>,
+    term_ids: FxHashMap<String, u32>,
     vocab: Vec<String>,
     df: Vec<u32>,
     idf: Vec<f32>,
     /// term → (sheet, BM25F contribution without idf).
     postings: Vec<Vec<(u32, f32)>>,
-    /// sheet → its phrasings, `start..end` in `phrasing_terms` and `phrasing_mass`.
+    /// sheet → its phrasings, `start..end` in `phrasing_starts` and `phrasing_mass`.
     sheet_phrasings: Vec<(u32, u32)>,
-    /// Each phrasing's distinct terms, sorted.
-    phrasing_terms: Vec<Box<[u32]>>,
+    /// Phrasing `p`'s distinct terms, sorted, are
+    /// `phrasing_terms[phrasing_starts[p]..phrasing_starts[p + 1]]`: one array, so that a
+    /// sheet's phrasings lie side by side in memory.
+    phrasing_terms: Vec<u32>,
+    phrasing_starts: Vec<u32>,
     phrasing_mass: Vec<f32>,
-    /// Stem of every word the sheets use.
-    stems: HashMap<String, String>,
+    /// Every word the sheets use → its stem's term id.
+    word_stems: FxHashMap<String, u32>,
     unknown_idf: f32,
     n_sheets: usize,
     typos: Typos,
 }
 
 impl Index {
-    /// Build the index over `sheets` (all of them: filter drafts before).
-    pub fn new(sheets: &[&Sheet], analyzer: &Analyzer) -> Self {
+    /// Build the index over `sheets` (all of them: filter drafts before) with these BM25F
+    /// field weights (title, questions, keywords, tags, summary, body; normally
+    /// [`FIELD_WEIGHTS`]).
+    pub fn with_field_weights(sheets: &[&Sheet], analyzer: &Analyzer, weights: [f32; 6]) -> Self {
         // Stemming is the costliest step of analysis: each distinct word is stemmed once,
         // and the table is kept for queries.
         let mut stems: HashMap<String, String> = HashMap::new();
@@ -131,7 +147,7 @@ impl Index {
             stems.insert(w.to_string(), s.clone());
             s
         };
-        let mut term_ids: HashMap<String, u32> = HashMap::new();
+        let mut term_ids: FxHashMap<String, u32> = FxHashMap::default();
         let mut vocab: Vec<String> = Vec::new();
         let mut intern = |t: String| -> u32 {
             if let Some(&id) = term_ids.get(&t) {
@@ -169,6 +185,8 @@ impl Index {
                 }
             }
         }
+        let word_stems: FxHashMap<String, u32> =
+            stems.into_iter().map(|(w, s)| (w, term_ids[&s])).collect();
         let n_terms = vocab.len();
         let n = sheets.len().max(1) as f32;
         let mut avg_len = [0f32; 6];
@@ -185,7 +203,7 @@ impl Index {
                 let spec = &FIELDS[f];
                 let norm = 1.0 - spec.b + spec.b * len / avg_len[f].max(1.0);
                 for (&t, &c) in counts {
-                    *pseudo_tf.entry(t).or_insert(0.0) += spec.weight * c / norm;
+                    *pseudo_tf.entry(t).or_insert(0.0) += weights[f] * c / norm;
                 }
             }
             for (t, tf) in pseudo_tf {
@@ -198,7 +216,9 @@ impl Index {
         // Phrasings are numbered sheet by sheet, so a sheet's are a contiguous range.
         let mut sheet_phrasings = vec![(0u32, 0u32); sheets.len()];
         let mut phrasing_mass: Vec<f32> = Vec::with_capacity(phrasings.len());
-        let mut phrasing_terms: Vec<Box<[u32]>> = Vec::with_capacity(phrasings.len());
+        let mut phrasing_terms: Vec<u32> = Vec::new();
+        let mut phrasing_starts: Vec<u32> = Vec::with_capacity(phrasings.len() + 1);
+        phrasing_starts.push(0);
         for (p, (sheet, ids)) in phrasings.into_iter().enumerate() {
             let range = &mut sheet_phrasings[sheet as usize];
             if range.1 == 0 {
@@ -206,7 +226,8 @@ impl Index {
             }
             range.1 = p as u32 + 1;
             phrasing_mass.push(ids.iter().map(|&t| idf[t as usize]).sum());
-            phrasing_terms.push(ids.into_boxed_slice());
+            phrasing_terms.extend(&ids);
+            phrasing_starts.push(phrasing_terms.len() as u32);
         }
         // Impact order, for early termination in very large indexes (see `search.rs`).
         for list in &mut postings {
@@ -238,8 +259,9 @@ impl Index {
             postings,
             sheet_phrasings,
             phrasing_terms,
+            phrasing_starts,
             phrasing_mass,
-            stems,
+            word_stems,
             unknown_idf: idf_of(0),
             n_sheets: sheets.len(),
             typos,

@@ -6,8 +6,10 @@
 //! count in the query's mass, so a message about something no sheet mentions matches
 //! weakly everywhere.
 
+use std::borrow::Cow;
+
 use super::Index;
-use crate::analysis::{Analyzer, is_stopword, prefix_term};
+use crate::analysis::{Analyzer, is_stopword, prefix_of};
 use crate::typos::max_edits;
 
 /// A built-in lexicon group counts this much of a word typed in the message. High because
@@ -56,73 +58,88 @@ impl Index {
             .map(String::as_str)
             .filter(|w| !is_stopword(w))
             .collect();
-        let mut stems: Vec<(String, f32)> = Vec::with_capacity(words.len());
+        // Stems borrow from the index's vocabulary when the word is known, so a message
+        // made of the sheets' own words allocates nothing here.
+        let mut stems: Vec<(Cow<'_, str>, f32)> = Vec::with_capacity(words.len());
         for &word in &words {
-            let stem = match self.stems.get(word) {
-                Some(s) => s.clone(),
-                None => analyzer.stem(word).into_owned(),
-            };
-            if self.term_ids.contains_key(&stem) || analyzer.is_synonym_word(word) {
+            if let Some(&id) = self.word_stems.get(word) {
+                stems.push((Cow::Borrowed(self.vocab[id as usize].as_str()), 1.0));
+                continue;
+            }
+            let stem = analyzer.stem(word);
+            if self.term_ids.contains_key(stem.as_ref()) || analyzer.is_synonym_word(word) {
                 stems.push((stem, 1.0));
                 continue;
             }
             let max = max_edits(word.chars().count());
             match self.typos.correct(&stem, max, &self.vocab, &self.df) {
-                Some((id, _)) => stems.push((self.vocab[id as usize].clone(), CORRECTED_WEIGHT)),
+                Some((id, _)) => stems.push((
+                    Cow::Borrowed(self.vocab[id as usize].as_str()),
+                    CORRECTED_WEIGHT,
+                )),
                 None => stems.push((stem, 1.0)),
             }
         }
-        let mut plain: Vec<String> = stems.iter().map(|(s, _)| s.clone()).collect();
-        analyzer.add_synonym_groups(&mut plain);
-        let mut weighted: Vec<(String, f32)> = stems.clone();
-        let lexicon_weight = LEXICON_WEIGHT;
-        weighted.extend(plain.drain(stems.len()..).map(|g| {
-            let w = if g.starts_with("~b") {
-                lexicon_weight
-            } else {
-                1.0
-            };
-            (g, w)
-        }));
-        let prefixes: Vec<(String, f32)> = weighted
-            .iter()
-            .filter_map(|(s, w)| prefix_term(s).map(|p| (p, w * PREFIX_WEIGHT)))
-            .collect();
-        weighted.extend(prefixes);
+        let mut groups: Vec<&str> = Vec::new();
+        let plain: Vec<&str> = stems.iter().map(|(s, _)| s.as_ref()).collect();
+        analyzer.synonym_groups(&plain, &mut groups);
         let mut query = Query {
             len: words.len(),
             ..Query::default()
         };
         // A term counts once, with its first weight: known terms by id, unknown by text.
+        // Order: the message's stems, synonym groups, then the stems' prefixes.
         let mut unknown: Vec<&str> = Vec::new();
-        for (term, weight) in &weighted {
-            let weight = *weight;
-            match self.term_ids.get(term) {
-                Some(&id) if query.terms.iter().any(|t| t.term == id) => {}
-                Some(&id) => {
-                    let idf = self.idf[id as usize];
-                    query.mass += idf * weight;
-                    query.known_mass += idf * weight;
-                    let direct = !term.starts_with(['~', '^']);
-                    if direct {
-                        query.direct_mass += idf * weight;
-                    }
-                    query.terms.push(QueryTerm {
-                        term: id,
-                        weight,
-                        direct,
-                        prefix: term.starts_with('^'),
-                    });
-                }
-                // A synonym group or prefix absent from the sheets adds nothing either way.
-                None if term.starts_with(['~', '^']) || unknown.contains(&term.as_str()) => {}
-                None => {
-                    unknown.push(term);
-                    query.mass += self.unknown_idf * weight;
-                    query.direct_mass += self.unknown_idf * weight;
-                }
+        for (stem, weight) in &stems {
+            let stem: &str = stem;
+            if !self.add_term(&mut query, stem, *weight, true) && !unknown.contains(&stem) {
+                unknown.push(stem);
+                query.mass += self.unknown_idf * weight;
+                query.direct_mass += self.unknown_idf * weight;
+            }
+        }
+        for group in &groups {
+            let weight = if group.starts_with("~b") {
+                LEXICON_WEIGHT
+            } else {
+                1.0
+            };
+            // A synonym group or prefix absent from the sheets adds nothing either way.
+            self.add_term(&mut query, group, weight, false);
+        }
+        let mut key = String::with_capacity(16);
+        for (stem, weight) in &stems {
+            if let Some(p) = prefix_of(stem) {
+                key.clear();
+                key.push('^');
+                key.push_str(p);
+                self.add_term(&mut query, &key, weight * PREFIX_WEIGHT, false);
             }
         }
         query
+    }
+
+    /// Add one term the index knows to the query unless it is there already; false when
+    /// the index does not know it.
+    fn add_term(&self, query: &mut Query, term: &str, weight: f32, direct: bool) -> bool {
+        let Some(&id) = self.term_ids.get(term) else {
+            return false;
+        };
+        if query.terms.iter().any(|t| t.term == id) {
+            return true;
+        }
+        let idf = self.idf[id as usize];
+        query.mass += idf * weight;
+        query.known_mass += idf * weight;
+        if direct {
+            query.direct_mass += idf * weight;
+        }
+        query.terms.push(QueryTerm {
+            term: id,
+            weight,
+            direct,
+            prefix: term.starts_with('^'),
+        });
+        true
     }
 }

@@ -1,10 +1,13 @@
 //! Scoring: every sheet that shares a term with the query, from the posting lists.
 //!
 //! Two stages. BM25F and coverage are accumulated from the posting lists into dense
-//! arrays indexed by sheet, kept per thread and cleared entry by entry after each query,
-//! so a query costs what its posting lists cost, not what the index's size costs. Then
-//! the best-phrasing cosine is computed only for the [`SHORTLIST`] sheets best on that
-//! first part, from each phrasing's own term list.
+//! arrays indexed by sheet, kept per thread. A query that walks few postings against the
+//! index's size lists the sheets it touches and clears only those, so it costs what its
+//! posting lists cost, not what the index's size costs; one that walks many (at least half
+//! as many as there are sheets) scans and clears the whole array instead, which is cheaper
+//! than a mispredicted branch per newly touched sheet. Then the best-phrasing cosine is
+//! computed only for the [`SHORTLIST`] sheets best on that first part, from each
+//! phrasing's own term list.
 //!
 //! Posting lists are ordered by impact (a sheet's BM25F contribution), and a query walks
 //! at most [`WALK_LIMIT`] entries of each ([`PREFIX_WALK_LIMIT`] for a stem prefix): in a
@@ -38,9 +41,20 @@ struct Acc {
 struct Scratch {
     /// Per sheet: BM25F, coverage and direct coverage, side by side for locality.
     acc: Vec<Acc>,
+    /// The sheets with a non-zero accumulator, unless `dense`.
     touched: Vec<u32>,
+    /// Whether this query walks so many postings that listing the touched sheets would
+    /// cost more than scanning every accumulator (a mispredicted branch per new sheet).
+    dense: bool,
     /// Query weight (idf × weight) by term id; zero for terms not in the query.
     weight_of: Vec<f32>,
+    /// A 256-bit filter of the query's term ids (bit `id % 256`): a phrasing's term is
+    /// looked up in `weight_of` only when its bit is set.
+    mask: [u64; 4],
+}
+
+fn mask_bit(term: u32) -> (usize, u64) {
+    (((term >> 6) & 3) as usize, 1u64 << (term & 63))
 }
 
 impl Scratch {
@@ -54,12 +68,17 @@ impl Scratch {
     }
 
     /// Leave every accumulator at zero for the next query.
-    fn clear(&mut self) {
-        for &s in &self.touched {
-            let s = s as usize;
-            self.acc[s] = Acc::default();
+    fn clear(&mut self, sheets: usize) {
+        if self.dense {
+            self.acc[..sheets].fill(Acc::default());
+        } else {
+            for &s in &self.touched {
+                let s = s as usize;
+                self.acc[s] = Acc::default();
+            }
         }
         self.touched.clear();
+        self.mask = [0; 4];
     }
 }
 
@@ -82,12 +101,14 @@ impl Index {
             let (shortlist, by_bm25) = self.shortlist(query, x);
             for qt in &query.terms {
                 x.weight_of[qt.term as usize] = self.idf[qt.term as usize] * qt.weight;
+                let (word, bit) = mask_bit(qt.term);
+                x.mask[word] |= bit;
             }
             let scored: Vec<Scored> = shortlist
                 .into_iter()
                 .map(|sheet| {
                     let mut s = self.first_stage(sheet, query, x);
-                    s.phrasing = self.best_phrasing(sheet, &x.weight_of, query.mass);
+                    s.phrasing = self.best_phrasing(sheet, x, query.mass);
                     s.score += (1.0 - BM25_SHARE) * s.phrasing;
                     s
                 })
@@ -95,7 +116,7 @@ impl Index {
             for qt in &query.terms {
                 x.weight_of[qt.term as usize] = 0.0;
             }
-            x.clear();
+            x.clear(self.n_sheets);
             (scored, by_bm25)
         });
         let by_phrasing = first_by(&scored, |s| s.phrasing);
@@ -108,24 +129,45 @@ impl Index {
 
     /// First stage: BM25F, coverage and direct coverage of every touched sheet.
     fn accumulate(&self, query: &Query, x: &mut Scratch) {
+        let limit = |qt: &super::query::QueryTerm| {
+            if qt.prefix {
+                PREFIX_WALK_LIMIT
+            } else {
+                WALK_LIMIT
+            }
+        };
+        let walk: usize = query
+            .terms
+            .iter()
+            .map(|qt| self.postings[qt.term as usize].len().min(limit(qt)))
+            .sum();
+        x.dense = walk >= self.n_sheets / 2;
+        #[cfg(test)]
+        if let Some(dense) = tests::FORCE_DENSE.with(std::cell::Cell::get) {
+            x.dense = dense;
+        }
         for qt in &query.terms {
             let t = qt.term as usize;
             let w = self.idf[t] * qt.weight;
             let w_direct = if qt.direct { w } else { 0.0 };
-            let limit = if qt.prefix {
-                PREFIX_WALK_LIMIT
-            } else {
-                WALK_LIMIT
-            };
-            for &(sheet, contrib) in self.postings[t].iter().take(limit) {
-                let s = sheet as usize;
-                let acc = &mut x.acc[s];
-                if acc.cover == 0.0 {
-                    x.touched.push(sheet);
+            let postings = &self.postings[t][..self.postings[t].len().min(limit(qt))];
+            if x.dense {
+                for &(sheet, contrib) in postings {
+                    let acc = &mut x.acc[sheet as usize];
+                    acc.bm25 += w * contrib;
+                    acc.cover += w;
+                    acc.direct += w_direct;
                 }
-                acc.bm25 += w * contrib;
-                acc.cover += w;
-                acc.direct += w_direct;
+            } else {
+                for &(sheet, contrib) in postings {
+                    let acc = &mut x.acc[sheet as usize];
+                    if acc.cover == 0.0 {
+                        x.touched.push(sheet);
+                    }
+                    acc.bm25 += w * contrib;
+                    acc.cover += w;
+                    acc.direct += w_direct;
+                }
             }
         }
     }
@@ -133,28 +175,56 @@ impl Index {
     /// The [`SHORTLIST`] touched sheets best on the first stage, and the sheet best on
     /// BM25F alone.
     fn shortlist(&self, query: &Query, x: &Scratch) -> (Vec<u32>, Option<u32>) {
-        let mut by_bm25: Option<(f32, u32)> = None;
-        let mut keys: Vec<(f32, u32)> = Vec::with_capacity(x.touched.len());
-        for &sheet in &x.touched {
-            let s = sheet as usize;
-            let (bm25, cover) = (x.acc[s].bm25, x.acc[s].cover);
-            if by_bm25.is_none_or(|(b, id)| bm25 > b || (bm25 == b && sheet < id)) {
-                by_bm25 = Some((bm25, sheet));
+        if x.dense {
+            self.shortlist_of(query, x, 0..self.n_sheets as u32)
+        } else {
+            self.shortlist_of(query, x, x.touched.iter().copied())
+        }
+    }
+
+    fn shortlist_of(
+        &self,
+        query: &Query,
+        x: &Scratch,
+        sheets: impl Iterator<Item = u32>,
+    ) -> (Vec<u32>, Option<u32>) {
+        // Best first: key descending, then sheet ascending (a total order). Keys are
+        // finite and non-negative, so `<` on them agrees with `total_cmp`.
+        let before = |a: &(f32, u32), b: &(f32, u32)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
+        let mut by_bm25: (f32, u32) = (f32::NEG_INFINITY, u32::MAX);
+        // The best SHORTLIST keys so far, unordered, and the worst of them: most sheets
+        // fall below it and cost one comparison.
+        let mut best: Vec<(f32, u32)> = Vec::with_capacity(SHORTLIST);
+        let mut worst = 0;
+        let mut floor = f32::NEG_INFINITY;
+        for sheet in sheets {
+            let acc = x.acc[sheet as usize];
+            if acc.cover == 0.0 {
+                continue; // not touched (dense scan)
             }
-            keys.push((
-                BM25_SHARE * bm25 + COVERAGE_BONUS * cover.min(query.mass),
-                sheet,
-            ));
+            if before(&(acc.bm25, sheet), &by_bm25) {
+                by_bm25 = (acc.bm25, sheet);
+            }
+            let key = BM25_SHARE * acc.bm25 + COVERAGE_BONUS * acc.cover.min(query.mass);
+            if key < floor {
+                continue;
+            }
+            let key = (key, sheet);
+            if best.len() < SHORTLIST {
+                best.push(key);
+                if best.len() < SHORTLIST {
+                    continue;
+                }
+            } else if before(&key, &best[worst]) {
+                best[worst] = key;
+            } else {
+                continue;
+            }
+            worst = (1..best.len()).fold(0, |w, i| if before(&best[w], &best[i]) { i } else { w });
+            floor = best[worst].0;
         }
-        let order = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        if SHORTLIST < keys.len() {
-            keys.select_nth_unstable_by(SHORTLIST, order);
-            keys.truncate(SHORTLIST);
-        }
-        (
-            keys.into_iter().map(|k| k.1).collect(),
-            by_bm25.map(|b| b.1),
-        )
+        let by_bm25 = (by_bm25.1 != u32::MAX).then_some(by_bm25.1);
+        (best.into_iter().map(|k| k.1).collect(), by_bm25)
     }
 
     /// One sheet's first-stage scores; `score` holds the part of the final score they make.
@@ -179,14 +249,19 @@ impl Index {
     }
 
     /// The best idf-weighted cosine between the query and one of the sheet's phrasings.
-    fn best_phrasing(&self, sheet: u32, weight_of: &[f32], mass: f32) -> f32 {
+    fn best_phrasing(&self, sheet: u32, x: &Scratch, mass: f32) -> f32 {
         let (start, end) = self.sheet_phrasings[sheet as usize];
         let mut best = 0f32;
         for p in start as usize..end as usize {
-            let overlap: f32 = self.phrasing_terms[p]
-                .iter()
-                .map(|&t| weight_of[t as usize])
-                .sum();
+            let terms = &self.phrasing_terms
+                [self.phrasing_starts[p] as usize..self.phrasing_starts[p + 1] as usize];
+            let mut overlap = 0f32;
+            for &t in terms {
+                let (word, bit) = mask_bit(t);
+                if x.mask[word] & bit != 0 {
+                    overlap += x.weight_of[t as usize];
+                }
+            }
             if overlap > 0.0 {
                 // Weighted cosine: measured better than Dice or query coverage alone.
                 let cosine = overlap / (mass * self.phrasing_mass[p]).sqrt().max(1e-6);
@@ -213,4 +288,81 @@ fn top(scored: &mut Vec<Scored>, k: usize, order: impl Fn(&Scored, &Scored) -> s
         scored.truncate(k);
     }
     scored.sort_by(order);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use crate::analysis::{Analyzer, words};
+    use crate::index::{FIELD_WEIGHTS, Index};
+    use crate::sheet::{Sheet, SheetStatus, Synonyms};
+
+    thread_local! {
+        /// Forces the dense (`Some(true)`) or sparse (`Some(false)`) accumulation.
+        pub(super) static FORCE_DENSE: Cell<Option<bool>> = const { Cell::new(None) };
+    }
+
+    fn sheet(i: usize, title: &str, questions: &[&str]) -> Sheet {
+        Sheet {
+            id: format!("s{i}"),
+            title: title.into(),
+            summary: format!("{title}: risposta di prova numero {i}."),
+            short: None,
+            questions: questions.iter().map(|q| q.to_string()).collect(),
+            keywords: Vec::new(),
+            tags: Vec::new(),
+            office: None,
+            link: None,
+            body: String::new(),
+            handoff: false,
+            status: SheetStatus::Published,
+        }
+    }
+
+    #[test]
+    fn dense_and_sparse_accumulation_rank_alike() {
+        let topics = [
+            (
+                "Rinnovo della carta d'identità",
+                "come rinnovo la carta d'identità",
+            ),
+            (
+                "Cambio di residenza",
+                "mi sono trasferito, come cambio residenza",
+            ),
+            ("Licenza di pesca", "dove chiedo la licenza di pesca"),
+            ("Accesso agli atti", "come chiedo copia di un documento"),
+            ("Passo carrabile", "autorizzazione per un passo carrabile"),
+            ("Orari dell'ufficio", "a che ora apre l'ufficio"),
+        ];
+        let sheets: Vec<Sheet> = (0..60)
+            .map(|i| {
+                let (title, question) = topics[i % topics.len()];
+                sheet(i, &format!("{title} {i}"), &[question])
+            })
+            .collect();
+        let refs: Vec<&Sheet> = sheets.iter().collect();
+        let analyzer = Analyzer::new(&Synonyms::default(), true);
+        let index = Index::with_field_weights(&refs, &analyzer, FIELD_WEIGHTS);
+        for text in [
+            "rinnovo carta identita",
+            "licenza pesca 17",
+            "orari ufficio",
+            "residenza",
+        ] {
+            let query = index.query(&words(text), &analyzer);
+            let run = |dense| {
+                FORCE_DENSE.with(|f| f.set(Some(dense)));
+                let r = index.search(&query, 10);
+                FORCE_DENSE.with(|f| f.set(None));
+                r.iter()
+                    .map(|s| (s.sheet, s.score, s.bm25, s.coverage, s.direct, s.firsts))
+                    .collect::<Vec<_>>()
+            };
+            let (dense, sparse) = (run(true), run(false));
+            assert!(!dense.is_empty(), "{text}");
+            assert_eq!(dense, sparse, "{text}");
+        }
+    }
 }
