@@ -9,8 +9,8 @@ use std::sync::LazyLock;
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::sheet::Synonyms;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Longest message analysed, in characters; the rest is ignored so that a pasted
 /// 100,000-character text costs no more than a long email.

@@ -27,7 +27,6 @@ pub mod analysis;
 pub mod calibration;
 mod csv;
 pub mod eval;
-mod fxhash;
 mod index;
 mod intent;
 pub mod lexicon;

@@ -13,9 +13,9 @@
 use std::collections::HashMap;
 
 use crate::analysis::Analyzer;
-use crate::fxhash::FxHashMap;
 use crate::sheet::Sheet;
 use crate::typos::Typos;
+use rustc_hash::FxHashMap;
 
 mod query;
 mod search;
