@@ -72,17 +72,16 @@ fn parse_sheet_file(file: &Path, problems: &mut Vec<Problem>) -> Option<Located>
 
 /// Parse one sheet's TOML text, read from `file`, pushing every problem into `problems`.
 fn parse_sheet_text(file: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Located> {
-    let text = text.to_string();
-    let (table, errors) = toml::de::DeTable::parse_recoverable(&text);
+    let (table, errors) = toml::de::DeTable::parse_recoverable(text);
     if !errors.is_empty() {
-        problems.extend(errors.iter().map(|e| toml_problem(file, &text, e)));
+        problems.extend(errors.iter().map(|e| toml_problem(file, text, e)));
         return None;
     }
     let mut lines = HashMap::new();
     let before = problems.len();
     for (key, _) in table.get_ref().iter() {
         let name: &str = key.get_ref();
-        let line = line_of(&text, key.span().start);
+        let line = line_of(text, key.span().start);
         if SHEET_KEYS.contains(&name) {
             lines.insert(name.to_string(), line);
         } else {
@@ -101,14 +100,14 @@ fn parse_sheet_text(file: &Path, text: &str, problems: &mut Vec<Problem>) -> Opt
     if problems.len() > before {
         return None;
     }
-    match toml::from_str::<Sheet>(&text) {
+    match toml::from_str::<Sheet>(text) {
         Ok(sheet) => Some(Located {
             file: file.to_path_buf(),
             sheet,
             lines,
         }),
         Err(e) => {
-            problems.push(toml_problem(file, &text, &e));
+            problems.push(toml_problem(file, text, &e));
             None
         }
     }
@@ -147,6 +146,25 @@ pub(crate) fn check_all(sheets: &[Located], offices: &[Office], problems: &mut V
     }
 }
 
+/// The sheets of a folder or an archive, after the checks that need all of them, sorted by
+/// id; every problem found, if any.
+fn checked(
+    sheets: Vec<Located>,
+    offices: &[Office],
+    mut problems: Vec<Problem>,
+) -> Result<Loaded, Problems> {
+    check_all(&sheets, offices, &mut problems);
+    if !problems.is_empty() {
+        return Err(Problems(problems));
+    }
+    let mut sheets: Vec<Sheet> = sheets.into_iter().map(|l| l.sheet).collect();
+    sheets.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Loaded {
+        sheets,
+        warnings: Vec::new(),
+    })
+}
+
 /// Load sheets from a folder of TOML files (one sheet per `*.toml` file) or from a CSV
 /// file (see [`crate::import_csv`]), checking every sheet.
 ///
@@ -176,16 +194,7 @@ pub fn load_sheets(path: &Path, offices: &[Office]) -> Result<Loaded, Problems> 
         .iter()
         .filter_map(|f| parse_sheet_file(f, &mut problems))
         .collect();
-    check_all(&sheets, offices, &mut problems);
-    if !problems.is_empty() {
-        return Err(Problems(problems));
-    }
-    let mut sheets: Vec<Sheet> = sheets.into_iter().map(|l| l.sheet).collect();
-    sheets.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(Loaded {
-        sheets,
-        warnings: Vec::new(),
-    })
+    checked(sheets, offices, problems)
 }
 
 /// Sheets from TOML files held in memory, `(name, contents)` (the files of an archive
@@ -209,16 +218,7 @@ pub fn parse_sheet_files(
             }
         })
         .collect();
-    check_all(&sheets, offices, &mut problems);
-    if !problems.is_empty() {
-        return Err(Problems(problems));
-    }
-    let mut sheets: Vec<Sheet> = sheets.into_iter().map(|l| l.sheet).collect();
-    sheets.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(Loaded {
-        sheets,
-        warnings: Vec::new(),
-    })
+    checked(sheets, offices, problems)
 }
 
 #[derive(Deserialize)]

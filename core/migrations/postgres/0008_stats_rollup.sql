@@ -1,7 +1,8 @@
 -- The statistics' daily rollup. Once a day is over, its counts (inbound messages by outcome,
 -- conversations opened, answers per sheet, feedback) never change: they are written here
 -- once, per day cut (the UTC offset the office's local midnight had for the period asked),
--- metric, day, channel and key, and a year of statistics reads a few thousand rows.
+-- metric, day, channel and key, and a year of statistics sums these rows instead of counting
+-- a year of messages.
 create table stats_daily (
     offset_ms bigint not null,
     metric text not null,

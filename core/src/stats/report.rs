@@ -199,15 +199,17 @@ pub async fn compute(store: &Store, calendar: &Calendar, q: &StatsQuery) -> Resu
         periods.insert(day, Counts::default());
         day += if q.bucket == Bucket::Day { 1 } else { 7 };
     }
-    // The queries are independent: run them at once, each on its own connection.
+    // Closed days come from the daily rollup, written first if need be; the queries are
+    // then independent: run them at once, each on its own connection.
+    let plan = store.stats_plan(&range).await?;
     let (messages, conversations, failures, handled, f, top, rejected, reasons) = tokio::try_join!(
-        store.stats_messages(&range),
-        store.stats_conversations(&range),
+        store.stats_messages(&plan),
+        store.stats_conversations(&plan),
         store.stats_failures(&range),
         store.stats_handled(&range),
-        store.stats_feedback(&range),
-        store.stats_sheets(&range, true),
-        store.stats_sheets(&range, false),
+        store.stats_feedback(&plan),
+        store.stats_sheets(&plan, true),
+        store.stats_sheets(&plan, false),
         store.stats_failure_reasons(&range),
     )?;
     let mut channels: BTreeMap<String, Counts> = BTreeMap::new();

@@ -9,7 +9,7 @@ use serde::Serialize;
 use sportello_faq::{Sheet, SheetStatus};
 use sqlx::Row;
 
-use super::{Store, audit};
+use super::Store;
 use crate::error::{Error, Result};
 
 /// A draft, with who saved it last and when.
@@ -58,7 +58,9 @@ impl Store {
         if same.as_deref() == Some(data.as_str()) {
             return Ok(None);
         }
-        let revision = self.next_sheet_revision(&mut w.tx, &sheet.id).await?;
+        let revision = self
+            .add_sheet_revision(&mut w.tx, &sheet.id, &data, author, now, true)
+            .await?;
         sqlx::query(
             "insert into sheet_drafts (sheet_id, data, author, updated_at) values ($1, $2, $3, $4) \
              on conflict (sheet_id) do update set data = excluded.data, author = excluded.author, \
@@ -69,26 +71,6 @@ impl Store {
         .bind(author)
         .bind(now)
         .execute(&mut *w.tx)
-        .await?;
-        sqlx::query(
-            "insert into sheet_revisions (sheet_id, revision, data, author, created_at, kind) \
-             values ($1, $2, $3, $4, $5, 'draft')",
-        )
-        .bind(&sheet.id)
-        .bind(revision)
-        .bind(&data)
-        .bind(author)
-        .bind(now)
-        .execute(&mut *w.tx)
-        .await?;
-        audit(
-            &mut w.tx,
-            now,
-            author,
-            "sheet.draft",
-            &format!("sheet:{}", sheet.id),
-            &serde_json::json!({ "revision": revision }),
-        )
         .await?;
         w.commit().await?;
         Ok(Some(revision))

@@ -36,7 +36,7 @@ pub(crate) use conversations::resolve_in;
 pub use conversations::{ConversationRow, MessageRow};
 pub use outbox::{OutboxRow, OutboxStats};
 pub use sheets::StoredSheet;
-pub use stats::{FeedbackCounts, Handled, MessageCount, StatsRange};
+pub use stats::{FeedbackCounts, Handled, MessageCount, StatsPlan, StatsRange};
 pub use transcript::TranscriptEntry;
 pub use users::{Principal, UserRow};
 
@@ -254,15 +254,20 @@ impl Store {
         Ok(WriteTx { tx, _gate: gate })
     }
 
-    /// The next revision number of sheet `id`, drafts and published saves counted together.
-    /// On PostgreSQL a transaction-scoped advisory lock (one for all sheets: editors' saves
-    /// are rare, and an import of thousands of sheets takes one lock, not thousands) keeps
-    /// two saves of the same sheet from taking the same number; SQLite's write transaction
-    /// already does.
-    pub(crate) async fn next_sheet_revision(
+    /// Record a save of sheet `id` (its JSON `data`) as its next revision, a draft or a
+    /// published one, with the audit entry; returns the revision number. Drafts and
+    /// published saves share one numbering. On PostgreSQL a transaction-scoped advisory lock
+    /// (one for all sheets: editors' saves are rare, and an import of thousands of sheets
+    /// takes one lock, not thousands) keeps two saves of the same sheet from taking the same
+    /// number; SQLite's write transaction already does.
+    pub(crate) async fn add_sheet_revision(
         &self,
         tx: &mut Transaction<'static, Any>,
         id: &str,
+        data: &str,
+        author: &str,
+        now: i64,
+        draft: bool,
     ) -> Result<i64> {
         if self.backend == Backend::Postgres {
             sqlx::query("select pg_advisory_xact_lock($1)")
@@ -275,7 +280,30 @@ impl Store {
                 .bind(id)
                 .fetch_one(&mut **tx)
                 .await?;
-        Ok(last.unwrap_or(0) + 1)
+        let revision = last.unwrap_or(0) + 1;
+        let kind = if draft { "draft" } else { "published" };
+        sqlx::query(
+            "insert into sheet_revisions (sheet_id, revision, data, author, created_at, kind) \
+             values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(revision)
+        .bind(data)
+        .bind(author)
+        .bind(now)
+        .bind(kind)
+        .execute(&mut **tx)
+        .await?;
+        audit(
+            tx,
+            now,
+            author,
+            if draft { "sheet.draft" } else { "sheet.save" },
+            &format!("sheet:{id}"),
+            &serde_json::json!({ "revision": revision }),
+        )
+        .await?;
+        Ok(revision)
     }
 
     /// Check that the database answers.

@@ -43,16 +43,17 @@ impl Store {
         let mut written = 0;
         for sheet in sheets {
             let data = serde_json::to_string(sheet).map_err(|e| Error::Invalid(e.to_string()))?;
-            let current = sqlx::query("select data, revision from sheets where id = $1")
-                .bind(&sheet.id)
-                .fetch_optional(&mut *w.tx)
-                .await?;
-            if let Some(row) = current
-                && row.try_get::<String, _>("data")? == data
-            {
+            let current: Option<String> =
+                sqlx::query_scalar("select data from sheets where id = $1")
+                    .bind(&sheet.id)
+                    .fetch_optional(&mut *w.tx)
+                    .await?;
+            if current.as_deref() == Some(data.as_str()) {
                 continue;
             }
-            let revision = self.next_sheet_revision(&mut w.tx, &sheet.id).await?;
+            let revision = self
+                .add_sheet_revision(&mut w.tx, &sheet.id, &data, author, now, false)
+                .await?;
             sqlx::query(
                 "insert into sheets (id, title, status, data, revision, updated_at, updated_by) \
                  values ($1, $2, $3, $4, $5, $6, $7) \
@@ -68,26 +69,6 @@ impl Store {
             .bind(now)
             .bind(author)
             .execute(&mut *w.tx)
-            .await?;
-            sqlx::query(
-                "insert into sheet_revisions (sheet_id, revision, data, author, created_at, kind) \
-                 values ($1, $2, $3, $4, $5, 'published')",
-            )
-            .bind(&sheet.id)
-            .bind(revision)
-            .bind(&data)
-            .bind(author)
-            .bind(now)
-            .execute(&mut *w.tx)
-            .await?;
-            audit(
-                &mut w.tx,
-                now,
-                author,
-                "sheet.save",
-                &format!("sheet:{}", sheet.id),
-                &serde_json::json!({ "revision": revision }),
-            )
             .await?;
             written += 1;
         }

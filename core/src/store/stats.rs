@@ -17,6 +17,7 @@
 //! delivery) and are always counted live; their queries read the few rows concerned.
 
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::Store;
 use crate::error::{Error, Result};
@@ -132,13 +133,24 @@ fn fill_statements() -> [String; 6] {
     ]
 }
 
-/// A range split in two: closed days read from the rollup, and the rest counted live.
+/// A range ready to count: its closed days read from the rollup (written by
+/// [`Store::stats_plan`] first), the rest counted live. Made once per report, so that every
+/// query of the report splits the range at the same day.
 #[derive(Debug, Clone)]
-struct Split {
+pub struct StatsPlan {
+    /// The whole range.
+    pub range: StatsRange,
     /// First and last rolled-up day, if any.
     rolled: Option<(i64, i64)>,
     /// What is counted from the messages.
     live: StatsRange,
+}
+
+/// `(key, n)` pairs of rows.
+fn pairs(rows: &[AnyRow], key: &str) -> Result<Vec<(String, i64)>> {
+    rows.iter()
+        .map(|row| Ok((row.try_get(key)?, row.try_get("n")?)))
+        .collect()
 }
 
 /// Merge `(key, n)` pairs, most first (then by key), at most `limit`.
@@ -154,31 +166,35 @@ fn top(rows: impl IntoIterator<Item = (String, i64)>, limit: usize) -> Vec<(Stri
 }
 
 impl Store {
-    /// Split a range into closed days, read from the rollup, and the rest. Only days that
-    /// lie wholly inside the range, cut with the range's offset, are read from the rollup
-    /// (the range's end may follow another offset: its last hours are then counted live).
-    fn split(&self, r: &StatsRange) -> Split {
-        let whole = Split {
+    /// Plan a range: closed days read from the rollup, written first if they are not yet,
+    /// and the rest counted live. Only days that lie wholly inside the range, cut with the
+    /// range's offset, are read from the rollup (the range's end may follow another offset:
+    /// its last hours are then counted live).
+    pub async fn stats_plan(&self, r: &StatsRange) -> Result<StatsPlan> {
+        let whole = StatsPlan {
+            range: r.clone(),
             rolled: None,
             live: r.clone(),
         };
         if (r.from_ms + r.offset_ms).rem_euclid(DAY_MS) != 0 {
-            return whole;
+            return Ok(whole);
         }
         let first = (r.from_ms + r.offset_ms).div_euclid(DAY_MS);
         let last_closed = (self.now_ms() - SETTLE_MS + r.offset_ms).div_euclid(DAY_MS) - 1;
         let last_inside = (r.to_ms + r.offset_ms).div_euclid(DAY_MS) - 1;
         let last = last_closed.min(last_inside);
         if last < first {
-            return whole;
+            return Ok(whole);
         }
-        Split {
+        self.ensure_rollup(r.offset_ms, first, last).await?;
+        Ok(StatsPlan {
             rolled: Some((first, last)),
             live: StatsRange {
                 from_ms: (last + 1) * DAY_MS - r.offset_ms,
                 ..r.clone()
             },
-        }
+            ..whole
+        })
     }
 
     /// Roll up the closed days `first..=last` of the day cut `offset_ms` that are not yet.
@@ -186,8 +202,8 @@ impl Store {
         if self.rolled_days(offset_ms, first, last).await?.len() as i64 == last - first + 1 {
             return Ok(());
         }
-        // The report asks for several metrics at once: one of them fills, the others wait
-        // and find the days done.
+        // Reports asked for at once (and the hourly warm-up): one fills, the others wait and
+        // find the days done.
         let _one = self.rollup.lock().await;
         let done = self.rolled_days(offset_ms, first, last).await?;
         if done.len() as i64 == last - first + 1 {
@@ -270,26 +286,37 @@ impl Store {
         w.commit().await
     }
 
-    /// `(day, channel, key, n)` of one metric over rolled-up days, the rollup filled first.
+    /// One metric's rolled-up counts over the plan's closed days, summed by `columns`.
     async fn rolled(
         &self,
-        r: &StatsRange,
+        plan: &StatsPlan,
         metric: &str,
         (first, last): (i64, i64),
-    ) -> Result<Vec<(i64, String, String, i64)>> {
-        self.ensure_rollup(r.offset_ms, first, last).await?;
-        let rows = sqlx::query(
-            "select day, channel, key, cast(sum(n) as bigint) as n from stats_daily \
+        columns: &str,
+    ) -> Result<Vec<AnyRow>> {
+        let r = &plan.range;
+        Ok(sqlx::query(&format!(
+            "select {columns}, cast(sum(n) as bigint) as n from stats_daily \
              where offset_ms = $1 and metric = $2 and day >= $3 and day <= $4 \
-             and ($5 = '' or channel = $5) group by 1, 2, 3",
-        )
+             and ($5 = '' or channel = $5) group by {columns}"
+        ))
         .bind(r.offset_ms)
         .bind(metric)
         .bind(first)
         .bind(last)
         .bind(&r.channel)
         .fetch_all(self.pool())
-        .await?;
+        .await?)
+    }
+
+    /// `(day, channel, key, n)` of one metric over the plan's closed days.
+    async fn rolled_by_day(
+        &self,
+        plan: &StatsPlan,
+        metric: &str,
+        days: (i64, i64),
+    ) -> Result<Vec<(i64, String, String, i64)>> {
+        let rows = self.rolled(plan, metric, days, "day, channel, key").await?;
         rows.iter()
             .map(|row| {
                 Ok((
@@ -302,34 +329,18 @@ impl Store {
             .collect()
     }
 
-    /// `(key, n)` of one metric over rolled-up days, summed over days and channels.
+    /// `(key, n)` of one metric over the plan's closed days, summed over days and channels.
     async fn rolled_keys(
         &self,
-        r: &StatsRange,
+        plan: &StatsPlan,
         metric: &str,
-        (first, last): (i64, i64),
+        days: (i64, i64),
     ) -> Result<Vec<(String, i64)>> {
-        self.ensure_rollup(r.offset_ms, first, last).await?;
-        let rows = sqlx::query(
-            "select key, cast(sum(n) as bigint) as n from stats_daily \
-             where offset_ms = $1 and metric = $2 and day >= $3 and day <= $4 \
-             and ($5 = '' or channel = $5) group by 1",
-        )
-        .bind(r.offset_ms)
-        .bind(metric)
-        .bind(first)
-        .bind(last)
-        .bind(&r.channel)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("key")?, row.try_get("n")?)))
-            .collect()
+        pairs(&self.rolled(plan, metric, days, "key").await?, "key")
     }
 
     /// Inbound messages by day, channel and outcome.
-    pub async fn stats_messages(&self, r: &StatsRange) -> Result<Vec<MessageCount>> {
-        let split = self.split(r);
+    pub async fn stats_messages(&self, plan: &StatsPlan) -> Result<Vec<MessageCount>> {
         let sql = format!(
             "select (created_at + $3) / 86400000 as day, channel, {MSG_OUTCOME} as outcome, \
              count(*) as n from messages \
@@ -337,7 +348,7 @@ impl Store {
              and ($4 = '' or channel = $4) and decision is not null \
              group by 1, 2, 3"
         );
-        let l = &split.live;
+        let l = &plan.live;
         let rows = sqlx::query(&sql)
             .bind(l.from_ms)
             .bind(l.to_ms)
@@ -356,8 +367,8 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        if let Some(days) = split.rolled {
-            for (day, channel, outcome, count) in self.rolled(r, "message", days).await? {
+        if let Some(days) = plan.rolled {
+            for (day, channel, outcome, count) in self.rolled_by_day(plan, "message", days).await? {
                 out.push(MessageCount {
                     day,
                     channel,
@@ -402,13 +413,12 @@ impl Store {
     }
 
     /// Conversations opened, by day and channel.
-    pub async fn stats_conversations(&self, r: &StatsRange) -> Result<Vec<(i64, String, i64)>> {
-        let split = self.split(r);
+    pub async fn stats_conversations(&self, plan: &StatsPlan) -> Result<Vec<(i64, String, i64)>> {
         let mut out = self
-            .stats_by_day(&split.live, "conversations", "opened_at", "")
+            .stats_by_day(&plan.live, "conversations", "opened_at", "")
             .await?;
-        if let Some(days) = split.rolled {
-            for (day, channel, _, n) in self.rolled(r, "conversation", days).await? {
+        if let Some(days) = plan.rolled {
+            for (day, channel, _, n) in self.rolled_by_day(plan, "conversation", days).await? {
                 out.push((day, channel, n));
             }
         }
@@ -433,16 +443,14 @@ impl Store {
         .bind(&r.channel)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("reason")?, row.try_get("n")?)))
-            .collect()
+        pairs(&rows, "reason")
     }
 
     /// Conversations that went to the queue in the range, with their times. They come back
     /// as one text (`escalated:first:resolved` joined by `,`): decoding a hundred thousand
     /// rows one by one cost more than the query itself.
     pub async fn stats_handled(&self, r: &StatsRange) -> Result<Vec<Handled>> {
-        let rows: Vec<Option<String>> = sqlx::query_scalar(
+        let joined: Option<String> = sqlx::query_scalar(
             "select string_agg(cast(escalated_at as text) || ':' || \
              coalesce(cast(first_response_at as text), '') || ':' || \
              coalesce(cast(resolved_at as text), ''), ',') from conversations \
@@ -451,9 +459,8 @@ impl Store {
         .bind(r.from_ms)
         .bind(r.to_ms)
         .bind(&r.channel)
-        .fetch_all(self.pool())
+        .fetch_one(self.pool())
         .await?;
-        let rows: Vec<String> = rows.into_iter().flatten().collect();
         let corrupt = |t: &str| Error::Corrupt(format!("conversation times {t:?}"));
         let time = |t: &str| -> Result<Option<i64>> {
             if t.is_empty() {
@@ -463,27 +470,29 @@ impl Store {
             }
         };
         let mut out = Vec::new();
-        for day in &rows {
-            for item in day.split(',') {
-                let mut parts = item.split(':');
-                let (Some(e), Some(f), Some(res), None) =
-                    (parts.next(), parts.next(), parts.next(), parts.next())
-                else {
-                    return Err(corrupt(item));
-                };
-                out.push(Handled {
-                    escalated_at: time(e)?.ok_or_else(|| corrupt(item))?,
-                    first_response_at: time(f)?,
-                    resolved_at: time(res)?,
-                });
-            }
+        // `string_agg` over no rows is null.
+        for item in joined.iter().flat_map(|j| j.split(',')) {
+            let mut parts = item.split(':');
+            let (Some(e), Some(f), Some(res), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(corrupt(item));
+            };
+            out.push(Handled {
+                escalated_at: time(e)?.ok_or_else(|| corrupt(item))?,
+                first_response_at: time(f)?,
+                resolved_at: time(res)?,
+            });
         }
         Ok(out)
     }
 
     /// Sheets by the answers they gave (`answers` true) or by the 👎 they got, most first.
-    pub async fn stats_sheets(&self, r: &StatsRange, answers: bool) -> Result<Vec<(String, i64)>> {
-        let split = self.split(r);
+    pub async fn stats_sheets(
+        &self,
+        plan: &StatsPlan,
+        answers: bool,
+    ) -> Result<Vec<(String, i64)>> {
         let sql = if answers {
             "select sheet_id, count(*) as n from messages \
              where created_at >= $1 and created_at < $2 and direction = 'in' \
@@ -495,32 +504,28 @@ impl Store {
              and kind = 'not_useful' and sheet_id is not null \
              group by 1"
         };
-        let l = &split.live;
+        let l = &plan.live;
         let rows = sqlx::query(sql)
             .bind(l.from_ms)
             .bind(l.to_ms)
             .bind(&l.channel)
             .fetch_all(self.pool())
             .await?;
-        let mut counts = rows
-            .iter()
-            .map(|row| Ok((row.try_get("sheet_id")?, row.try_get("n")?)))
-            .collect::<Result<Vec<(String, i64)>>>()?;
-        if let Some(days) = split.rolled {
+        let mut counts = pairs(&rows, "sheet_id")?;
+        if let Some(days) = plan.rolled {
             let metric = if answers {
                 "answer_sheet"
             } else {
                 "rejected_sheet"
             };
-            counts.extend(self.rolled_keys(r, metric, days).await?);
+            counts.extend(self.rolled_keys(plan, metric, days).await?);
         }
         Ok(top(counts, 10))
     }
 
     /// 👍/👎 and ratings given in the range.
-    pub async fn stats_feedback(&self, r: &StatsRange) -> Result<FeedbackCounts> {
-        let split = self.split(r);
-        let l = &split.live;
+    pub async fn stats_feedback(&self, plan: &StatsPlan) -> Result<FeedbackCounts> {
+        let l = &plan.live;
         let rows = sqlx::query(&format!(
             "select {FEEDBACK_KEY} as key, count(*) as n from feedback \
              where created_at >= $1 and created_at < $2 and ($3 = '' or channel = $3) \
@@ -531,10 +536,7 @@ impl Store {
         .bind(&l.channel)
         .fetch_all(self.pool())
         .await?;
-        let mut keys = rows
-            .iter()
-            .map(|row| Ok((row.try_get("key")?, row.try_get("n")?)))
-            .collect::<Result<Vec<(String, i64)>>>()?;
+        let mut keys = pairs(&rows, "key")?;
         let mut out = FeedbackCounts {
             answers_rated: sqlx::query_scalar(&format!(
                 "select count(*) from feedback f \
@@ -548,9 +550,9 @@ impl Store {
             .await?,
             ..FeedbackCounts::default()
         };
-        if let Some(days) = split.rolled {
-            keys.extend(self.rolled_keys(r, "feedback", days).await?);
-            for (_, n) in self.rolled_keys(r, "rated", days).await? {
+        if let Some(days) = plan.rolled {
+            keys.extend(self.rolled_keys(plan, "feedback", days).await?);
+            for (_, n) in self.rolled_keys(plan, "rated", days).await? {
                 out.answers_rated += n;
             }
         }
@@ -579,8 +581,6 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("channel")?, row.try_get("n")?)))
-            .collect()
+        pairs(&rows, "channel")
     }
 }
