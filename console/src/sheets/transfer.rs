@@ -128,14 +128,6 @@ pub struct ImportForm {
     pub archive_name: String,
 }
 
-/// What is being imported.
-enum Source {
-    /// CSV text.
-    Csv(String),
-    /// A TOML archive: its name and bytes.
-    Archive(String, Vec<u8>),
-}
-
 /// A tar archive is recognised by its name or by the `ustar` mark of its first header.
 fn is_tar(name: &str, bytes: &[u8]) -> bool {
     name.to_ascii_lowercase().ends_with(".tar") || bytes.get(257..262) == Some(b"ustar")
@@ -185,8 +177,12 @@ fn toml_files(bytes: &[u8]) -> Result<(Files, Vec<String>), String> {
 }
 
 /// Read the request: an urlencoded form, or a multipart one whose `file` is a CSV or a TOML
-/// archive.
-async fn read_import(req: Request, state: &AppState) -> Result<(ImportForm, Source), Error> {
+/// archive. The CSV text, pasted or uploaded, ends in the form's `csv`; an archive comes back
+/// apart, as its name and bytes.
+async fn read_import(
+    req: Request,
+    state: &AppState,
+) -> Result<(ImportForm, Option<(String, Vec<u8>)>), Error> {
     use base64::Engine;
     let multipart = req
         .headers()
@@ -243,8 +239,8 @@ async fn read_import(req: Request, state: &AppState) -> Result<(ImportForm, Sour
             crate::session::UPLOAD_LIMIT >> 20
         )));
     }
-    let source = match upload {
-        Some((name, bytes)) if is_tar(&name, &bytes) => Source::Archive(name, bytes),
+    match upload {
+        Some((name, bytes)) if is_tar(&name, &bytes) => Ok((form, Some((name, bytes)))),
         Some((name, bytes)) => {
             let text = String::from_utf8(bytes).map_err(|e| {
                 Error::Invalid(format!(
@@ -253,11 +249,10 @@ async fn read_import(req: Request, state: &AppState) -> Result<(ImportForm, Sour
                 ))
             })?;
             form.csv = text.trim_start_matches('\u{feff}').to_string();
-            Source::Csv(form.csv.clone())
+            Ok((form, None))
         }
-        None => Source::Csv(form.csv.clone()),
-    };
-    Ok((form, source))
+        None => Ok((form, None)),
+    }
 }
 
 /// The import page: the form (keeping the CSV text, or the archive in hidden fields) and a
@@ -307,31 +302,29 @@ async fn import(
     req: Request,
 ) -> PageResult<Response> {
     actor.require(EDITORS)?;
-    let (f, source) = read_import(req, &state).await?;
+    let (f, archive) = read_import(req, &state).await?;
     let store = state.intake.store();
     let offices = store.offices().await?;
     let mut skipped = Vec::new();
-    let (parsed, archive) = match &source {
-        Source::Csv(text) => (
-            sportello_faq::parse_csv(text, Path::new("CSV"), &offices)
-                .map_err(|p| problem_lines(&p, false)),
-            None,
-        ),
-        Source::Archive(name, bytes) => (
-            match toml_files(bytes) {
-                Ok((files, s)) => {
-                    skipped = s;
-                    sportello_faq::parse_sheet_files(&files, &offices)
-                        .map_err(|p| problem_lines(&p, true))
-                }
-                Err(e) => Err(vec![e]),
-            },
-            Some((name.as_str(), bytes.as_slice())),
-        ),
+    let parsed = match &archive {
+        None => sportello_faq::parse_csv(&f.csv, Path::new("CSV"), &offices)
+            .map_err(|p| problem_lines(&p, false)),
+        Some((_, bytes)) => match toml_files(bytes) {
+            Ok((files, s)) => {
+                skipped = s;
+                sportello_faq::parse_sheet_files(&files, &offices)
+                    .map_err(|p| problem_lines(&p, true))
+            }
+            Err(e) => Err(vec![e]),
+        },
     };
-    let csv = match &source {
-        Source::Csv(t) => t.as_str(),
-        Source::Archive(..) => "",
+    let archive = archive
+        .as_ref()
+        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()));
+    let csv = if archive.is_some() {
+        ""
+    } else {
+        f.csv.as_str()
     };
     let loaded = match parsed {
         Ok(l) => l,

@@ -78,11 +78,11 @@ const MSG_OUTCOME: &str = "case when reason = 'with_operator' then 'operator' el
 const DAY_MS: i64 = 86_400_000;
 
 /// How long after a day's end it is rolled up.
-pub const SETTLE_MS: i64 = 10 * 60_000;
+const SETTLE_MS: i64 = 10 * 60_000;
 
 /// The most days rolled up in one write transaction, so that a first fill of a long history
 /// never holds SQLite's write lock for long.
-pub const FILL_DAYS: i64 = 31;
+const FILL_DAYS: i64 = 31;
 
 /// The feedback's kind, with the score for ratings: `useful`, `not_useful`, `rating:4`.
 const FEEDBACK_KEY: &str =
