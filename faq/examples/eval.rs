@@ -3,7 +3,8 @@
 //! `cargo run --release -p sportello-faq --example eval -- SHEETS QUERIES.tsv [SYNONYMS.toml]`
 //!
 //! SHEETS is a folder of TOML sheets or a CSV file. Set `EVAL_ERRORS=1` to list the
-//! wrong auto-answers, `EVAL_MISSES=1` the answerable queries ranked wrong, and
+//! wrong auto-answers, `EVAL_MISSES=1` the answerable queries ranked wrong, `EVAL_DUMP=1` every decision
+//! (as `eval --output` writes it, without timings), and
 //! `EVAL_ANSWER` / `EVAL_CLARIFY` to try other thresholds, `EVAL_NO_LEXICON=1` to measure
 //! without the built-in lexicon.
 
@@ -83,6 +84,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 result.top(),
                 result.expected
             );
+        }
+        if std::env::var("EVAL_DUMP").is_ok() {
+            let mut line = result.to_json();
+            line["micros"] = serde_json::Value::Null;
+            println!("{line}");
         }
         results.push(result);
     }

@@ -192,10 +192,9 @@ impl Index {
         // finite and non-negative, so `<` on them agrees with `total_cmp`.
         let before = |a: &(f32, u32), b: &(f32, u32)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
         let mut by_bm25: (f32, u32) = (f32::NEG_INFINITY, u32::MAX);
-        // The best SHORTLIST keys so far, unordered, and the worst of them: most sheets
-        // fall below it and cost one comparison.
+        // The best SHORTLIST keys so far as a binary heap with the worst at the root: most
+        // sheets fall below it and cost one comparison, the others a sift of a few levels.
         let mut best: Vec<(f32, u32)> = Vec::with_capacity(SHORTLIST);
-        let mut worst = 0;
         let mut floor = f32::NEG_INFINITY;
         for sheet in sheets {
             let acc = x.acc[sheet as usize];
@@ -211,17 +210,39 @@ impl Index {
             }
             let key = (key, sheet);
             if best.len() < SHORTLIST {
+                // Sift up: a parent is never better than its children.
                 best.push(key);
+                let mut i = best.len() - 1;
+                while i > 0 && before(&best[(i - 1) / 2], &best[i]) {
+                    best.swap(i, (i - 1) / 2);
+                    i = (i - 1) / 2;
+                }
                 if best.len() < SHORTLIST {
                     continue;
                 }
-            } else if before(&key, &best[worst]) {
-                best[worst] = key;
+            } else if before(&key, &best[0]) {
+                // Replace the root and sift down.
+                best[0] = key;
+                let mut i = 0;
+                loop {
+                    let (l, r) = (2 * i + 1, 2 * i + 2);
+                    let mut worst = i;
+                    if l < best.len() && before(&best[worst], &best[l]) {
+                        worst = l;
+                    }
+                    if r < best.len() && before(&best[worst], &best[r]) {
+                        worst = r;
+                    }
+                    if worst == i {
+                        break;
+                    }
+                    best.swap(i, worst);
+                    i = worst;
+                }
             } else {
                 continue;
             }
-            worst = (1..best.len()).fold(0, |w, i| if before(&best[w], &best[i]) { i } else { w });
-            floor = best[worst].0;
+            floor = best[0].0;
         }
         let by_bm25 = (by_bm25.1 != u32::MAX).then_some(by_bm25.1);
         (best.into_iter().map(|k| k.1).collect(), by_bm25)
@@ -363,6 +384,67 @@ mod tests {
             let (dense, sparse) = (run(true), run(false));
             assert!(!dense.is_empty(), "{text}");
             assert_eq!(dense, sparse, "{text}");
+        }
+    }
+
+    #[test]
+    fn shortlist_holds_the_best_by_first_stage() {
+        // Many sheets sharing words in varied amounts, so that the heap is filled,
+        // replaced at its root many times, and ties are broken by sheet.
+        let vocab = [
+            "carta",
+            "identita",
+            "rinnovo",
+            "residenza",
+            "pesca",
+            "licenza",
+            "ufficio",
+        ];
+        let sheets: Vec<Sheet> = (0..300)
+            .map(|i| {
+                let title: Vec<&str> = (0..1 + i % 5)
+                    .map(|j| vocab[(i * 7 + j * 3) % vocab.len()])
+                    .collect();
+                sheet(i, &format!("{} {}", title.join(" "), i % 11), &[])
+            })
+            .collect();
+        let refs: Vec<&Sheet> = sheets.iter().collect();
+        let analyzer = Analyzer::new(&Synonyms::default(), true);
+        let index = Index::with_field_weights(&refs, &analyzer, FIELD_WEIGHTS);
+        for text in [
+            "carta identita rinnovo",
+            "licenza pesca ufficio 3",
+            "residenza",
+        ] {
+            let query = index.query(&words(text), &analyzer);
+            super::SCRATCH.with(|scratch| {
+                let x = &mut *scratch.borrow_mut();
+                x.fit(index.n_sheets, index.idf.len());
+                index.accumulate(&query, x);
+                let (mut got, _) = index.shortlist(&query, x);
+                let mut all: Vec<(f32, u32)> = (0..index.n_sheets as u32)
+                    .filter(|&s| x.acc[s as usize].cover > 0.0)
+                    .map(|s| {
+                        let a = x.acc[s as usize];
+                        (
+                            super::BM25_SHARE * a.bm25
+                                + super::COVERAGE_BONUS * a.cover.min(query.mass),
+                            s,
+                        )
+                    })
+                    .collect();
+                all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                let mut want: Vec<u32> = all.iter().take(super::SHORTLIST).map(|k| k.1).collect();
+                assert!(
+                    all.len() > 2 * super::SHORTLIST,
+                    "{text}: {} touched",
+                    all.len()
+                );
+                got.sort_unstable();
+                want.sort_unstable();
+                assert_eq!(got, want, "{text}");
+                x.clear(index.n_sheets);
+            });
         }
     }
 }
