@@ -15,6 +15,8 @@
 //! (impact-ordered early termination). Up to that many sheets, scores are exact.
 
 use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 
 use super::{BM25_SHARE, COVERAGE_BONUS, Index, Query, Scored};
 
@@ -29,6 +31,31 @@ const PREFIX_WALK_LIMIT: usize = 256;
 /// How many sheets, best by BM25F and coverage, get their phrasings compared. Measured
 /// on UnlockPA: from 16 up, rankings are the same as comparing every sheet.
 const SHORTLIST: usize = 24;
+
+/// A shortlist entry: first-stage key and sheet. Ordered so that a better entry is less
+/// (higher key, then lower sheet: a total order), so that a max-heap keeps the worst on top.
+#[derive(Clone, Copy, Debug)]
+struct Entry(f32, u32);
+
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
+    }
+}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Entry {}
 
 #[derive(Clone, Copy, Default)]
 struct Acc {
@@ -192,9 +219,9 @@ impl Index {
         // finite and non-negative, so `<` on them agrees with `total_cmp`.
         let before = |a: &(f32, u32), b: &(f32, u32)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
         let mut by_bm25: (f32, u32) = (f32::NEG_INFINITY, u32::MAX);
-        // The best SHORTLIST keys so far as a binary heap with the worst at the root: most
-        // sheets fall below it and cost one comparison, the others a sift of a few levels.
-        let mut best: Vec<(f32, u32)> = Vec::with_capacity(SHORTLIST);
+        // The best SHORTLIST keys so far, in a heap with the worst on top: most sheets fall
+        // below it and cost one comparison, the others a sift of a few levels.
+        let mut best: BinaryHeap<Entry> = BinaryHeap::with_capacity(SHORTLIST);
         let mut floor = f32::NEG_INFINITY;
         for sheet in sheets {
             let acc = x.acc[sheet as usize];
@@ -208,44 +235,21 @@ impl Index {
             if key < floor {
                 continue;
             }
-            let key = (key, sheet);
+            let entry = Entry(key, sheet);
             if best.len() < SHORTLIST {
-                // Sift up: a parent is never better than its children.
-                best.push(key);
-                let mut i = best.len() - 1;
-                while i > 0 && before(&best[(i - 1) / 2], &best[i]) {
-                    best.swap(i, (i - 1) / 2);
-                    i = (i - 1) / 2;
-                }
+                best.push(entry);
                 if best.len() < SHORTLIST {
                     continue;
                 }
-            } else if before(&key, &best[0]) {
-                // Replace the root and sift down.
-                best[0] = key;
-                let mut i = 0;
-                loop {
-                    let (l, r) = (2 * i + 1, 2 * i + 2);
-                    let mut worst = i;
-                    if l < best.len() && before(&best[worst], &best[l]) {
-                        worst = l;
-                    }
-                    if r < best.len() && before(&best[worst], &best[r]) {
-                        worst = r;
-                    }
-                    if worst == i {
-                        break;
-                    }
-                    best.swap(i, worst);
-                    i = worst;
-                }
+            } else if let Some(mut worst) = best.peek_mut().filter(|w| entry < **w) {
+                *worst = entry; // sifted down when `worst` is dropped
             } else {
                 continue;
             }
-            floor = best[0].0;
+            floor = best.peek().map_or(f32::NEG_INFINITY, |w| w.0);
         }
         let by_bm25 = (by_bm25.1 != u32::MAX).then_some(by_bm25.1);
-        (best.into_iter().map(|k| k.1).collect(), by_bm25)
+        (best.into_iter().map(|e| e.1).collect(), by_bm25)
     }
 
     /// One sheet's first-stage scores; `score` holds the part of the final score they make.
