@@ -16,7 +16,6 @@
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 use super::{BM25_SHARE, COVERAGE_BONUS, Index, Query, Scored};
 
@@ -32,8 +31,11 @@ const PREFIX_WALK_LIMIT: usize = 256;
 /// on UnlockPA: from 16 up, rankings are the same as comparing every sheet.
 const SHORTLIST: usize = 24;
 
+/// Candidates gathered before compacting them to the shortlist.
+const BUFFER: usize = 4 * SHORTLIST;
+
 /// A shortlist entry: first-stage key and sheet. Ordered so that a better entry is less
-/// (higher key, then lower sheet: a total order), so that a max-heap keeps the worst on top.
+/// (higher key, then lower sheet: a total order), so that selecting the least selects the best.
 #[derive(Clone, Copy, Debug)]
 struct Entry(f32, u32);
 
@@ -219,9 +221,9 @@ impl Index {
         // finite and non-negative, so `<` on them agrees with `total_cmp`.
         let before = |a: &(f32, u32), b: &(f32, u32)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
         let mut by_bm25: (f32, u32) = (f32::NEG_INFINITY, u32::MAX);
-        // The best SHORTLIST keys so far, in a heap with the worst on top: most sheets fall
-        // below it and cost one comparison, the others a sift of a few levels.
-        let mut best: BinaryHeap<Entry> = BinaryHeap::with_capacity(SHORTLIST);
+        // Candidates at or above the floor, compacted to the best SHORTLIST whenever the
+        // buffer fills; the floor is then the worst of those.
+        let mut best: Vec<Entry> = Vec::with_capacity(BUFFER);
         let mut floor = f32::NEG_INFINITY;
         for sheet in sheets {
             let acc = x.acc[sheet as usize];
@@ -235,18 +237,16 @@ impl Index {
             if key < floor {
                 continue;
             }
-            let entry = Entry(key, sheet);
-            if best.len() < SHORTLIST {
-                best.push(entry);
-                if best.len() < SHORTLIST {
-                    continue;
-                }
-            } else if let Some(mut worst) = best.peek_mut().filter(|w| entry < **w) {
-                *worst = entry; // sifted down when `worst` is dropped
-            } else {
-                continue;
+            best.push(Entry(key, sheet));
+            if best.len() == BUFFER {
+                best.select_nth_unstable(SHORTLIST - 1);
+                best.truncate(SHORTLIST);
+                floor = best[SHORTLIST - 1].0;
             }
-            floor = best.peek().map_or(f32::NEG_INFINITY, |w| w.0);
+        }
+        if best.len() > SHORTLIST {
+            best.select_nth_unstable(SHORTLIST - 1);
+            best.truncate(SHORTLIST);
         }
         let by_bm25 = (by_bm25.1 != u32::MAX).then_some(by_bm25.1);
         (best.into_iter().map(|e| e.1).collect(), by_bm25)
@@ -393,8 +393,8 @@ mod tests {
 
     #[test]
     fn shortlist_holds_the_best_by_first_stage() {
-        // Many sheets sharing words in varied amounts, so that the heap is filled,
-        // replaced at its root many times, and ties are broken by sheet.
+        // Many sheets sharing words in varied amounts, so that the candidate buffer is
+        // compacted several times, and ties are broken by sheet.
         let vocab = [
             "carta",
             "identita",
@@ -404,7 +404,7 @@ mod tests {
             "licenza",
             "ufficio",
         ];
-        let sheets: Vec<Sheet> = (0..300)
+        let sheets: Vec<Sheet> = (0..600)
             .map(|i| {
                 let title: Vec<&str> = (0..1 + i % 5)
                     .map(|j| vocab[(i * 7 + j * 3) % vocab.len()])
@@ -440,7 +440,7 @@ mod tests {
                 all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
                 let mut want: Vec<u32> = all.iter().take(super::SHORTLIST).map(|k| k.1).collect();
                 assert!(
-                    all.len() > 2 * super::SHORTLIST,
+                    all.len() > 2 * super::BUFFER,
                     "{text}: {} touched",
                     all.len()
                 );
