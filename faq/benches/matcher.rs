@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sportello_faq::{Matcher, MatcherParams, Sheet, SheetStatus, Synonyms};
+use sportello_faq::{Matcher, MatcherParams, Sheet, Synonyms};
 
 /// A small deterministic generator (SplitMix64), so runs are comparable.
 struct Rng(u64);
@@ -79,15 +79,10 @@ fn sheets(n: usize) -> Vec<Sheet> {
             id: format!("s{i}"),
             title: phrase(&vocab, 5, &mut rng),
             summary: phrase(&vocab, 60, &mut rng),
-            short: None,
             questions: (0..3).map(|_| phrase(&vocab, 7, &mut rng)).collect(),
             keywords: (0..3).map(|_| phrase(&vocab, 1, &mut rng)).collect(),
-            tags: Vec::new(),
-            office: None,
-            link: None,
             body: phrase(&vocab, 120, &mut rng),
-            handoff: false,
-            status: SheetStatus::Published,
+            ..Sheet::default()
         })
         .collect()
 }

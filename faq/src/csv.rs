@@ -184,20 +184,7 @@ fn row_sheet(
     problems: &mut Vec<Problem>,
     warnings: &mut Vec<Problem>,
 ) -> Option<Located> {
-    let mut sheet = Sheet {
-        id: String::new(),
-        title: String::new(),
-        summary: String::new(),
-        short: None,
-        questions: Vec::new(),
-        keywords: Vec::new(),
-        tags: Vec::new(),
-        office: None,
-        link: None,
-        body: String::new(),
-        handoff: false,
-        status: SheetStatus::Published,
-    };
+    let mut sheet = Sheet::default();
     let before = problems.len();
     for (value, field) in record.iter().zip(columns) {
         match field.unwrap_or("") {

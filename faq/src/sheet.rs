@@ -31,8 +31,9 @@ impl SheetStatus {
     }
 }
 
-/// One procedure sheet (scheda procedimento).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One procedure sheet (scheda procedimento). `Default` is an empty published sheet, for
+/// building one field by field; files must still name `id`, `title` and `summary`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sheet {
     /// Stable identifier, e.g. `accesso-atti`.
@@ -298,15 +299,8 @@ mod tests {
             id: "carta-rosa".into(),
             title: "Carta Rosa".into(),
             summary: "La Carta Rosa dà sconti alle donne residenti.".into(),
-            short: None,
             questions: vec!["Come ottengo la carta rosa?".into()],
-            keywords: Vec::new(),
-            tags: Vec::new(),
-            office: None,
-            link: None,
-            body: String::new(),
-            handoff: false,
-            status: SheetStatus::Published,
+            ..Sheet::default()
         }
     }
 

@@ -72,15 +72,8 @@ mod tests {
             id: "s".into(),
             title: "Titolo".into(),
             summary: summary.into(),
-            short: None,
             questions: questions.iter().map(|q| q.to_string()).collect(),
-            keywords: Vec::new(),
-            tags: Vec::new(),
-            office: None,
-            link: None,
-            body: String::new(),
-            handoff: false,
-            status: SheetStatus::Published,
+            ..Sheet::default()
         }
     }
 

@@ -17,7 +17,7 @@ use sportello_core::intake::Intake;
 use sportello_core::model::Inbound;
 use sportello_core::policy::Policy;
 use sportello_core::store::Store;
-use sportello_faq::{Matcher, MatcherParams, Office, Sheet, SheetStatus, Synonyms};
+use sportello_faq::{Matcher, MatcherParams, Office, Sheet, Synonyms};
 use sqlx::Connection;
 
 pub mod history;
@@ -123,15 +123,11 @@ pub fn sheets() -> Vec<Sheet> {
         id: id.into(),
         title: title.into(),
         summary: summary.into(),
-        short: None,
         questions: vec![format!("come funziona {title}")],
-        keywords: Vec::new(),
-        tags: Vec::new(),
         office: Some("urp".into()),
         link: Some(format!("https://example.org/{id}")),
-        body: String::new(),
         handoff,
-        status: SheetStatus::Published,
+        ..Sheet::default()
     };
     vec![
         sheet(

@@ -322,7 +322,7 @@ mod tests {
 
     use crate::analysis::{Analyzer, words};
     use crate::index::{FIELD_WEIGHTS, Index};
-    use crate::sheet::{Sheet, SheetStatus, Synonyms};
+    use crate::sheet::{Sheet, Synonyms};
 
     thread_local! {
         /// Forces the dense (`Some(true)`) or sparse (`Some(false)`) accumulation.
@@ -334,15 +334,8 @@ mod tests {
             id: format!("s{i}"),
             title: title.into(),
             summary: format!("{title}: risposta di prova numero {i}."),
-            short: None,
             questions: questions.iter().map(|q| q.to_string()).collect(),
-            keywords: Vec::new(),
-            tags: Vec::new(),
-            office: None,
-            link: None,
-            body: String::new(),
-            handoff: false,
-            status: SheetStatus::Published,
+            ..Sheet::default()
         }
     }
 

@@ -9,15 +9,9 @@ pub fn sheet(id: &str, title: &str, summary: &str, questions: &[&str], keywords:
         id: id.into(),
         title: title.into(),
         summary: summary.into(),
-        short: None,
         questions: questions.iter().map(|q| q.to_string()).collect(),
         keywords: keywords.iter().map(|k| k.to_string()).collect(),
-        tags: Vec::new(),
-        office: None,
-        link: None,
-        body: String::new(),
-        handoff: false,
-        status: SheetStatus::Published,
+        ..Sheet::default()
     }
 }
 
