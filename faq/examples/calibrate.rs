@@ -11,8 +11,6 @@
 //! wrong-answer rate and right-answer share by threshold, then the coefficients fitted
 //! on everything, to paste into `COEFFICIENTS`.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use sportello_faq::eval::parse_queries;
@@ -59,20 +57,6 @@ fn predict(w: &[f32; N + 1], x: &[f32; N]) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
-/// The fold assignment the shipped figures were measured with.
-fn fold_of_default(key: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    key.hash(&mut h);
-    h.finish() % FOLDS
-}
-
-fn fold_of(key: &str, seed: u64) -> u64 {
-    let mut h = DefaultHasher::new();
-    seed.hash(&mut h);
-    key.hash(&mut h);
-    h.finish() % FOLDS
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [queries, sheets @ ..] = args.as_slice() else {
@@ -106,18 +90,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for &i in &drop {
                 x[i] = 0.0;
             }
-            let key = q
-                .expected
-                .first()
-                .cloned()
-                .unwrap_or_else(|| q.query.clone());
             rows.push(Row {
                 x,
                 y: if right { 1.0 } else { 0.0 },
-                fold: match seed {
-                    Some(seed) => fold_of(&key, seed),
-                    None => fold_of_default(&key),
-                },
+                fold: q.fold(FOLDS, seed),
                 set,
                 answerable: !q.expected.is_empty(),
             });

@@ -11,25 +11,16 @@
 //! on everything on an independent set (its offices are read beside its sheets).
 
 use std::collections::HashMap;
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use sportello_faq::eval::{LabelledQuery, parse_queries};
 use sportello_faq::{
-    Matcher, MatcherParams, Sheet, Synonyms, load_offices, load_sheets, load_synonyms,
+    FIELD_WEIGHTS as SHIPPED, Matcher, MatcherParams, Sheet, Synonyms, load_offices, load_sheets,
+    load_synonyms,
 };
 
 const FOLDS: u64 = 5;
-/// The shipped weights (`FIELDS` in `index/mod.rs`).
-const SHIPPED: [f32; 6] = [3.0, 2.0, 2.0, 1.0, 1.0, 0.5];
 const STEPS: [f32; 5] = [0.0, 0.5, 0.75, 4.0 / 3.0, 2.0];
-
-fn fold_of(key: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    key.hash(&mut h);
-    h.finish() % FOLDS
-}
 
 struct Set {
     sheets: Vec<Sheet>,
@@ -122,17 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: fields QUERIES.tsv SHEETS…".into());
     };
     let queries = parse_queries(&std::fs::read_to_string(queries)?)?;
-    let folds: Vec<u64> = queries
-        .iter()
-        .map(|q| {
-            fold_of(
-                &q.expected
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| q.query.clone()),
-            )
-        })
-        .collect();
+    let folds: Vec<u64> = queries.iter().map(|q| q.fold(FOLDS, None)).collect();
     let mut sets = Vec::new();
     for path in sheets {
         sets.push(Set {
@@ -170,16 +151,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             return Err("FIELDS_SAMPLE=SHEETS_DIR,QUERIES.tsv,SYNONYMS.toml".into());
         };
         let offices = load_offices(&Path::new(dir).with_file_name("offices.toml"))?;
-        let sample = Set {
+        let queries = parse_queries(&std::fs::read_to_string(q)?)?;
+        let sample = [Set {
             sheets: load_sheets(Path::new(dir), &offices)?.sheets,
             synonyms: load_synonyms(Path::new(syn))?,
-            queries: parse_queries(&std::fs::read_to_string(q)?)?,
-            folds: Vec::new(),
-        };
-        let n = sample.queries.len();
-        let sample = [Set {
-            folds: vec![0; n],
-            ..sample
+            folds: vec![0; queries.len()],
+            queries,
         }];
         let mut c = HashMap::new();
         let (a, _) = p_at_1(&sample, &hits(&sample, SHIPPED, &mut c), |_| true);

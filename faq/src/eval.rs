@@ -8,6 +8,7 @@
 //! ten for every decision except a clarification (see its documentation).
 
 use std::fmt;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::matcher::{Decision, DecisionKind};
 
@@ -20,6 +21,22 @@ pub struct LabelledQuery {
     pub expected: Vec<String>,
     /// Its 1-based line in the file.
     pub line: usize,
+}
+
+impl LabelledQuery {
+    /// Its cross-validation fold among `folds`, grouped by expected sheet: every query of a
+    /// sheet falls in one fold (a `-` query by its text), so that held-out figures measure
+    /// sheets the model never saw. `seed` picks another assignment; `None` is the one the
+    /// shipped calibration was measured with.
+    pub fn fold(&self, folds: u64, seed: Option<u64>) -> u64 {
+        let key = self.expected.first().unwrap_or(&self.query);
+        let mut h = DefaultHasher::new();
+        if let Some(seed) = seed {
+            seed.hash(&mut h);
+        }
+        key.hash(&mut h);
+        h.finish() % folds
+    }
 }
 
 /// A malformed line of a query file.

@@ -39,6 +39,9 @@ pub use crate::csv::{
     EXPORT_COLUMNS, export_csv, import_csv, parse_csv, sheet_to_toml, write_toml_dir,
 };
 pub use calibration::Features;
+/// The shipped BM25F field weights, for `examples/fields.rs`.
+#[doc(hidden)]
+pub use index::FIELD_WEIGHTS;
 pub use load::{SHEET_KEYS, load_offices, load_sheets, load_synonyms, parse_sheet_files};
 pub use matcher::{Candidate, Decision, DecisionKind, Matcher, MatcherParams, Reason};
 pub use sheet::{

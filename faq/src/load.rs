@@ -59,9 +59,14 @@ impl Located {
     }
 }
 
-/// Parse one sheet file, pushing every problem found into `problems`.
-fn parse_sheet_file(file: &Path, problems: &mut Vec<Problem>) -> Option<Located> {
-    match read_text(file) {
+/// Parse one sheet file's text, or record why it could not be read; every problem goes
+/// into `problems`.
+fn parse_sheet(
+    file: &Path,
+    text: Result<String, Problem>,
+    problems: &mut Vec<Problem>,
+) -> Option<Located> {
+    match text {
         Ok(text) => parse_sheet_text(file, &text, problems),
         Err(p) => {
             problems.push(p);
@@ -192,7 +197,7 @@ pub fn load_sheets(path: &Path, offices: &[Office]) -> Result<Loaded, Problems> 
     let mut problems = Vec::new();
     let sheets: Vec<Located> = files
         .iter()
-        .filter_map(|f| parse_sheet_file(f, &mut problems))
+        .filter_map(|f| parse_sheet(f, read_text(f), &mut problems))
         .collect();
     checked(sheets, offices, problems)
 }
@@ -201,21 +206,15 @@ pub fn load_sheets(path: &Path, offices: &[Office]) -> Result<Loaded, Problems> 
 /// uploaded in the console), checked as [`load_sheets`] checks a folder: every problem is
 /// reported with the file's name and, when known, its line.
 pub fn parse_sheet_files(
-    files: &[(String, Vec<u8>)],
+    files: Vec<(String, Vec<u8>)>,
     offices: &[Office],
 ) -> Result<Loaded, Problems> {
     let mut problems = Vec::new();
     let sheets: Vec<Located> = files
-        .iter()
+        .into_iter()
         .filter_map(|(name, bytes)| {
-            let file = Path::new(name);
-            match text_of(file, bytes.clone()) {
-                Ok(text) => parse_sheet_text(file, &text, &mut problems),
-                Err(p) => {
-                    problems.push(p);
-                    None
-                }
-            }
+            let file = Path::new(&name);
+            parse_sheet(file, text_of(file, bytes), &mut problems)
         })
         .collect();
     checked(sheets, offices, problems)

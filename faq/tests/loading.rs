@@ -160,7 +160,7 @@ fn files_held_in_memory_load_and_report_problems_by_name_and_line() {
         ]
     };
     let ok = parse_sheet_files(
-        &files(("sheets/c.toml", GOOD.replace("\"a\"", "\"c\"").as_bytes())),
+        files(("sheets/c.toml", GOOD.replace("\"a\"", "\"c\"").as_bytes())),
         &offices(),
     )
     .unwrap();
@@ -168,7 +168,7 @@ fn files_held_in_memory_load_and_report_problems_by_name_and_line() {
     assert_eq!(ids, ["a", "b", "c"]);
 
     let bad = parse_sheet_files(
-        &files((
+        files((
             "sheets/bad.toml",
             b"id = \"x\"\ntitle = \"X\"\nsummary = \"x\"\ncolour = 1\n",
         )),
@@ -181,13 +181,13 @@ fn files_held_in_memory_load_and_report_problems_by_name_and_line() {
         Some(4)
     );
     let latin1 = parse_sheet_files(
-        &files(("sheets/l.toml", b"id = \"perch\xe9\"\n")),
+        files(("sheets/l.toml", b"id = \"perch\xe9\"\n")),
         &offices(),
     )
     .expect_err("not UTF-8")
     .0;
     assert_eq!(find(&latin1, "sheets/l.toml", "UTF-8").line, Some(1));
-    let dup = parse_sheet_files(&files(("sheets/again.toml", GOOD.as_bytes())), &offices())
+    let dup = parse_sheet_files(files(("sheets/again.toml", GOOD.as_bytes())), &offices())
         .expect_err("a duplicate id")
         .0;
     assert_eq!(

@@ -308,12 +308,12 @@ async fn import(
     let mut skipped = Vec::new();
     let parsed = match &archive {
         None => sportello_faq::parse_csv(&f.csv, Path::new("CSV"), &offices)
-            .map_err(|p| problem_lines(&p, false)),
+            .map_err(|p| problem_lines(&p.0, false)),
         Some((_, bytes)) => match toml_files(bytes) {
             Ok((files, s)) => {
                 skipped = s;
-                sportello_faq::parse_sheet_files(&files, &offices)
-                    .map_err(|p| problem_lines(&p, true))
+                sportello_faq::parse_sheet_files(files, &offices)
+                    .map_err(|p| problem_lines(&p.0, true))
             }
             Err(e) => Err(vec![e]),
         },
@@ -356,7 +356,7 @@ async fn import(
             h2 { "Anteprima: " (changed.len()) " da salvare, " (loaded.sheets.len() - changed.len()) " invariate" }
             @if !loaded.warnings.is_empty() || !skipped.is_empty() {
                 ul class="muted" {
-                    @for w in &loaded.warnings { li { @if let Some(l) = w.line { "riga " (l) ": " } (w.message) } }
+                    @for w in problem_lines(&loaded.warnings, archive.is_some()) { li { (w) } }
                     @for p in &skipped { li { (p) ": non è una scheda, ignorato" } }
                 }
             }
@@ -377,9 +377,8 @@ async fn import(
 }
 
 /// Problems as lines: "riga N: …" for a CSV, "file, riga N: …" for an archive.
-fn problem_lines(problems: &sportello_faq::Problems, with_file: bool) -> Vec<String> {
+fn problem_lines(problems: &[sportello_faq::Problem], with_file: bool) -> Vec<String> {
     problems
-        .0
         .iter()
         .map(|p| {
             let file = with_file.then(|| p.file.display().to_string());
