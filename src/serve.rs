@@ -81,10 +81,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         health,
     );
     tasks.spawn(dispatcher.run(shutdown.clone()));
-    let calendar = config
-        .office
-        .calendar()
-        .map_err(|(k, m)| anyhow::anyhow!("{k}: {m}"))?;
+    let calendar = config.office.calendar()?;
     tasks.spawn(maintain(store.clone(), calendar.clone(), shutdown.clone()));
 
     let matcher_config = config.clone();

@@ -18,19 +18,43 @@ pub mod webchat;
 
 use std::sync::Arc;
 
-use sportello_core::channel::Channel;
+use sportello_core::channel::{Channel, ChannelCaps};
 use sportello_core::config::Config;
 use sportello_core::intake::Intake;
 
-/// A channel cannot start with this configuration or this build.
-#[derive(Debug, thiserror::Error)]
-#[error("configuration key `{key}`: {message}")]
-pub struct Unavailable {
-    /// The key at fault.
-    pub key: &'static str,
-    /// What is wrong.
-    pub message: String,
+mod error;
+
+pub use error::Error;
+
+/// What each channel this build knows can show, enabled or not: intake writes replies to
+/// fit them, the console limits operators' replies and previews sheets with them.
+pub fn known_caps() -> Vec<(&'static str, ChannelCaps)> {
+    #[allow(unused_mut)]
+    let mut caps = Vec::new();
+    #[cfg(feature = "telegram")]
+    caps.push((telegram::NAME, telegram::CAPS));
+    #[cfg(feature = "webchat")]
+    caps.push((webchat::NAME, webchat::CAPS));
+    caps.push(("x", X_CAPS));
+    caps.push(("email", EMAIL_CAPS));
+    caps
 }
+
+/// X: 280 characters, no buttons, a sheet's short text. (Moves to the X adapter with it.)
+const X_CAPS: ChannelCaps = ChannelCaps {
+    text_limit: 280,
+    buttons: false,
+    short_answers: true,
+    subjects: false,
+};
+
+/// Email: room for the whole answer, a subject, no buttons. (Moves to the email adapter.)
+const EMAIL_CAPS: ChannelCaps = ChannelCaps {
+    text_limit: 100_000,
+    buttons: false,
+    short_answers: false,
+    subjects: true,
+};
 
 /// The enabled channels.
 #[derive(Default)]
@@ -66,19 +90,12 @@ impl Channels {
 }
 
 /// The channels the configuration enables.
-pub fn build(config: &Config) -> Result<Channels, Unavailable> {
+pub fn build(config: &Config) -> Result<Channels, Error> {
     let mut channels = Channels::default();
     if config.telegram.enabled {
         #[cfg(feature = "telegram")]
         {
-            let bot =
-                telegram::Telegram::new(&config.telegram, &config.texts).map_err(|message| {
-                    Unavailable {
-                        key: "telegram.enabled",
-                        message,
-                    }
-                })?;
-            let bot = Arc::new(bot);
+            let bot = Arc::new(telegram::Telegram::new(&config.telegram, &config.texts)?);
             channels.all.push(bot.clone());
             channels.telegram = Some(bot);
         }
@@ -110,9 +127,6 @@ pub fn build(config: &Config) -> Result<Channels, Unavailable> {
     Ok(channels)
 }
 
-fn not_built(key: &'static str, channel: &str) -> Unavailable {
-    Unavailable {
-        key,
-        message: format!("the {channel} channel is not available in this version of Sportello"),
-    }
+fn not_built(key: &'static str, channel: &'static str) -> Error {
+    Error::NotBuilt { key, channel }
 }

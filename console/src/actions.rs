@@ -12,13 +12,9 @@ use crate::session::Actor;
 /// Roles that work conversations.
 pub const OPERATORS: &[Role] = &[Role::Operator];
 
-/// The longest reply a channel takes in one message.
+/// The longest reply a channel takes in one message, as its adapter says.
 pub fn text_limit(state: &AppState, channel: &str) -> usize {
-    match channel {
-        "telegram" => 4096,
-        "x" => 280,
-        other => state.intake.caps(other).text_limit,
-    }
+    state.intake.caps(channel).text_limit
 }
 
 /// The user an actor acts as: a session's user, or for an API token the active user of the

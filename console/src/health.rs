@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
+use sportello_core::health::Metric;
 use sportello_core::store::Backend;
 
 use crate::AppState;
@@ -77,42 +78,16 @@ fn label(key: &str, value: &str) -> String {
 /// Prometheus text: messages in and out per channel, decisions, queue length, outbox.
 async fn metrics(State(state): State<AppState>) -> Response {
     let counters = state.intake.health().counters();
-    let pick = |name: &str, key: &str| -> Vec<(String, f64)> {
-        counters
-            .iter()
-            .filter(|((n, _), _)| *n == name)
-            .map(|((_, l), v)| (label(key, l), *v as f64))
-            .collect()
-    };
     let mut out = String::new();
-    metric(
-        &mut out,
-        "sportello_messages_in_total",
-        "counter",
-        "Inbound messages stored, by channel.",
-        &pick("messages_in", "channel"),
-    );
-    metric(
-        &mut out,
-        "sportello_messages_out_total",
-        "counter",
-        "Messages delivered, by channel.",
-        &pick("messages_out", "channel"),
-    );
-    metric(
-        &mut out,
-        "sportello_duplicates_total",
-        "counter",
-        "Redelivered messages ignored, by channel.",
-        &pick("duplicates", "channel"),
-    );
-    metric(
-        &mut out,
-        "sportello_decisions_total",
-        "counter",
-        "Outcomes of inbound messages, by decision.",
-        &pick("decisions", "decision"),
-    );
+    for m in Metric::ALL {
+        let (name, help, key) = m.describe();
+        let rows: Vec<(String, f64)> = counters
+            .iter()
+            .filter(|((metric, _), _)| *metric == m)
+            .map(|((_, l), v)| (label(key, l), *v as f64))
+            .collect();
+        metric(&mut out, name, "counter", help, &rows);
+    }
     let store = state.intake.store();
     let counts = store.conversation_counts().await.unwrap_or_default();
     let queue: Vec<(String, f64)> = ["queued", "assigned"]
@@ -149,12 +124,5 @@ async fn metrics(State(state): State<AppState>) -> Response {
             &[(String::new(), o.failed as f64)],
         );
     }
-    metric(
-        &mut out,
-        "sportello_outbox_failed_total",
-        "counter",
-        "Deliveries that failed for good since start, by channel.",
-        &pick("outbox_failed", "channel"),
-    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -3,7 +3,7 @@
 //! # Layout
 //!
 //! - [`AppState`]: the one state every route shares (intake with its store and policy, the
-//!   console's settings, live events, the matcher builder).
+//!   console's settings, live events).
 //! - [`session`]: who is asking — session cookie or `Authorization: Bearer` token — and the
 //!   CSRF check on every state-changing request that comes with a session cookie.
 //! - [`auth`]: `/login` and `/logout`, with login attempts throttled in the database.
@@ -44,13 +44,9 @@ use axum::Router;
 use sportello_core::calendar::Calendar;
 use sportello_core::config::ConsoleConfig;
 use sportello_core::intake::Intake;
-use sportello_faq::{Matcher, Sheet};
 use tokio_util::sync::CancellationToken;
 
 pub use error::Error;
-
-/// Builds the matcher over the published sheets after an editor changed them.
-pub type MatcherBuilder = Arc<dyn Fn(&[Sheet]) -> Result<Matcher, String> + Send + Sync>;
 
 /// State shared by every route.
 #[derive(Clone)]
@@ -63,8 +59,6 @@ pub struct AppState {
     pub console: Arc<ConsoleConfig>,
     /// Live updates of the queue.
     pub events: events::Events,
-    /// Rebuilds the matcher when sheets change.
-    pub build_matcher: MatcherBuilder,
     /// The office calendar the statistics count working hours in.
     pub calendar: Arc<Calendar>,
 }
@@ -75,7 +69,6 @@ impl AppState {
         intake: Arc<Intake>,
         channels: Vec<String>,
         console: ConsoleConfig,
-        build_matcher: MatcherBuilder,
         shutdown: CancellationToken,
     ) -> Self {
         let events = events::Events::new(
@@ -88,7 +81,6 @@ impl AppState {
             channels: Arc::new(channels),
             console: Arc::new(console),
             events,
-            build_matcher,
             calendar: Arc::new(default_calendar()),
         }
     }

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sportello_core::model::Role;
+use sportello_core::secret::constant_time_eq;
 
 use crate::AppState;
 use crate::error::{Error, PageError};
@@ -119,15 +120,6 @@ fn idle_and_max(state: &AppState) -> (i64, i64) {
     )
 }
 
-/// Constant-time comparison of two tokens.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 /// Resolve the actor, check CSRF on state-changing session requests, then run the route.
 pub async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let store = state.intake.store();
@@ -207,7 +199,7 @@ async fn carries_csrf(req: Request, expected: &str) -> Result<(bool, Request), E
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
     {
-        return Ok((same(h, expected), req));
+        return Ok((constant_time_eq(h, expected), req));
     }
     let content_type = req
         .headers()
@@ -229,12 +221,12 @@ async fn carries_csrf(req: Request, expected: &str) -> Result<(bool, Request), E
     let ok = if multipart {
         multipart_csrf(&content_type, bytes.clone())
             .await
-            .is_some_and(|v| same(&v, expected))
+            .is_some_and(|v| constant_time_eq(&v, expected))
     } else {
         bytes
             .split(|b| *b == b'&')
             .filter_map(|pair| pair.strip_prefix(b"csrf="))
-            .any(|v| same(&String::from_utf8_lossy(v), expected))
+            .any(|v| constant_time_eq(String::from_utf8_lossy(v).as_bytes(), expected))
     };
     Ok((ok, Request::from_parts(parts, Body::from(bytes))))
 }
@@ -353,9 +345,9 @@ mod tests {
 
     #[test]
     fn tokens_compare_equal_only_when_identical() {
-        assert!(same("abc", "abc"));
-        assert!(!same("abc", "abd"));
-        assert!(!same("abc", "abcd"));
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "abcd"));
     }
 
     fn multipart(csrf_first: bool, file_len: usize) -> (String, axum::body::Bytes) {

@@ -1,5 +1,5 @@
-//! Editing sheets through the API changes what the bot answers at once: the policy's matcher
-//! is rebuilt from the published sheets after every change.
+//! Editing sheets through the API changes what the bot answers at once: the knowledge
+//! service rebuilds the matcher from the published sheets after every change.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,15 +13,12 @@ use sportello_console::session::{Actor, ApiActor};
 use sportello_core::config::{ConsoleConfig, Texts};
 use sportello_core::health::Health;
 use sportello_core::intake::Intake;
+use sportello_core::knowledge::Knowledge;
 use sportello_core::model::Role;
 use sportello_core::policy::Policy;
 use sportello_core::store::Store;
-use sportello_faq::{Matcher, MatcherParams, Synonyms};
+use sportello_faq::{MatcherParams, Synonyms};
 use tokio_util::sync::CancellationToken;
-
-fn matcher(sheets: &[sportello_faq::Sheet]) -> Matcher {
-    Matcher::new(sheets, &Synonyms::default(), MatcherParams::default())
-}
 
 async fn state(dir: &tempfile::TempDir) -> AppState {
     let url = format!("sqlite://{}", dir.path().join("s.db").display());
@@ -29,7 +26,13 @@ async fn state(dir: &tempfile::TempDir) -> AppState {
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    let policy = Arc::new(Policy::new(matcher(&[]), &[], Texts::default()));
+    let knowledge = Knowledge::load(store.clone(), Synonyms::default(), MatcherParams::default())
+        .await
+        .unwrap();
+    let policy = Arc::new(Policy::with_knowledge(
+        Arc::new(knowledge),
+        Texts::default(),
+    ));
     let intake = Arc::new(Intake::new(
         store.clone(),
         policy,
@@ -39,7 +42,6 @@ async fn state(dir: &tempfile::TempDir) -> AppState {
         intake,
         Vec::new(),
         ConsoleConfig::default(),
-        Arc::new(|sheets| Ok(matcher(sheets))),
         CancellationToken::new(),
     )
 }

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::ConfigError;
+
 const DAY_MS: i64 = 86_400_000;
 const HOUR_MS: i64 = 3_600_000;
 
@@ -156,8 +158,8 @@ impl Zone {
 
 impl OfficeConfig {
     /// Check the keys and build the calendar; the error names the key.
-    pub fn calendar(&self) -> Result<Calendar, (String, String)> {
-        let bad = |k: &str, m: &str| (format!("office.{k}"), m.to_string());
+    pub fn calendar(&self) -> Result<Calendar, ConfigError> {
+        let bad = |k: &str, m: &str| ConfigError::new(&format!("office.{k}"), None, m);
         let mut days = [false; 8];
         for d in &self.working_days {
             if !(1..=7).contains(d) {

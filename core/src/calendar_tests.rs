@@ -95,7 +95,7 @@ fn an_end_before_the_start_counts_nothing() {
 
 #[test]
 fn wrong_calendar_keys_are_named() {
-    let bad = |cfg: OfficeConfig| cfg.calendar().unwrap_err().0;
+    let bad = |cfg: OfficeConfig| cfg.calendar().unwrap_err().key;
     let base = OfficeConfig::default();
     assert_eq!(
         bad(OfficeConfig {

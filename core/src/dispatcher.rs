@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::channel::{Channel, SendError};
 use crate::config::DispatcherConfig;
 use crate::error::Result;
-use crate::health::Health;
+use crate::health::{Health, Metric};
 use crate::store::Store;
 
 /// What one round of the worker did.
@@ -106,7 +106,7 @@ impl Dispatcher {
                 match result {
                     Ok(d) => {
                         self.health.ok(&row.channel);
-                        self.health.count("messages_out", &row.channel);
+                        self.health.count(Metric::MessagesOut, &row.channel);
                         delivered.push((row.id, d.platform_ref));
                     }
                     Err(e) => self.record(&row, e).await?,
@@ -150,7 +150,7 @@ impl Dispatcher {
             SendError::Transient(reason) => {
                 tracing::error!(outbox = row.id, channel = %row.channel, attempts = row.attempt, %reason, "delivery failed for good");
                 self.health.error(&row.channel, &reason);
-                self.health.count("outbox_failed", &row.channel);
+                self.health.count(Metric::OutboxFailed, &row.channel);
                 self.store.outbox_failed(row.id, &reason, false).await
             }
             SendError::Permanent {
@@ -158,7 +158,7 @@ impl Dispatcher {
                 unreachable,
             } => {
                 tracing::error!(outbox = row.id, channel = %row.channel, %reason, unreachable, "delivery refused");
-                self.health.count("outbox_failed", &row.channel);
+                self.health.count(Metric::OutboxFailed, &row.channel);
                 self.store.outbox_failed(row.id, &reason, unreachable).await
             }
         }

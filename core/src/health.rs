@@ -29,12 +29,78 @@ impl ChannelState {
     }
 }
 
+/// A counter of `/metrics`. The exporter matches on it, so a new counter cannot be counted
+/// without being exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Metric {
+    /// Inbound messages stored, by channel.
+    MessagesIn,
+    /// Messages delivered, by channel.
+    MessagesOut,
+    /// Redelivered messages recognised and ignored, by channel.
+    Duplicates,
+    /// Outcomes of inbound messages, by decision.
+    Decisions,
+    /// 👍/👎 and ratings received, by channel.
+    Feedback,
+    /// Deliveries that failed for good, by channel.
+    OutboxFailed,
+}
+
+impl Metric {
+    /// Every metric, in the order `/metrics` lists them.
+    pub const ALL: [Metric; 6] = [
+        Self::MessagesIn,
+        Self::MessagesOut,
+        Self::Duplicates,
+        Self::Decisions,
+        Self::Feedback,
+        Self::OutboxFailed,
+    ];
+
+    /// The Prometheus name, its help text and the name of its label.
+    pub fn describe(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::MessagesIn => (
+                "sportello_messages_in_total",
+                "Inbound messages stored, by channel.",
+                "channel",
+            ),
+            Self::MessagesOut => (
+                "sportello_messages_out_total",
+                "Messages delivered, by channel.",
+                "channel",
+            ),
+            Self::Duplicates => (
+                "sportello_duplicates_total",
+                "Redelivered messages ignored, by channel.",
+                "channel",
+            ),
+            Self::Decisions => (
+                "sportello_decisions_total",
+                "Outcomes of inbound messages, by decision.",
+                "decision",
+            ),
+            Self::Feedback => (
+                "sportello_feedback_total",
+                "Citizens' 👍/👎 and ratings received, by channel.",
+                "channel",
+            ),
+            Self::OutboxFailed => (
+                "sportello_outbox_failed_total",
+                "Deliveries that failed for good since start, by channel.",
+                "channel",
+            ),
+        }
+    }
+}
+
 /// Health of every channel, and counters for `/metrics`.
 #[derive(Debug, Default)]
 pub struct Health {
     clock: Clock,
     channels: Mutex<BTreeMap<String, ChannelState>>,
-    counters: Mutex<BTreeMap<(&'static str, String), u64>>,
+    counters: Mutex<BTreeMap<(Metric, String), u64>>,
 }
 
 impl Health {
@@ -82,14 +148,14 @@ impl Health {
             .clone()
     }
 
-    /// Add one to a counter: `name` is the metric, `label` its label value.
-    pub fn count(&self, name: &'static str, label: &str) {
+    /// Add one to a counter, under its label value (a channel, a decision).
+    pub fn count(&self, metric: Metric, label: &str) {
         let mut map = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        *map.entry((name, label.to_string())).or_default() += 1;
+        *map.entry((metric, label.to_string())).or_default() += 1;
     }
 
     /// Every counter, by metric and label.
-    pub fn counters(&self) -> BTreeMap<(&'static str, String), u64> {
+    pub fn counters(&self) -> BTreeMap<(Metric, String), u64> {
         self.counters
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -8,12 +8,16 @@
 //!   group (conversations, outbox, sheets, users).
 //! - [`intake`]: one transaction per inbound message (dedupe, conversation, message, cursor,
 //!   decision, outbox).
+//! - [`knowledge`]: the matcher over the published sheets, rebuilt in every process when
+//!   they change (PostgreSQL `LISTEN/NOTIFY`, SQLite fingerprint polling).
 //! - [`policy`]: turns the `faq` matcher's decision into a reply for the channel.
 //! - [`channel`]: the `Channel` trait every platform adapter implements, and an in-memory one.
 //! - [`dispatcher`]: the outbox worker, with backoff and exact `retry_after`.
 //! - [`health`]: channel state and counters for `/healthz` and `/metrics`.
 //! - [`calendar`]: the office's working days, hours, holidays and time zone.
 //! - [`stats`]: the office's figures over a period (volumes, rates, times, feedback).
+//! - [`protocol`]: button data and slash commands, encoded and parsed in one place.
+//! - [`secret`]: random tokens, their hashes, constant-time comparison.
 //! - [`clock`]: milliseconds on tokio's clock, so tests can pause time.
 //!
 //! Errors are one [`Error`] enum; the binary and tests use `anyhow`.
@@ -27,8 +31,11 @@ pub mod error;
 pub mod failpoint;
 pub mod health;
 pub mod intake;
+pub mod knowledge;
 pub mod model;
 pub mod policy;
+pub mod protocol;
+pub mod secret;
 pub mod stats;
 pub mod store;
 

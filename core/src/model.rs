@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::ButtonData;
+
 /// Where a conversation is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -158,40 +160,6 @@ pub enum Action {
     Edited,
 }
 
-impl Action {
-    /// The action a button's data stands for; `None` for unknown or malformed data, which
-    /// must be treated as stale or forged.
-    pub fn from_button(data: &str) -> Option<Self> {
-        if data == "operator" {
-            return Some(Self::RequestOperator);
-        }
-        if let Some(id) = data.strip_prefix("sheet:") {
-            return (!id.is_empty()).then(|| Self::ChooseSheet(id.to_string()));
-        }
-        if let Some(rest) = data.strip_prefix("fb:") {
-            let (message, verdict) = rest.split_once(':')?;
-            let useful = match verdict {
-                "y" => true,
-                "n" => false,
-                _ => return None,
-            };
-            return Some(Self::Feedback {
-                message: message.parse().ok()?,
-                useful,
-            });
-        }
-        if let Some(rest) = data.strip_prefix("rate:") {
-            let (conversation, score) = rest.split_once(':')?;
-            let score: u8 = score.parse().ok()?;
-            return (1..=5).contains(&score).then_some(Self::Rate {
-                conversation: conversation.parse().ok()?,
-                score,
-            });
-        }
-        None
-    }
-}
-
 /// One message received from a platform, as an adapter hands it to intake.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inbound {
@@ -265,9 +233,18 @@ impl Inbound {
 pub struct Button {
     /// The label.
     pub label: String,
-    /// What pressing it sends back: `sheet:<id>`, `operator`, `fb:<message>:y|n` or
-    /// `rate:<conversation>:<1-5>` (see [`Action::from_button`]).
-    pub data: String,
+    /// What pressing it sends back.
+    pub data: ButtonData,
+}
+
+impl Button {
+    /// A button with its label and data.
+    pub fn new(label: impl Into<String>, data: ButtonData) -> Self {
+        Self {
+            label: label.into(),
+            data,
+        }
+    }
 }
 
 /// A message to deliver, as the dispatcher hands it to a channel.
@@ -293,53 +270,4 @@ pub struct Outgoing {
     pub buttons: Vec<Button>,
     /// Delivery attempts so far, this one included.
     pub attempt: i64,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn button_data_round_trips_into_actions() {
-        assert_eq!(
-            Action::from_button("sheet:pink-card"),
-            Some(Action::ChooseSheet("pink-card".into()))
-        );
-        assert_eq!(
-            Action::from_button("operator"),
-            Some(Action::RequestOperator)
-        );
-        assert_eq!(
-            Action::from_button("fb:42:n"),
-            Some(Action::Feedback {
-                message: 42,
-                useful: false
-            })
-        );
-        assert_eq!(
-            Action::from_button("rate:7:5"),
-            Some(Action::Rate {
-                conversation: 7,
-                score: 5
-            })
-        );
-    }
-
-    #[test]
-    fn malformed_or_forged_button_data_is_refused() {
-        for data in [
-            "",
-            "sheet:",
-            "fb:x:y",
-            "fb:1:maybe",
-            "fb:1",
-            "rate:1:9",
-            "rate:1:0",
-            "rate:a:3",
-            "<b>",
-            "operatore",
-        ] {
-            assert_eq!(Action::from_button(data), None, "{data:?}");
-        }
-    }
 }

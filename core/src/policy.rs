@@ -4,22 +4,41 @@
 //! a sheet's answer, a choice among sheets, a small-talk reply or a handoff notice. All texts
 //! come from `[texts]` in the configuration.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use sportello_faq::{Candidate, Decision, DecisionKind, Matcher, Office, Reason, Sheet};
 
 use crate::channel::ChannelCaps;
 use crate::config::Texts;
+use crate::knowledge::Knowledge;
 use crate::model::{Action, Button};
+use crate::protocol::ButtonData;
 
-/// A reply for the citizen; `{ref}` in its text is replaced by the conversation's number.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A reply for the citizen, before it is stored: `{ref}` in its text stands for the
+/// conversation's number, and its 👍/👎 buttons need the id of the message it answers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Reply {
-    /// The text.
+    /// The text, with `{ref}` where the conversation's number goes.
     pub text: String,
     /// Buttons, for channels that show them.
     pub buttons: Vec<Button>,
+    /// Whether 👍/👎 buttons judging the answered message go under it.
+    pub feedback: bool,
+}
+
+impl Reply {
+    /// A reply of text alone.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The text with the conversation's reference number (or a placeholder) in it.
+    pub fn text_for(&self, reference: &str) -> String {
+        self.text.replace("{ref}", reference)
+    }
 }
 
 /// What the policy decided for one message.
@@ -39,10 +58,9 @@ pub struct Outcome {
     pub escalate: bool,
 }
 
-/// The policy, with the matcher it uses; the matcher can be replaced when sheets change.
+/// The policy, over the knowledge it answers from.
 pub struct Policy {
-    matcher: RwLock<Arc<Matcher>>,
-    offices: RwLock<HashMap<String, Office>>,
+    knowledge: Arc<Knowledge>,
     texts: Texts,
 }
 
@@ -54,26 +72,25 @@ fn reason_name(reason: &Reason) -> String {
 }
 
 impl Policy {
-    /// A policy over `matcher`, naming `offices` in answers.
+    /// A policy over knowledge that follows the store.
+    pub fn with_knowledge(knowledge: Arc<Knowledge>, texts: Texts) -> Self {
+        Self { knowledge, texts }
+    }
+
+    /// A policy over a fixed `matcher`, naming `offices` in answers (tests, benchmarks,
+    /// `ask --sheets`).
     pub fn new(matcher: Matcher, offices: &[Office], texts: Texts) -> Self {
-        Self {
-            matcher: RwLock::new(Arc::new(matcher)),
-            offices: RwLock::new(offices.iter().map(|o| (o.id.clone(), o.clone())).collect()),
-            texts,
-        }
+        Self::with_knowledge(Arc::new(Knowledge::fixed(matcher, offices)), texts)
+    }
+
+    /// The knowledge it answers from.
+    pub fn knowledge(&self) -> &Arc<Knowledge> {
+        &self.knowledge
     }
 
     /// The matcher in use.
     pub fn matcher(&self) -> Arc<Matcher> {
-        self.matcher
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// Use a new matcher (after sheets were published).
-    pub fn replace_matcher(&self, matcher: Matcher) {
-        *self.matcher.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(matcher);
+        self.knowledge.matcher()
     }
 
     /// The texts in use.
@@ -114,7 +131,8 @@ impl Policy {
                     }],
                     reply: Some(Reply {
                         text: self.answer_text(sheet, caps),
-                        buttons: self.feedback_buttons(caps),
+                        buttons: Vec::new(),
+                        feedback: caps.buttons,
                     }),
                     escalate: false,
                 },
@@ -124,10 +142,7 @@ impl Policy {
                     reason: "unknown_choice".into(),
                     confidence: None,
                     candidates: Vec::new(),
-                    reply: Some(Reply {
-                        text: self.texts.stale_button.clone(),
-                        buttons: Vec::new(),
-                    }),
+                    reply: Some(Reply::text(self.texts.stale_button.clone())),
                     escalate: false,
                 },
             },
@@ -165,10 +180,7 @@ impl Policy {
             reason: reason.into(),
             confidence: None,
             candidates: Vec::new(),
-            reply: text.map(|text| Reply {
-                text: text.replace("{hours}", &self.texts.hours),
-                buttons: Vec::new(),
-            }),
+            reply: text.map(|text| Reply::text(text.replace("{hours}", &self.texts.hours))),
             escalate: false,
         }
     }
@@ -190,12 +202,18 @@ impl Policy {
     pub fn rating_request(&self, conversation_id: i64) -> Reply {
         Reply {
             text: self.texts.rating_request.clone(),
-            buttons: (1..=5)
-                .map(|n| Button {
-                    label: "⭐".repeat(n),
-                    data: format!("rate:{conversation_id}:{n}"),
+            buttons: (1..=5u8)
+                .map(|score| {
+                    Button::new(
+                        "⭐".repeat(score.into()),
+                        ButtonData::Rate {
+                            conversation: conversation_id,
+                            score,
+                        },
+                    )
                 })
                 .collect(),
+            feedback: false,
         }
     }
 
@@ -211,10 +229,7 @@ impl Policy {
             reason: reason.into(),
             confidence,
             candidates,
-            reply: Some(Reply {
-                text: text.replace("{hours}", &self.texts.hours),
-                buttons: Vec::new(),
-            }),
+            reply: Some(Reply::text(text.replace("{hours}", &self.texts.hours))),
             escalate: true,
         }
     }
@@ -229,12 +244,7 @@ impl Policy {
         let reason = reason_name(&d.reason);
         let confidence = Some(d.confidence);
         let t = &self.texts;
-        let simple = |text: &str| {
-            Some(Reply {
-                text: text.to_string(),
-                buttons: Vec::new(),
-            })
-        };
+        let simple = |text: &str| Some(Reply::text(text));
         let (reply, escalate) = match (&d.kind, &d.reason) {
             (DecisionKind::Answer, _) => {
                 let sheet = d
@@ -245,7 +255,8 @@ impl Policy {
                     Some(sheet) => (
                         Some(Reply {
                             text: self.answer_text(sheet, caps),
-                            buttons: self.feedback_buttons(caps),
+                            buttons: Vec::new(),
+                            feedback: caps.buttons,
                         }),
                         false,
                     ),
@@ -282,22 +293,22 @@ impl Policy {
         }
     }
 
-    /// 👍/👎 under an answer; `{msg}` in their data is replaced by intake with the id of the
-    /// citizen's message that was answered.
-    fn feedback_buttons(&self, caps: ChannelCaps) -> Vec<Button> {
-        if !caps.buttons {
-            return Vec::new();
+    /// A reply's buttons once the citizen's message it answers is stored as `message`: its
+    /// own, then 👍/👎 judging that message when it asks for them.
+    pub fn buttons_for(&self, reply: &Reply, message: i64) -> Vec<Button> {
+        let mut buttons = reply.buttons.clone();
+        if reply.feedback {
+            for (label, useful) in [
+                (&self.texts.useful_button, true),
+                (&self.texts.not_useful_button, false),
+            ] {
+                buttons.push(Button::new(
+                    label.clone(),
+                    ButtonData::Feedback { message, useful },
+                ));
+            }
         }
-        vec![
-            Button {
-                label: self.texts.useful_button.clone(),
-                data: "fb:{msg}:y".into(),
-            },
-            Button {
-                label: self.texts.not_useful_button.clone(),
-                data: "fb:{msg}:n".into(),
-            },
-        ]
+        buttons
     }
 
     /// A sheet's answer as the channel should show it.
@@ -313,8 +324,12 @@ impl Policy {
             text.push_str("\n\n");
             text.push_str(link);
         }
-        let offices = self.offices.read().unwrap_or_else(|e| e.into_inner());
-        if let Some(office) = sheet.office.as_ref().and_then(|id| offices.get(id)) {
+        let knowledge = self.knowledge.snapshot();
+        if let Some(office) = sheet
+            .office
+            .as_ref()
+            .and_then(|id| knowledge.offices.get(id))
+        {
             let contacts: Vec<&str> = [office.phone.as_str(), office.email.as_str()]
                 .into_iter()
                 .filter(|s| !s.is_empty())
@@ -337,10 +352,10 @@ impl Policy {
         let mut buttons = Vec::new();
         for (i, sheet) in sheets.iter().enumerate() {
             if caps.buttons {
-                buttons.push(Button {
-                    label: sheet.title.clone(),
-                    data: format!("sheet:{}", sheet.id),
-                });
+                buttons.push(Button::new(
+                    sheet.title.clone(),
+                    ButtonData::Sheet(sheet.id.clone()),
+                ));
             } else {
                 text.push_str(&format!("\n{}. {}", i + 1, sheet.title));
                 if let Some(link) = &sheet.link {
@@ -349,11 +364,15 @@ impl Policy {
             }
         }
         if caps.buttons {
-            buttons.push(Button {
-                label: self.texts.operator_button.clone(),
-                data: "operator".into(),
-            });
+            buttons.push(Button::new(
+                self.texts.operator_button.clone(),
+                ButtonData::Operator,
+            ));
         }
-        Reply { text, buttons }
+        Reply {
+            text,
+            buttons,
+            feedback: false,
+        }
     }
 }

@@ -6,6 +6,7 @@ mod common;
 use common::{TestDb, pipeline, text};
 use sportello_core::intake::Receipt;
 use sportello_core::model::{Action, Button, Inbound};
+use sportello_core::protocol::ButtonData;
 use sportello_core::store::Store;
 
 fn press(id: &str, who: &str, action: Action) -> Inbound {
@@ -61,7 +62,7 @@ async fn an_answer_carries_feedback_buttons_naming_the_question() {
         let (intake, _) = pipeline(&store).await;
         let (conv, question) = answered(&intake, "ada").await;
         let buttons = buttons_of(&store, conv).await;
-        let data: Vec<&str> = buttons[0].iter().map(|b| b.data.as_str()).collect();
+        let data: Vec<String> = buttons[0].iter().map(|b| b.data.to_string()).collect();
         assert_eq!(
             data,
             [format!("fb:{question}:y"), format!("fb:{question}:n")],
@@ -69,11 +70,11 @@ async fn an_answer_carries_feedback_buttons_naming_the_question() {
             db.backend
         );
         assert_eq!(
-            Action::from_button(data[1]),
-            Some(Action::Feedback {
+            Action::from(data[1].parse::<ButtonData>().unwrap()),
+            Action::Feedback {
                 message: question,
                 useful: false
-            })
+            }
         );
     }
 }
@@ -128,9 +129,11 @@ async fn a_thumbs_down_is_recorded_once_and_offers_a_person() {
         let buttons = buttons_of(&store, conv).await;
         assert_eq!(buttons.len(), 2, "the answer and one offer of alternatives");
         let offer = &buttons[1];
-        assert_eq!(offer.last().unwrap().data, "operator");
+        assert_eq!(offer.last().unwrap().data.to_string(), "operator");
         assert!(
-            offer.iter().all(|b| b.data != "sheet:pink-card"),
+            offer
+                .iter()
+                .all(|b| b.data.to_string() != "sheet:pink-card"),
             "the sheet that did not help is not offered again: {offer:?}"
         );
     }
@@ -177,11 +180,11 @@ async fn resolving_asks_once_for_a_rating_that_counts_once() {
             "a resolved conversation cannot be resolved again"
         );
         let buttons = buttons_of(&store, conv).await;
-        let rating: Vec<&str> = buttons
+        let rating: Vec<String> = buttons
             .last()
             .unwrap()
             .iter()
-            .map(|b| b.data.as_str())
+            .map(|b| b.data.to_string())
             .collect();
         let expected: Vec<String> = (1..=5).map(|n| format!("rate:{conv}:{n}")).collect();
         assert_eq!(rating, expected, "{}", db.backend);

@@ -56,14 +56,14 @@ pub fn split(text: &str, limit: usize) -> Vec<String> {
 pub fn keyboard(buttons: &[Button]) -> Option<InlineKeyboardMarkup> {
     let rows: Vec<Vec<InlineKeyboardButton>> = buttons
         .iter()
-        .filter(|b| {
-            let fits = !b.data.is_empty() && b.data.len() <= CALLBACK_DATA_LIMIT;
+        .filter_map(|b| {
+            let data = b.data.to_string();
+            let fits = data.len() <= CALLBACK_DATA_LIMIT;
             if !fits {
-                tracing::warn!(data = %b.data, "button data does not fit Telegram's 64 bytes; button left out");
+                tracing::warn!(%data, "button data does not fit Telegram's 64 bytes; button left out");
             }
-            fits
+            fits.then(|| vec![InlineKeyboardButton::callback(b.label.clone(), data)])
         })
-        .map(|b| vec![InlineKeyboardButton::callback(b.label.clone(), b.data.clone())])
         .collect();
     (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
 }
@@ -71,6 +71,7 @@ pub fn keyboard(buttons: &[Button]) -> Option<InlineKeyboardMarkup> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sportello_core::protocol::ButtonData;
 
     #[test]
     fn markup_in_citizen_or_sheet_text_is_escaped() {
@@ -108,14 +109,8 @@ mod tests {
 
     #[test]
     fn buttons_with_oversized_data_are_left_out() {
-        let ok = Button {
-            label: "Pink Card".into(),
-            data: "sheet:pink-card".into(),
-        };
-        let long = Button {
-            label: "x".into(),
-            data: format!("sheet:{}", "a".repeat(80)),
-        };
+        let ok = Button::new("Pink Card", ButtonData::Sheet("pink-card".into()));
+        let long = Button::new("x", ButtonData::Sheet("a".repeat(80)));
         let kb = keyboard(&[ok, long]).unwrap();
         assert_eq!(kb.inline_keyboard.len(), 1);
         assert!(keyboard(&[]).is_none());

@@ -35,6 +35,15 @@ pub use webhook::router as webhook_router;
 /// The channel's name, as stored with its messages.
 pub const NAME: &str = "telegram";
 
+/// What Telegram shows: 4,096 characters a message (longer texts are split) and inline
+/// keyboards.
+pub const CAPS: ChannelCaps = ChannelCaps {
+    text_limit: format::TEXT_LIMIT,
+    buttons: true,
+    short_answers: false,
+    subjects: false,
+};
+
 /// Longest wait between retries of a failing poll.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -56,19 +65,24 @@ pub struct Telegram {
 impl Telegram {
     /// A bot for `config` (its token must be set); `texts` gives the short notices shown
     /// when a button is pressed.
-    pub fn new(config: &TelegramConfig, texts: &Texts) -> Result<Self, String> {
+    pub fn new(config: &TelegramConfig, texts: &Texts) -> Result<Self, crate::Error> {
         let token = config
             .token
             .as_ref()
             .map(|t| t.expose().to_string())
-            .ok_or("telegram.token is not set")?;
-        let url = reqwest::Url::parse(&config.api_url)
-            .map_err(|e| format!("telegram.api_url {:?}: {e}", config.api_url))?;
+            .ok_or(crate::Error::Config {
+                key: "telegram.token",
+                message: "not set (SPORTELLO_TELEGRAM__TOKEN)".into(),
+            })?;
+        let url = reqwest::Url::parse(&config.api_url).map_err(|e| crate::Error::Config {
+            key: "telegram.api_url",
+            message: format!("{:?}: {e}", config.api_url),
+        })?;
         let client = |timeout: Duration| {
             teloxide::net::default_reqwest_settings()
                 .timeout(timeout)
                 .build()
-                .map_err(|e| format!("cannot build the HTTP client: {e}"))
+                .map_err(|e| crate::Error::Client(e.to_string()))
         };
         let poll_timeout = Duration::from_secs(config.poll_timeout_secs);
         Ok(Self {
@@ -390,12 +404,7 @@ impl Channel for Telegram {
     }
 
     fn caps(&self) -> ChannelCaps {
-        ChannelCaps {
-            text_limit: format::TEXT_LIMIT,
-            buttons: true,
-            short_answers: false,
-            subjects: false,
-        }
+        CAPS
     }
 
     async fn run(

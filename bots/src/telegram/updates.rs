@@ -5,6 +5,7 @@
 //! their offset is still confirmed so that the poller never sticks on them.
 
 use sportello_core::model::{Action, Attachment, Inbound, Sender};
+use sportello_core::protocol::{ButtonData, Command};
 use teloxide::types::{CallbackQuery, Message, Update, UpdateKind, User};
 
 /// A button press to acknowledge once intake has committed it.
@@ -105,7 +106,7 @@ fn message(msg: &Message, groups: bool, edited: bool) -> Option<Inbound> {
             size: Some(u64::from(doc.file.size)),
         });
         Action::Attachment
-    } else if let Some(cmd) = msg.text().and_then(command) {
+    } else if let Some(cmd) = msg.text().and_then(Command::parse).map(Command::action) {
         cmd
     } else if msg.text().is_some() {
         Action::Message
@@ -126,20 +127,6 @@ fn message(msg: &Message, groups: bool, edited: bool) -> Option<Inbound> {
         action,
         cursor: None,
     })
-}
-
-/// The commands the bot knows; other `/words` are read as text.
-fn command(text: &str) -> Option<Action> {
-    let word = text.split_whitespace().next()?;
-    let name = word.strip_prefix('/')?;
-    // `/start@OfficeBot` in groups.
-    let name = name.split('@').next().unwrap_or(name).to_lowercase();
-    match name.as_str() {
-        "start" => Some(Action::Start),
-        "help" | "aiuto" => Some(Action::Help),
-        "operatore" | "operator" => Some(Action::RequestOperator),
-        _ => None,
-    }
 }
 
 fn unsupported_kind(msg: &Message) -> Option<Attachment> {
@@ -167,7 +154,11 @@ fn unsupported_kind(msg: &Message) -> Option<Attachment> {
 
 fn callback(q: &CallbackQuery, groups: bool, cursor: Option<String>) -> Incoming {
     let carrier = q.message.as_ref().map(|m| (m.chat().id.0, m.id().0));
-    let action = q.data.as_deref().and_then(Action::from_button);
+    let action = q
+        .data
+        .as_deref()
+        .and_then(|d| d.parse::<ButtonData>().ok())
+        .map(Action::from);
     let press = Press {
         id: q.id.0.clone(),
         message: carrier,

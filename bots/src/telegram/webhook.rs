@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use sportello_core::intake::Intake;
+use sportello_core::secret::constant_time_eq;
 use teloxide::types::Update;
 
 use super::Telegram;
@@ -29,11 +30,6 @@ pub fn router(telegram: Arc<Telegram>, intake: Arc<Intake>) -> Router {
         .with_state((telegram, intake))
 }
 
-/// Compare without leaking, through timing, how much of the secret a guess got right.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 async fn receive(
     State((telegram, intake)): State<Shared>,
     headers: HeaderMap,
@@ -49,7 +45,7 @@ async fn receive(
         .get(SECRET_HEADER)
         .map(|v| v.as_bytes())
         .unwrap_or_default();
-    if expected.is_empty() || !same(given, &expected) {
+    if expected.is_empty() || !constant_time_eq(given, &expected) {
         tracing::warn!("telegram webhook call with a wrong or missing secret refused");
         return StatusCode::UNAUTHORIZED;
     }
@@ -79,9 +75,9 @@ async fn receive(
 mod tests {
     #[test]
     fn secrets_compare_whole() {
-        assert!(super::same(b"abc", b"abc"));
-        assert!(!super::same(b"abc", b"abd"));
-        assert!(!super::same(b"ab", b"abc"));
-        assert!(!super::same(b"", b"abc"));
+        assert!(super::constant_time_eq(b"abc", b"abc"));
+        assert!(!super::constant_time_eq(b"abc", b"abd"));
+        assert!(!super::constant_time_eq(b"ab", b"abc"));
+        assert!(!super::constant_time_eq(b"", b"abc"));
     }
 }

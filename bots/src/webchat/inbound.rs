@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 use sportello_core::model::{Action, Inbound, Sender};
+use sportello_core::protocol::{ButtonData, Command};
 
 use super::{NAME, WebChat};
 
@@ -41,7 +42,10 @@ pub(super) fn read(chat: &WebChat, thread: &str, post: Post) -> Result<Inbound, 
     });
     let (text, action) = match post.data {
         Some(data) => {
-            let action = Action::from_button(&data).ok_or(Refused::Stale)?;
+            let action: Action = data
+                .parse::<ButtonData>()
+                .map_err(|_| Refused::Stale)?
+                .into();
             let label: String = post
                 .label
                 .filter(|l| !l.trim().is_empty())
@@ -59,7 +63,9 @@ pub(super) fn read(chat: &WebChat, thread: &str, post: Post) -> Result<Inbound, 
             if text.chars().count() > chat.config.text_limit {
                 return Err(Refused::Invalid(chat.config.too_long.clone()));
             }
-            let action = command(&text).unwrap_or(Action::Message);
+            let action = Command::parse(&text)
+                .map(Command::action)
+                .unwrap_or(Action::Message);
             (text, action)
         }
     };
@@ -78,29 +84,4 @@ pub(super) fn read(chat: &WebChat, thread: &str, post: Post) -> Result<Inbound, 
         action,
         cursor: None,
     })
-}
-
-/// The commands the welcome text mentions; other `/words` are read as text.
-fn command(text: &str) -> Option<Action> {
-    let word = text.split_whitespace().next()?;
-    let name = word.strip_prefix('/')?.to_lowercase();
-    match name.as_str() {
-        "start" => Some(Action::Start),
-        "help" | "aiuto" => Some(Action::Help),
-        "operatore" | "operator" => Some(Action::RequestOperator),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn commands_ask_for_a_person_or_help() {
-        assert_eq!(command("/operatore"), Some(Action::RequestOperator));
-        assert_eq!(command("/Aiuto per favore"), Some(Action::Help));
-        assert_eq!(command("operatore"), None);
-        assert_eq!(command("/boh"), None);
-    }
 }

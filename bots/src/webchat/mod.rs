@@ -44,6 +44,14 @@ pub const NAME: &str = "webchat";
 /// Longest bot or operator message shown in one bubble.
 const TEXT_LIMIT: usize = 4096;
 
+/// What the web chat shows: long texts and buttons.
+pub const CAPS: ChannelCaps = ChannelCaps {
+    text_limit: TEXT_LIMIT,
+    buttons: true,
+    short_answers: false,
+    subjects: false,
+};
+
 /// A message pushed live to the citizen's open tabs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Live {
@@ -100,12 +108,7 @@ impl Channel for WebChat {
     }
 
     fn caps(&self) -> ChannelCaps {
-        ChannelCaps {
-            text_limit: TEXT_LIMIT,
-            buttons: true,
-            short_answers: false,
-            subjects: false,
-        }
+        CAPS
     }
 
     /// Messages arrive on the console server's `/chat` routes: this only marks the channel

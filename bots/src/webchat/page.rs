@@ -76,9 +76,9 @@ pub fn entries_html(csrf: &str, entries: &[TranscriptEntry]) -> Markup {
                         @for b in &entry.buttons {
                             form method="post" action="/chat/messages" {
                                 input type="hidden" name="csrf" value=(csrf);
-                                input type="hidden" name="data" value=(b.data);
+                                input type="hidden" name="data" value=(b.data.to_string());
                                 input type="hidden" name="label" value=(b.label);
-                                button type="submit" class="btn btn-outline" data-data=(b.data) { (b.label) }
+                                button type="submit" class="btn btn-outline" data-data=(b.data.to_string()) { (b.label) }
                             }
                         }
                     }
@@ -112,6 +112,7 @@ pub fn current_buttons_only(entries: &mut [TranscriptEntry]) {
 mod tests {
     use super::*;
     use sportello_core::model::Button;
+    use sportello_core::protocol::ButtonData;
 
     fn entry(id: i64, author: &str, text: &str, buttons: bool) -> TranscriptEntry {
         TranscriptEntry {
@@ -120,10 +121,13 @@ mod tests {
             author: author.into(),
             text: text.into(),
             buttons: if buttons {
-                vec![Button {
-                    label: "👍 Utile".into(),
-                    data: format!("fb:{id}:y"),
-                }]
+                vec![Button::new(
+                    "👍 Utile",
+                    ButtonData::Feedback {
+                        message: id,
+                        useful: true,
+                    },
+                )]
             } else {
                 vec![]
             },

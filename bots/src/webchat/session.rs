@@ -13,7 +13,7 @@
 //! library computer does not see the conversation.
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use sha2::{Digest, Sha256};
+use sportello_core::secret::{constant_time_eq, derive_hex, hex};
 
 /// The cookie's name.
 pub const COOKIE: &str = "sportello_chat";
@@ -62,12 +62,7 @@ impl Session {
     /// Whether `token` is this session's CSRF token (compared in constant time).
     pub fn csrf_matches(&self, token: &str) -> bool {
         let expected = self.csrf();
-        expected.len() == token.len()
-            && expected
-                .bytes()
-                .zip(token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        constant_time_eq(expected, token)
     }
 
     /// The `Set-Cookie` value that gives the browser this session.
@@ -83,12 +78,10 @@ impl Session {
     }
 
     fn derive(&self, purpose: &str) -> String {
-        let mut h = Sha256::new();
-        h.update(b"sportello webchat ");
-        h.update(purpose.as_bytes());
-        h.update(b"\0");
-        h.update(self.secret.as_bytes());
-        hex(&h.finalize())
+        derive_hex(&[
+            format!("sportello webchat {purpose}").as_bytes(),
+            self.secret.as_bytes(),
+        ])
     }
 }
 
@@ -96,10 +89,6 @@ impl Default for Session {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -83,15 +83,10 @@ async fn save(state: &AppState, actor: &Actor, sheet: &Sheet) -> Result<(), Erro
     rebuild(state).await
 }
 
-/// Rebuild the policy's matcher from the published sheets.
+/// Rebuild this process's matcher now, so the next answer uses the change (other processes
+/// hear of it from the store).
 pub async fn rebuild(state: &AppState) -> Result<(), Error> {
-    let published = state.intake.store().published_sheets().await?;
-    let matcher = (state.build_matcher)(&published).map_err(Error::Internal)?;
-    state.intake.policy().replace_matcher(matcher);
-    tracing::info!(
-        sheets = published.len(),
-        "matcher rebuilt after a sheet change"
-    );
+    state.intake.policy().knowledge().refresh().await?;
     Ok(())
 }
 

@@ -23,7 +23,7 @@ use crate::api::sheets::{EDITORS, rebuild};
 use crate::error::{Error, PageResult};
 use crate::session::{Actor, Gate, PageActor, gate};
 use form::{SheetForm, check};
-use view::{Edit, Outcome, Trial};
+use view::{Edit, Outcome, Preview, Trial};
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -70,11 +70,28 @@ async fn list(
     Ok(view::list(&actor, &q, &sheets, &drafts, &offices).into_response())
 }
 
+/// The answer to this sheet exactly as the policy would send it on each channel, with that
+/// channel's own capabilities.
+fn previews(state: &AppState, sheet: &Sheet) -> Vec<Preview> {
+    let policy = state.intake.policy();
+    state
+        .intake
+        .registered()
+        .into_iter()
+        .map(|(channel, caps)| Preview {
+            text: policy.answer_text(sheet, caps),
+            channel,
+            caps,
+        })
+        .collect()
+}
+
 /// What the matcher decides for `text`, over `sheets` (the published ones when `None`).
 fn outcome(state: &AppState, text: &str, sheets: Option<&[Sheet]>) -> Result<Outcome, Error> {
+    let knowledge = state.intake.policy().knowledge();
     let matcher = match sheets {
-        None => state.intake.policy().matcher(),
-        Some(s) => std::sync::Arc::new((state.build_matcher)(s).map_err(Error::Internal)?),
+        None => knowledge.matcher(),
+        Some(s) => std::sync::Arc::new(knowledge.build(s)),
     };
     let d = matcher.decide(text);
     let candidates = d
@@ -134,6 +151,7 @@ async fn edit_data(state: &AppState, id: Option<&str>, form: SheetForm) -> Resul
         ),
         None => (None, None, Vec::new()),
     };
+    let previews = previews(state, &form.sheet(SheetStatus::Published));
     Ok(Edit {
         id: id.map(str::to_string),
         form,
@@ -143,6 +161,7 @@ async fn edit_data(state: &AppState, id: Option<&str>, form: SheetForm) -> Resul
         revisions,
         offices: store.offices().await?,
         trial: None,
+        previews,
     })
 }
 

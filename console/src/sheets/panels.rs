@@ -2,19 +2,18 @@
 //! with their diffs and restore buttons.
 
 use maud::{Markup, html};
+use sportello_core::channel::ChannelCaps;
 use sportello_core::store::RevisionRow;
 use sportello_faq::Sheet;
 
 use super::diff::diff;
 use super::form::SheetForm;
-use super::view::{Outcome, Trial};
+use super::view::{Outcome, Preview, Trial};
 use crate::session::Actor;
 use crate::views::{csrf_field, time};
 
-/// X counts every link as 23 characters, plus the space before it.
-const X_LINK: usize = 24;
-/// X's limit.
-const X_MAX: usize = 280;
+/// X counts every link as 23 characters.
+const X_LINK: usize = 23;
 
 fn decision_label(d: &str) -> &'static str {
     match d {
@@ -57,31 +56,56 @@ pub fn try_box(f: &SheetForm, trial: Option<&Trial>, action: &str) -> Markup {
     }
 }
 
-/// How the answer looks on Telegram, on X (with its character count) and by email.
-pub fn preview(s: &Sheet) -> Markup {
-    let short = s.short_text();
-    let x_len = short.chars().count() + if s.link.is_some() { X_LINK } else { 0 };
+/// The channel's name as editors know it.
+fn channel_label(channel: &str) -> &str {
+    match channel {
+        "telegram" => "Telegram",
+        "webchat" => "Chat del sito",
+        "x" => "X",
+        "email" => "Email",
+        other => other,
+    }
+}
+
+/// A text's length as the channel counts it: X counts every link as 23 characters.
+pub fn shown_length(caps: ChannelCaps, text: &str) -> usize {
+    if !caps.short_answers {
+        return text.chars().count();
+    }
+    let spaces = text.split_whitespace().count().saturating_sub(1);
+    let words: usize = text
+        .split_whitespace()
+        .map(|w| {
+            if w.starts_with("https://") || w.starts_with("http://") {
+                X_LINK
+            } else {
+                w.chars().count()
+            }
+        })
+        .sum();
+    words + spaces
+}
+
+/// How the answer looks on each channel: the exact text the policy would send there, with
+/// its length against the channel's limit where the limit is tight.
+pub fn preview(s: &Sheet, previews: &[Preview]) -> Markup {
     html! {
         section id="preview" aria-labelledby="h-preview" {
             h2 id="h-preview" { "Anteprima" }
             div class="columns" {
-                div class="card" {
-                    h3 { "Telegram" }
-                    p { strong { (s.title) } }
-                    p class="pre" { (s.summary) }
-                    @if let Some(l) = &s.link { p { a href=(l) { (l) } } }
-                }
-                div class="card" {
-                    h3 { "X" }
-                    p class="pre" { (short) @if let Some(l) = &s.link { " " (l) } }
-                    p id="x-count" class={ "muted" @if x_len > X_MAX { " over" } } { (x_len) " / " (X_MAX) " caratteri" }
-                }
-                div class="card" {
-                    h3 { "Email" }
-                    p { "Oggetto: " (s.title) }
-                    p class="pre" { (s.summary) }
-                    @if !s.body.is_empty() { p class="pre" { (s.body) } }
-                    @if let Some(l) = &s.link { p { (l) } }
+                @for p in previews {
+                    @let len = shown_length(p.caps, &p.text);
+                    div class="card" id=(format!("preview-{}", p.channel)) {
+                        h3 { (channel_label(&p.channel)) }
+                        @if p.caps.subjects { p { "Oggetto: " (s.title) } }
+                        p class="pre" { (p.text) }
+                        @if p.caps.subjects && !s.body.is_empty() { p class="pre" { (s.body) } }
+                        @if p.caps.short_answers {
+                            p id=(format!("{}-count", p.channel)) class={ "muted" @if len > p.caps.text_limit { " over" } } {
+                                (len) " / " (p.caps.text_limit) " caratteri"
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -53,6 +53,18 @@ pub struct Edit {
     pub offices: Vec<Office>,
     /// The last question tried.
     pub trial: Option<Trial>,
+    /// The answer as each channel would show it.
+    pub previews: Vec<Preview>,
+}
+
+/// A sheet's answer as one channel would send it.
+pub struct Preview {
+    /// The channel's name.
+    pub channel: String,
+    /// What the channel can show.
+    pub caps: sportello_core::channel::ChannelCaps,
+    /// The text the policy would send.
+    pub text: String,
 }
 
 fn status_of(s: Option<&StoredSheet>, has_draft: bool) -> (&'static str, &'static str) {
@@ -228,7 +240,7 @@ pub fn edit(actor: &Actor, d: &Edit) -> Markup {
                     @if d.draft.is_some() { button type="submit" name="action" value="discard" class="btn btn-link" { "Scarta la bozza" } }
                 }
             }
-            (panels::preview(&f.sheet(SheetStatus::Published)))
+            (panels::preview(&f.sheet(SheetStatus::Published), &d.previews))
             @if let Some(id) = &d.id { (panels::revisions(actor, id, &d.revisions)) }
         },
     )

@@ -7,7 +7,7 @@
 
 use sqlx::Row;
 
-use super::{Intake, Receipt, Target, insert_outgoing};
+use super::{Intake, Receipt, Target, conversation_in, insert_outgoing};
 use crate::error::{Error, Result};
 use crate::model::{Action, Author, Inbound};
 use crate::store::{resolve_in, set_cursor};
@@ -81,7 +81,7 @@ impl Intake {
                 judged.conversation_id,
                 Author::Bot,
                 None,
-                &reply.text,
+                &reply.text_for(&judged.conversation_id.to_string()),
                 &reply.buttons,
                 now,
             )
@@ -101,14 +101,7 @@ impl Intake {
     pub async fn resolve(&self, conversation_id: i64, actor: &str) -> Result<()> {
         let now = self.store.now_ms();
         let mut w = self.store.begin_write().await?;
-        let row = sqlx::query(
-            "select c.channel, c.thread, c.subject, k.external_id, k.unreachable from conversations c \
-             join contacts k on k.id = c.contact_id where c.id = $1",
-        )
-        .bind(conversation_id)
-        .fetch_optional(&mut *w.tx)
-        .await?;
-        let Some(row) = row else {
+        let Some(held) = conversation_in(&mut w.tx, conversation_id).await? else {
             w.rollback().await?;
             return Err(Error::NotFound(format!("conversation {conversation_id}")));
         };
@@ -118,19 +111,9 @@ impl Intake {
                 "conversation {conversation_id} is already resolved"
             )));
         }
-        let channel: String = row.try_get("channel")?;
-        let unreachable = row.try_get::<i64, _>("unreachable")? != 0;
         let mut asked = false;
-        if self.caps(&channel).buttons && !unreachable {
-            let recipient: String = row.try_get("external_id")?;
-            let thread: String = row.try_get("thread")?;
-            let subject: Option<String> = row.try_get("subject")?;
-            let target = Target {
-                channel: &channel,
-                recipient: &recipient,
-                thread: &thread,
-                subject: subject.as_deref(),
-            };
+        if self.caps(&held.channel).buttons && !held.unreachable {
+            let target = held.target();
             let reply = self.policy.rating_request(conversation_id);
             insert_outgoing(
                 &mut w.tx,
@@ -140,7 +123,7 @@ impl Intake {
                 conversation_id,
                 Author::Bot,
                 None,
-                &reply.text.replace("{ref}", &conversation_id.to_string()),
+                &reply.text_for(&conversation_id.to_string()),
                 &reply.buttons,
                 now,
             )

@@ -13,9 +13,9 @@ use tokio::sync::Notify;
 
 use crate::channel::ChannelCaps;
 use crate::error::{Error, Result};
-use crate::health::Health;
+use crate::health::{Health, Metric};
 use crate::model::{Action, Author, Button, ConversationStatus, Inbound};
-use crate::policy::{Outcome, Policy};
+use crate::policy::{Outcome, Policy, Reply};
 use crate::store::{Backend, Store, audit, set_cursor};
 use sportello_faq::DecisionKind;
 
@@ -97,6 +97,19 @@ impl Intake {
             .insert(channel.to_string(), caps);
     }
 
+    /// Every registered channel with what it can show, by name.
+    pub fn registered(&self) -> Vec<(String, ChannelCaps)> {
+        let mut all: Vec<(String, ChannelCaps)> = self
+            .caps
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
     /// The capabilities of a channel (defaults for unknown ones).
     pub fn caps(&self, channel: &str) -> ChannelCaps {
         self.caps
@@ -139,7 +152,7 @@ impl Intake {
             {
                 self.outbox_ready.notify_one();
             }
-            self.health.count("feedback", &inbound.channel);
+            self.health.count(Metric::Feedback, &inbound.channel);
             return Ok(receipt);
         }
         let caps = self.caps(&inbound.channel);
@@ -154,13 +167,15 @@ impl Intake {
                     Receipt::Stored {
                         decision, replies, ..
                     } => {
-                        self.health.count("messages_in", &inbound.channel);
-                        self.health.count("decisions", decision.as_str());
+                        self.health.count(Metric::MessagesIn, &inbound.channel);
+                        self.health.count(Metric::Decisions, decision.as_str());
                         if *replies > 0 {
                             self.outbox_ready.notify_one();
                         }
                     }
-                    Receipt::Duplicate { .. } => self.health.count("duplicates", &inbound.channel),
+                    Receipt::Duplicate { .. } => {
+                        self.health.count(Metric::Duplicates, &inbound.channel)
+                    }
                     Receipt::Feedback { .. } => {}
                 }
                 return Ok(receipt);
@@ -234,7 +249,8 @@ impl Intake {
             set_cursor(&mut w.tx, &inbound.channel, cursor, now).await?;
         }
 
-        let reply: Option<(&str, &[Button])> = if bot_holds {
+        let ack;
+        let reply: Option<&Reply> = if bot_holds {
             if outcome.escalate {
                 sqlx::query(
                     "update conversations set status = 'queued', escalated_at = $2, acknowledged = 1, \
@@ -245,32 +261,20 @@ impl Intake {
                 .execute(&mut *w.tx)
                 .await?;
             }
-            outcome
-                .reply
-                .as_ref()
-                .map(|r| (r.text.as_str(), r.buttons.as_slice()))
+            outcome.reply.as_ref()
         } else if !acknowledged {
             // Operators hold the conversation: the citizen hears from the bot once, no more.
             sqlx::query("update conversations set acknowledged = 1 where id = $1")
                 .bind(conversation_id)
                 .execute(&mut *w.tx)
                 .await?;
-            Some((self.policy.texts().queued_ack.as_str(), &[]))
+            ack = Reply::text(self.policy.texts().queued_ack.clone());
+            Some(&ack)
         } else {
             None
         };
         let mut replies = 0;
-        if let Some((text, buttons)) = reply {
-            let text = text.replace("{ref}", &conversation_id.to_string());
-            // Feedback buttons name the message they judge, known only now.
-            let buttons: Vec<Button> = buttons
-                .iter()
-                .map(|b| Button {
-                    label: b.label.clone(),
-                    data: b.data.replace("{msg}", &message_id.to_string()),
-                })
-                .collect();
-            let buttons = buttons.as_slice();
+        if let Some(reply) = reply {
             let target = Target {
                 channel: &inbound.channel,
                 recipient: &inbound.sender.external_id,
@@ -285,8 +289,8 @@ impl Intake {
                 conversation_id,
                 Author::Bot,
                 None,
-                &text,
-                buttons,
+                &reply.text_for(&conversation_id.to_string()),
+                &self.policy.buttons_for(reply, message_id),
                 now,
             )
             .await?;
@@ -338,31 +342,15 @@ impl Intake {
         }
         let now = self.store.now_ms();
         let mut w = self.store.begin_write().await?;
-        let row = sqlx::query(
-            "select c.channel, c.thread, c.subject, c.status, c.assignee_id, k.external_id from conversations c \
-             join contacts k on k.id = c.contact_id where c.id = $1",
-        )
-        .bind(conversation_id)
-        .fetch_optional(&mut *w.tx)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("conversation {conversation_id}")))?;
-        let status: String = row.try_get("status")?;
-        let assignee: Option<i64> = row.try_get("assignee_id")?;
-        if status != "assigned" || assignee != Some(user_id) {
+        let held = conversation_in(&mut w.tx, conversation_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("conversation {conversation_id}")))?;
+        if held.status != "assigned" || held.assignee != Some(user_id) {
             return Err(Error::Conflict(format!(
                 "conversation {conversation_id} is not assigned to {actor}"
             )));
         }
-        let channel: String = row.try_get("channel")?;
-        let recipient: String = row.try_get("external_id")?;
-        let thread: String = row.try_get("thread")?;
-        let subject: Option<String> = row.try_get("subject")?;
-        let target = Target {
-            channel: &channel,
-            recipient: &recipient,
-            thread: &thread,
-            subject: subject.as_deref(),
-        };
+        let target = held.target();
         let reply_to: Option<String> = sqlx::query_scalar(
             "select platform_id from messages where conversation_id = $1 and direction = 'in' order by id desc limit 1",
         )
@@ -467,6 +455,49 @@ struct Target<'a> {
     recipient: &'a str,
     thread: &'a str,
     subject: Option<&'a str>,
+}
+
+/// A stored conversation as replies to it need it: where they go, and who holds it.
+struct Held {
+    channel: String,
+    thread: String,
+    subject: Option<String>,
+    recipient: String,
+    status: String,
+    assignee: Option<i64>,
+    unreachable: bool,
+}
+
+impl Held {
+    fn target(&self) -> Target<'_> {
+        Target {
+            channel: &self.channel,
+            recipient: &self.recipient,
+            thread: &self.thread,
+            subject: self.subject.as_deref(),
+        }
+    }
+}
+
+/// The conversation `id`, with its contact.
+async fn conversation_in(tx: &mut Transaction<'static, Any>, id: i64) -> Result<Option<Held>> {
+    let row = sqlx::query(
+        "select c.channel, c.thread, c.subject, c.status, c.assignee_id, k.external_id, k.unreachable \
+         from conversations c join contacts k on k.id = c.contact_id where c.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(Held {
+        channel: row.try_get("channel")?,
+        thread: row.try_get("thread")?,
+        subject: row.try_get("subject")?,
+        recipient: row.try_get("external_id")?,
+        status: row.try_get("status")?,
+        assignee: row.try_get("assignee_id")?,
+        unreachable: row.try_get::<i64, _>("unreachable")? != 0,
+    }))
 }
 
 const OUTGOING_POSTGRES: &str = "with m as (\

@@ -4,10 +4,10 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::sessions::{random_token, sha256_hex};
 use super::{Store, audit};
 use crate::error::{Error, Result};
 use crate::model::Role;
+use crate::secret::{api_token, sha256_hex, token_name};
 use crate::store::users::hash_password;
 
 /// A user as the admin's list shows it.
@@ -89,10 +89,8 @@ impl Store {
         password: &str,
         actor: &str,
     ) -> Result<i64> {
-        let username = username.trim();
-        if username.is_empty() || username.chars().count() > 64 {
-            return Err(Error::Invalid("username must be 1 to 64 characters".into()));
-        }
+        let username = token_name(username)
+            .ok_or_else(|| Error::Invalid("username must be 1 to 64 characters".into()))?;
         if password.chars().count() < 8 {
             return Err(Error::Invalid(
                 "password must have at least 8 characters".into(),
@@ -180,13 +178,9 @@ impl Store {
 
     /// Create an API token on an admin's behalf; returns it (stored only as a hash).
     pub async fn create_token_for(&self, name: &str, role: Role, actor: &str) -> Result<String> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 64 {
-            return Err(Error::Invalid(
-                "token name must be 1 to 64 characters".into(),
-            ));
-        }
-        let token = format!("spt_{}", random_token());
+        let name = token_name(name)
+            .ok_or_else(|| Error::Invalid("token name must be 1 to 64 characters".into()))?;
+        let token = api_token();
         let mut w = self.begin_write().await?;
         sqlx::query(
             "insert into api_tokens (name, role, token_hash, created_at) values ($1, $2, $3, $4)",

@@ -13,6 +13,7 @@ mod conversations;
 mod desk;
 mod drafts;
 mod learn;
+pub mod notify;
 mod outbox;
 mod queue;
 mod sessions;
@@ -81,6 +82,9 @@ pub struct Store {
     clock: Clock,
     /// One statistics rollup fill at a time in this process (see [`stats`]).
     rollup: Arc<Mutex<()>>,
+    /// The database's address, for the connections that listen for other processes'
+    /// changes (see [`notify`]).
+    url: Arc<str>,
 }
 
 /// A write transaction; on SQLite it also holds the process's write gate.
@@ -191,6 +195,7 @@ impl Store {
             gate,
             clock,
             rollup: Arc::default(),
+            url: url.into(),
         })
     }
 

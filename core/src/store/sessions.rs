@@ -5,14 +5,12 @@
 //! CSRF token. Failed logins are counted in the database rather than in memory, so that
 //! several `sportello serve` processes on one PostgreSQL share the count.
 
-use base64::Engine;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::{Store, audit};
 use crate::error::{Error, Result};
 use crate::model::Role;
+use crate::secret::{random_token, sha256_hex};
 use crate::store::UserRow;
 
 /// A session just opened: the id for the cookie and the CSRF token for forms.
@@ -35,21 +33,6 @@ pub struct SessionRow {
     pub last_seen_at: i64,
     /// Created, unix ms.
     pub created_at: i64,
-}
-
-/// A random 256-bit value, URL-safe base64.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// SHA-256 of a secret, as lowercase hex.
-pub(crate) fn sha256_hex(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 impl Store {

@@ -2,15 +2,13 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use base64::Engine;
-use rand::RngCore;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::{Store, audit};
+use super::Store;
 use crate::error::{Error, Result};
 use crate::model::Role;
+use crate::secret::sha256_hex;
 
 /// A console user.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,17 +44,7 @@ pub fn hash_password(password: &str) -> Result<String> {
 /// A hash no password is known to match, checked against for unknown usernames.
 fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let mut bytes = [0u8; 24];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let random: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        hash_password(&random).unwrap_or_default()
-    })
-}
-
-fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    DUMMY.get_or_init(|| hash_password(&crate::secret::random_token()).unwrap_or_default())
 }
 
 impl Store {
@@ -109,35 +97,10 @@ impl Store {
         }))
     }
 
-    /// Create an API token; returns the token, which is stored only as a hash.
+    /// Create an API token from the command line (audited as `cli`); returns the token,
+    /// which is stored only as a hash.
     pub async fn create_token(&self, name: &str, role: Role) -> Result<String> {
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let token = format!(
-            "spt_{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-        );
-        let mut w = self.begin_write().await?;
-        sqlx::query(
-            "insert into api_tokens (name, role, token_hash, created_at) values ($1, $2, $3, $4)",
-        )
-        .bind(name)
-        .bind(role.as_str())
-        .bind(token_hash(&token))
-        .bind(self.now_ms())
-        .execute(&mut *w.tx)
-        .await?;
-        audit(
-            &mut w.tx,
-            self.now_ms(),
-            "cli",
-            "token.create",
-            &format!("token:{name}"),
-            &serde_json::json!({ "role": role }),
-        )
-        .await?;
-        w.commit().await?;
-        Ok(token)
+        self.create_token_for(name, role, "cli").await
     }
 
     /// The principal of a valid, unrevoked token.
@@ -145,7 +108,7 @@ impl Store {
         let row = sqlx::query(
             "select name, role from api_tokens where token_hash = $1 and revoked_at is null",
         )
-        .bind(token_hash(token))
+        .bind(sha256_hex(token))
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };

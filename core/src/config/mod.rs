@@ -1,0 +1,389 @@
+//! Configuration: `config/sportello.toml`, overridden by `SPORTELLO_<SECTION>__<KEY>`
+//! environment variables; secrets only from the environment.
+//!
+//! This module loads the file, applies the environment and names the key of any problem;
+//! each section's schema, defaults and checks live in a module of its own.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sportello_faq::MatcherParams;
+
+mod email;
+mod server;
+mod telegram;
+mod texts;
+mod webchat;
+mod x;
+
+pub use email::EmailConfig;
+pub use server::{ConsoleConfig, DatabaseConfig, DispatcherConfig, SheetsConfig};
+pub use telegram::{TelegramConfig, TelegramMode};
+pub use texts::Texts;
+pub use webchat::WebchatConfig;
+pub use x::XConfig;
+
+/// A secret value (token, password). Its `Debug` never shows it.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a secret read from somewhere other than the environment (tests, benchmarks).
+    pub fn new(secret: String) -> Self {
+        Self(secret)
+    }
+
+    /// The secret itself; call only where it is sent to the platform.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Keys whose values are secrets: they may be set only through the environment.
+pub const SECRET_KEYS: &[&str] = &[
+    "telegram.token",
+    "telegram.webhook_secret",
+    "x.bearer_token",
+    "x.user_token",
+    "email.password",
+];
+
+/// A configuration problem, naming the key and, when there is one, the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration key `{key}`{}: {message}", .value.as_ref().map(|v| format!(" = {v:?}")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The offending key, e.g. `database.url`.
+    pub key: String,
+    /// The offending value, when there is one and it is not a secret.
+    pub value: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// A problem with `key` (and its value, unless it is a secret).
+    pub fn new(key: &str, value: Option<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.to_string(),
+            value,
+            message: message.into(),
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `[database]`
+    pub database: DatabaseConfig,
+    /// `[console]`
+    pub console: ConsoleConfig,
+    /// `[sheets]`
+    pub sheets: SheetsConfig,
+    /// `[matcher]`
+    pub matcher: MatcherParams,
+    /// `[dispatcher]`
+    pub dispatcher: DispatcherConfig,
+    /// `[texts]`: what the bot says to citizens, in Italian.
+    pub texts: Texts,
+    /// `[telegram]`
+    pub telegram: TelegramConfig,
+    /// `[x]`
+    pub x: XConfig,
+    /// `[email]`
+    pub email: EmailConfig,
+    /// `[webchat]`
+    pub webchat: WebchatConfig,
+    /// `[office]`: the calendar response times are measured in.
+    pub office: crate::calendar::OfficeConfig,
+}
+
+impl Config {
+    /// Read `path` (when given and present), apply the environment, and validate.
+    ///
+    /// `required` says whether a missing file is an error (an explicit `-c FILE`) or means
+    /// the built-in defaults (the default path).
+    pub fn load(path: &Path, required: bool) -> Result<Self, ConfigError> {
+        let file_key = path.display().to_string();
+        let table = match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str::<toml::Table>(&text).map_err(|e| {
+                let line = e
+                    .span()
+                    .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+                ConfigError::new(
+                    &file_key,
+                    None,
+                    match line {
+                        Some(l) => format!("invalid TOML at line {l}: {}", e.message()),
+                        None => format!("invalid TOML: {}", e.message()),
+                    },
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => toml::Table::new(),
+            Err(e) => {
+                return Err(ConfigError::new(
+                    &file_key,
+                    None,
+                    format!("cannot read: {e}"),
+                ));
+            }
+        };
+        Self::from_table(table, std::env::vars())
+    }
+
+    /// Build from a parsed file and environment variables.
+    pub fn from_table(
+        mut table: toml::Table,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        for key in SECRET_KEYS {
+            let (section, name) = key.split_once('.').unwrap_or_default();
+            if table.get(section).and_then(|s| s.get(name)).is_some() {
+                return Err(ConfigError::new(
+                    key,
+                    None,
+                    format!(
+                        "secrets are read only from the environment: set {} instead",
+                        env_name(key)
+                    ),
+                ));
+            }
+        }
+        let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
+        // Keys a file leaves out take their defaults, section by section (the texts' defaults
+        // are the shipped file's, so a partial `[texts]` is completed from it).
+        for (section, keys) in &defaults {
+            if let (Some(keys), Some(toml::Value::Table(given))) =
+                (keys.as_table(), table.get_mut(section))
+            {
+                for (key, value) in keys {
+                    given.entry(key.clone()).or_insert_with(|| value.clone());
+                }
+            }
+        }
+        let overrides: BTreeMap<String, String> = env
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let rest = k.strip_prefix("SPORTELLO_")?;
+                let (section, key) = rest.split_once("__")?;
+                Some((
+                    format!("{}.{}", section.to_lowercase(), key.to_lowercase()),
+                    v,
+                ))
+            })
+            .collect();
+        for (key, value) in overrides {
+            let (section, name) = key.split_once('.').unwrap_or_default();
+            let default = defaults.get(section).and_then(|s| s.get(name));
+            let parsed = typed_value(&key, &value, default)?;
+            let entry = table
+                .entry(section.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry.as_table_mut() {
+                Some(t) => {
+                    t.insert(name.to_string(), parsed);
+                }
+                None => {
+                    return Err(ConfigError::new(section, None, "must be a table"));
+                }
+            }
+        }
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let key = e.path().to_string();
+                ConfigError::new(&key, None, e.into_inner().message().to_string())
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Check values that the types alone do not: each section checks its own keys.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.office.calendar()?;
+        self.database.validate()?;
+        self.console.validate()?;
+        server::validate_matcher(&self.matcher)?;
+        self.dispatcher.validate()?;
+        self.telegram.validate()?;
+        self.x.validate()?;
+        self.email.validate()?;
+        Ok(())
+    }
+}
+
+/// The environment variable that overrides `key` (`section.name`).
+pub fn env_name(key: &str) -> String {
+    format!("SPORTELLO_{}", key.to_uppercase().replacen('.', "__", 1))
+}
+
+/// Turn an environment string into a TOML value of the type the key's default has.
+fn typed_value(
+    key: &str,
+    value: &str,
+    default: Option<&toml::Value>,
+) -> Result<toml::Value, ConfigError> {
+    let bad = |what: &str| {
+        let shown = if SECRET_KEYS.contains(&key) {
+            None
+        } else {
+            Some(value.to_string())
+        };
+        ConfigError::new(
+            key,
+            shown,
+            format!("must be {what} (from {})", env_name(key)),
+        )
+    };
+    Ok(match default {
+        Some(toml::Value::Boolean(_)) => match value.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => toml::Value::Boolean(true),
+            "false" | "0" | "no" | "off" => toml::Value::Boolean(false),
+            _ => return Err(bad("true or false")),
+        },
+        Some(toml::Value::Integer(_)) => {
+            toml::Value::Integer(value.trim().parse().map_err(|_| bad("an integer"))?)
+        }
+        Some(toml::Value::Float(_)) => {
+            toml::Value::Float(value.trim().parse().map_err(|_| bad("a number"))?)
+        }
+        Some(toml::Value::Array(_)) => {
+            let doc: toml::Table =
+                toml::from_str(&format!("v = {value}")).map_err(|_| bad("a TOML array"))?;
+            doc.get("v").cloned().ok_or_else(|| bad("a TOML array"))?
+        }
+        _ => toml::Value::String(value.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let table: toml::Table = toml::from_str(text).unwrap();
+        Config::from_table(
+            table,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn an_empty_file_gives_the_documented_defaults() {
+        let c = load("", &[]).unwrap();
+        assert_eq!(c.database.url, "sqlite://data/sportello.db");
+        assert_eq!(c.console.bind, "127.0.0.1:8080");
+        assert_eq!(c.sheets.path, PathBuf::from("config/sheets"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file_with_typed_values() {
+        let c = load(
+            "[database]\nurl = \"sqlite://a.db\"\n",
+            &[
+                ("SPORTELLO_DATABASE__URL", "postgres://x@h/db"),
+                ("SPORTELLO_DISPATCHER__MAX_ATTEMPTS", "3"),
+                ("SPORTELLO_MATCHER__ANSWER_THRESHOLD", "0.9"),
+                ("SPORTELLO_WEBCHAT__ENABLED", "false"),
+                ("SPORTELLO_LOG_FORMAT", "json"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.database.url, "postgres://x@h/db");
+        assert_eq!(c.dispatcher.max_attempts, 3);
+        assert!((c.matcher.answer_threshold - 0.9).abs() < 1e-6);
+        assert!(!c.webchat.enabled);
+    }
+
+    #[test]
+    fn a_partial_texts_section_keeps_the_other_default_texts() {
+        let c = load("[texts]\nhours = \"sempre\"\n", &[]).unwrap();
+        assert_eq!(c.texts.hours, "sempre");
+        assert_eq!(c.texts.welcome, Texts::default().welcome);
+    }
+
+    #[test]
+    fn an_unknown_text_key_is_named() {
+        let e = load("[texts]\nhello = \"ciao\"\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("hello"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_named() {
+        let e = load("[database]\nurl = \"sqlite://a.db\"\npool = 3\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("pool"), "{e}");
+    }
+
+    #[test]
+    fn a_wrongly_typed_value_names_its_key() {
+        let e = load("[dispatcher]\nmax_attempts = \"many\"\n", &[]).unwrap_err();
+        assert_eq!(e.key, "dispatcher.max_attempts");
+    }
+
+    #[test]
+    fn a_bad_environment_value_names_the_key_and_value() {
+        let e = load("", &[("SPORTELLO_DISPATCHER__BATCH", "lots")]).unwrap_err();
+        assert_eq!(e.key, "dispatcher.batch");
+        assert_eq!(e.value.as_deref(), Some("lots"));
+    }
+
+    #[test]
+    fn an_invalid_database_url_is_rejected_with_key_and_value() {
+        let e = load("[database]\nurl = \"mysql://x\"\n", &[]).unwrap_err();
+        assert_eq!(e.key, "database.url");
+        assert!(e.to_string().contains("mysql://x"));
+    }
+
+    #[test]
+    fn a_secret_in_the_file_is_refused() {
+        let e = load("[telegram]\ntoken = \"123:abc\"\n", &[]).unwrap_err();
+        assert_eq!(e.key, "telegram.token");
+        assert!(!e.to_string().contains("123:abc"));
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment_and_are_not_printed() {
+        let c = load(
+            "[telegram]\nenabled = true\n",
+            &[("SPORTELLO_TELEGRAM__TOKEN", "123:abc")],
+        )
+        .unwrap();
+        assert_eq!(c.telegram.token.as_ref().unwrap().expose(), "123:abc");
+        assert!(!format!("{c:?}").contains("123:abc"));
+    }
+
+    #[test]
+    fn an_enabled_channel_without_its_token_names_the_variable() {
+        let e = load("[telegram]\nenabled = true\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("SPORTELLO_TELEGRAM__TOKEN"));
+    }
+
+    #[test]
+    fn thresholds_out_of_order_are_rejected() {
+        let e = load(
+            "[matcher]\nanswer_threshold = 0.3\nclarify_threshold = 0.5\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "matcher.clarify_threshold");
+    }
+
+    #[test]
+    fn the_shipped_configuration_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sportello.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        Config::from_table(table, Vec::new()).unwrap();
+    }
+}

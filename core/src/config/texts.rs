@@ -1,0 +1,88 @@
+//! `[texts]`: every sentence the bot says to citizens, in Italian.
+
+use serde::{Deserialize, Serialize};
+
+/// `[texts]`: every sentence the bot says. `{ref}` is the conversation's reference number,
+/// `{title}` a sheet's title, `{office}` an office's name, `{hours}` the office hours.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Texts {
+    /// Reply to a greeting.
+    pub greeting: String,
+    /// Reply to thanks.
+    pub thanks: String,
+    /// Reply to a goodbye.
+    pub goodbye: String,
+    /// Reply to abuse (the conversation also goes to an operator).
+    pub abuse: String,
+    /// Reply to an empty message or one with nothing to match.
+    pub empty: String,
+    /// The citizen asked for a person.
+    pub person_requested: String,
+    /// No sheet fits: an operator will answer.
+    pub no_match: String,
+    /// The matched sheet must be handled by an operator.
+    pub sheet_requires_operator: String,
+    /// Before the choices of a clarification.
+    pub clarify: String,
+    /// The button that asks for a person.
+    pub operator_button: String,
+    /// Before the responsible office in an answer.
+    pub office_label: String,
+    /// The one acknowledgement for messages written while waiting for an operator.
+    pub queued_ack: String,
+    /// When operators answer.
+    pub hours: String,
+    /// Welcome for a new chat (`/start`); `{hours}` and `{privacy}` are replaced.
+    pub welcome: String,
+    /// What the bot can do (`/help`).
+    pub help: String,
+    /// Address of the privacy notice, linked from the welcome.
+    pub privacy_url: String,
+    /// Label of the button saying an answer helped.
+    pub useful_button: String,
+    /// Label of the button saying an answer did not help.
+    pub not_useful_button: String,
+    /// Thanks for a 👍 (shown briefly, e.g. as a Telegram notification).
+    pub feedback_thanks: String,
+    /// After a 👎: before the other sheets and the operator button.
+    pub feedback_negative: String,
+    /// After an operator closed the conversation: asks for a rating.
+    pub rating_request: String,
+    /// Thanks for a rating.
+    pub rating_thanks: String,
+    /// A file or photo was received and goes to an operator.
+    pub attachment_received: String,
+    /// Something the bot cannot read (voice, sticker, location).
+    pub unsupported: String,
+    /// A button that is no longer valid was pressed.
+    pub stale_button: String,
+}
+
+/// The shipped configuration file: the one place the default texts are written.
+const SHIPPED: &str = include_str!("../../../config/sportello.toml");
+
+impl Default for Texts {
+    /// The texts of the shipped `config/sportello.toml`.
+    fn default() -> Self {
+        #[derive(Deserialize)]
+        struct Shipped {
+            texts: Texts,
+        }
+        toml::from_str::<Shipped>(SHIPPED)
+            .map(|s| s.texts)
+            .expect("config/sportello.toml carries every text")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_texts_are_the_shipped_ones() {
+        let t = Texts::default();
+        assert!(t.welcome.starts_with("Benvenuto!"));
+        assert!(t.hours.contains("lunedì"));
+    }
+}

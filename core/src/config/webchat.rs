@@ -1,0 +1,47 @@
+//! `[webchat]`: the citizen web chat under `/chat`.
+
+use serde::{Deserialize, Serialize};
+
+/// `[webchat]`: the citizen web chat under `/chat`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebchatConfig {
+    /// Whether the citizen web chat is served under `/chat`.
+    pub enabled: bool,
+    /// The chat page's heading.
+    pub title: String,
+    /// The sentence under the heading.
+    pub intro: String,
+    /// Messages (and button presses) one browser session may send per minute.
+    pub rate_per_session: u32,
+    /// Messages one IP address may send per minute, all its sessions together.
+    pub rate_per_ip: u32,
+    /// Longest message a citizen may write, in characters.
+    pub text_limit: usize,
+    /// Who may show the chat in a frame: the CSP `frame-ancestors` value, e.g.
+    /// `'self' https://www.comune.example.it` for the embeddable widget.
+    pub frame_ancestors: String,
+    /// Shown when a session or address writes too fast.
+    pub rate_limited: String,
+    /// Shown when a message is longer than `text_limit`.
+    pub too_long: String,
+    /// Shown when the page is stale (its security token no longer matches the session).
+    pub expired: String,
+}
+
+impl Default for WebchatConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            title: "Scrivi all'URP".into(),
+            intro: "Fai la tua domanda: l'assistente risponde con le informazioni delle nostre schede, e un operatore può prendere in carico la conversazione.".into(),
+            rate_per_session: 10,
+            rate_per_ip: 60,
+            text_limit: 2000,
+            frame_ancestors: "'self'".into(),
+            rate_limited: "Stai scrivendo troppo in fretta. Attendi un minuto e riprova, per favore.".into(),
+            too_long: "Il messaggio è troppo lungo. Dividilo in più messaggi, per favore.".into(),
+            expired: "La pagina è scaduta. Ricaricala e riprova, per favore.".into(),
+        }
+    }
+}
