@@ -1,25 +1,9 @@
-//! The `sportello` binary: the command line and the wiring of the crates.
-//!
-//! # Layout
-//!
-//! - `cli`: the clap definitions of every command.
-//! - `setup`: configuration, logging, the store and the matcher, shared by the commands.
-//! - `serve`: `sportello serve`, the long-running process.
-//! - `knowledge`: `ask`, `eval` and `sheets check|import|export`.
-//! - `access`: `user add` and `token create`.
-//!
-//! Exit codes: 0 success, 1 failure (e.g. problems found in sheets), 2 configuration error or
-//! database unavailable.
-
-mod access;
-mod cli;
-mod knowledge;
-mod serve;
-mod setup;
+//! The `sportello` binary: parse the command line, start logging and the runtime, and run the
+//! command (see the library's [`sportello::run`]).
 
 use clap::Parser;
-
-use crate::cli::{Cli, Command, SheetsAction, TokenAction, UserAction};
+use sportello::cli::Cli;
+use sportello::setup;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -34,8 +18,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    let result = runtime.block_on(run(cli));
-    match result {
+    match runtime.block_on(sportello::run(cli)) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
             let code = setup::exit_code(&e);
@@ -43,50 +26,5 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             std::process::ExitCode::from(code)
         }
-    }
-}
-
-async fn run(cli: Cli) -> anyhow::Result<u8> {
-    let config = setup::load_config(cli.config.as_deref())?;
-    match cli.command {
-        Command::Serve => serve::serve(config).await.map(|_| 0),
-        Command::Migrate => {
-            let store = setup::open_store(&config).await?;
-            store.close().await;
-            println!(
-                "migrations applied to {}",
-                setup::redacted_url(&config.database.url)
-            );
-            Ok(0)
-        }
-        Command::Ask { sheets, json, text } => {
-            knowledge::ask(&config, sheets.as_deref(), json, &text.join(" ")).await
-        }
-        Command::Eval {
-            sheets,
-            queries,
-            output,
-            json,
-        } => {
-            knowledge::eval(
-                &config,
-                sheets.as_deref(),
-                &queries,
-                output.as_deref(),
-                json,
-            )
-            .await
-        }
-        Command::Sheets { action } => match action {
-            SheetsAction::Check { path } => knowledge::check(&config, &path),
-            SheetsAction::Import { path } => knowledge::import(&config, &path).await,
-            SheetsAction::Export { path } => knowledge::export(&config, &path).await,
-        },
-        Command::User {
-            action: UserAction::Add { name, role },
-        } => access::add_user(&config, &name, role.into()).await,
-        Command::Token {
-            action: TokenAction::Create { name, role },
-        } => access::create_token(&config, &name, role.into()).await,
     }
 }

@@ -1,16 +1,14 @@
 //! The JSON API over HTTP, against a real `sportello serve`: actions, sheets, the OpenAPI
 //! description, and the admin's tokens.
 
-mod support;
-
 use reqwest::Method;
 use serde_json::json;
 use sportello_core::model::Role;
-use support::{App, PASSWORD};
+use sportello_testkit::{PASSWORD, TestApp};
 
 #[tokio::test]
 async fn releasing_puts_a_conversation_back_in_the_queue() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     app.add_user("mario", Role::Operator).await;
     let id = app
         .queue_conversation("telegram", "Anna", "aiuto", None)
@@ -57,7 +55,7 @@ async fn releasing_puts_a_conversation_back_in_the_queue() {
 
 #[tokio::test]
 async fn editors_create_update_and_delete_sheets_with_errors_per_field() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     app.add_user("elena", Role::Editor).await;
     let elena = app.login("elena", PASSWORD).await;
     let bad = elena
@@ -127,7 +125,7 @@ async fn editors_create_update_and_delete_sheets_with_errors_per_field() {
 
 #[tokio::test]
 async fn the_openapi_description_lists_exactly_the_api_routes_served() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let token = app.store.create_token("admin", Role::Admin).await.unwrap();
     let client = reqwest::Client::new();
     let doc: serde_json::Value = client
@@ -181,7 +179,7 @@ async fn the_openapi_description_lists_exactly_the_api_routes_served() {
 
 #[tokio::test]
 async fn admins_add_users_and_create_and_revoke_tokens_shown_once() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let admin = app.admin().await;
     let added = admin
         .post_form(

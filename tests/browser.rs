@@ -2,16 +2,14 @@
 //! `chromium` and `chromium-driver`, which `scripts/test` installs). Screenshots of the main
 //! pages are saved under `target/screenshots/` as test artifacts.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 use serde_json::json;
 use sportello_core::model::Role;
 use sportello_doubles::telegram::TelegramDouble;
-use support::browser::{Driver, WAIT, log_in, screenshot, text_of};
-use support::{ADMIN_PASSWORD, App, PASSWORD};
+use sportello_testkit::browser::{Driver, WAIT, log_in, screenshot, text_of};
+use sportello_testkit::{ADMIN_PASSWORD, PASSWORD, TestApp};
 
 const TELEGRAM_TOKEN: &str = "777:browser-test";
 
@@ -21,7 +19,7 @@ async fn an_operator_sees_a_conversation_arrive_claims_it_and_replies_and_a_seco
     // The citizen writes on Telegram (the Bot API double), and the reply must reach them there.
     let telegram = TelegramDouble::start(TELEGRAM_TOKEN).await;
     let api_url = telegram.api_url();
-    let app = App::sqlite_with(&[
+    let app = TestApp::sqlite_with(&[
         ("SPORTELLO_TELEGRAM__ENABLED", "true"),
         ("SPORTELLO_TELEGRAM__TOKEN", TELEGRAM_TOKEN),
         ("SPORTELLO_TELEGRAM__API_URL", &api_url),
@@ -183,7 +181,7 @@ async fn click(browser: &Client, css: &str) {
 #[tokio::test]
 async fn a_citizen_asks_in_the_web_chat_presses_buttons_asks_for_a_person_and_sees_the_reply_arrive_live()
  {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     app.add_user("mario", Role::Operator).await;
     let token = app
         .store

@@ -2,15 +2,13 @@
 //! edited as a draft, "try a question" showing the draft's effect, publishing, the bot then
 //! answering with the new text, and an earlier revision restored.
 
-mod support;
-
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use sportello_core::model::Role;
 use sportello_doubles::telegram::TelegramDouble;
-use support::browser::{Driver, WAIT, log_in, screenshot, text_of};
-use support::{App, PASSWORD};
+use sportello_testkit::browser::{Driver, WAIT, log_in, screenshot, text_of};
+use sportello_testkit::{PASSWORD, TestApp};
 
 const TOKEN: &str = "123456:TEST-token-never-logged";
 const ID: &str = "albo-pretorio-online";
@@ -54,7 +52,7 @@ async fn ask(double: &TelegramDouble, chat: i64, text: &str) -> String {
 async fn an_editor_drafts_tries_and_publishes_a_sheet_the_bot_then_uses_and_restores_a_revision() {
     let double = TelegramDouble::start(TOKEN).await;
     let api = double.api_url();
-    let app = App::sqlite_with(&[
+    let app = TestApp::sqlite_with(&[
         ("SPORTELLO_TELEGRAM__ENABLED", "true"),
         ("SPORTELLO_TELEGRAM__TOKEN", TOKEN),
         ("SPORTELLO_TELEGRAM__API_URL", &api),

@@ -1,15 +1,13 @@
 //! The operators' console and JSON API over HTTP, against a real `sportello serve`.
 
-mod support;
-
 use reqwest::Method;
 use serde_json::json;
 use sportello_core::model::Role;
-use support::{App, PASSWORD};
+use sportello_testkit::{PASSWORD, TestApp};
 
 /// Log in, see the conversation in the queue, claim it, reply, add a note, transfer, resolve;
 /// a second operator is told it is taken.
-async fn an_operator_works_a_conversation(app: &App) {
+async fn an_operator_works_a_conversation(app: &TestApp) {
     app.add_user("mario", Role::Operator).await;
     app.add_user("lucia", Role::Operator).await;
     let id = app
@@ -167,17 +165,17 @@ async fn an_operator_works_a_conversation(app: &App) {
 
 #[tokio::test]
 async fn an_operator_works_a_conversation_on_sqlite() {
-    an_operator_works_a_conversation(&App::sqlite().await).await;
+    an_operator_works_a_conversation(&TestApp::sqlite().await).await;
 }
 
 #[tokio::test]
 async fn an_operator_works_a_conversation_on_postgres() {
-    an_operator_works_a_conversation(&App::postgres().await).await;
+    an_operator_works_a_conversation(&TestApp::postgres().await).await;
 }
 
 #[tokio::test]
 async fn the_queue_shows_the_oldest_first_filters_and_highlights_late_ones() {
-    let app = App::sqlite_with(&[("SPORTELLO_CONSOLE__QUEUE_TARGET_MINUTES", "0")]).await;
+    let app = TestApp::sqlite_with(&[("SPORTELLO_CONSOLE__QUEUE_TARGET_MINUTES", "0")]).await;
     let first = app
         .queue_conversation("telegram", "Primo", "prima domanda", None)
         .await;
@@ -214,7 +212,7 @@ async fn the_queue_shows_the_oldest_first_filters_and_highlights_late_ones() {
 
 #[tokio::test]
 async fn a_failed_delivery_is_shown_with_its_reason_and_can_be_retried() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     app.add_user("mario", Role::Operator).await;
     let id = app
         .queue_conversation("telegram", "Anna", "aiuto", None)
@@ -261,7 +259,7 @@ async fn a_failed_delivery_is_shown_with_its_reason_and_can_be_retried() {
 
 #[tokio::test]
 async fn teaching_the_bot_proposes_the_question_as_a_phrasing_for_editors() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let id = app
         .queue_conversation("telegram", "Anna", "come pago la tassa rifiuti?", None)
         .await;
@@ -302,7 +300,7 @@ async fn teaching_the_bot_proposes_the_question_as_a_phrasing_for_editors() {
 
 #[tokio::test]
 async fn a_reply_longer_than_the_channel_allows_is_refused_and_kept_in_the_box() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     app.add_user("mario", Role::Operator).await;
     let id = app.queue_conversation("x", "Anna", "aiuto", None).await;
     let mario = app.login("mario", PASSWORD).await;
@@ -335,17 +333,17 @@ async fn a_reply_longer_than_the_channel_allows_is_refused_and_kept_in_the_box()
 
 #[tokio::test]
 async fn the_queue_streams_an_event_when_a_conversation_arrives_on_sqlite() {
-    the_queue_streams_an_event_when_a_conversation_arrives(&App::sqlite().await).await;
+    the_queue_streams_an_event_when_a_conversation_arrives(&TestApp::sqlite().await).await;
 }
 
 #[tokio::test]
 async fn the_queue_streams_an_event_when_a_conversation_arrives_on_postgres() {
-    the_queue_streams_an_event_when_a_conversation_arrives(&App::postgres().await).await;
+    the_queue_streams_an_event_when_a_conversation_arrives(&TestApp::postgres().await).await;
 }
 
 /// A citizen's message stored by another process (here, the test's own store) reaches an open
 /// queue page as an event.
-async fn the_queue_streams_an_event_when_a_conversation_arrives(app: &App) {
+async fn the_queue_streams_an_event_when_a_conversation_arrives(app: &TestApp) {
     let admin = app.admin().await;
     let mut events = admin.get("/queue/events").await;
     assert_eq!(events.status(), 200);
@@ -376,7 +374,7 @@ async fn the_queue_streams_an_event_when_a_conversation_arrives(app: &App) {
 
 #[tokio::test]
 async fn the_conversation_page_shows_attachments_what_the_bot_tried_and_earlier_conversations() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let photo = sportello_core::model::Attachment {
         kind: "photo".into(),
         reference: "AgAD-file-id".into(),
@@ -433,7 +431,7 @@ async fn the_conversation_page_shows_attachments_what_the_bot_tried_and_earlier_
 
 #[tokio::test]
 async fn a_long_queue_is_shown_a_hundred_at_a_time() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     for i in 0..101 {
         app.queue_conversation("telegram", &format!("Cittadino {i:03}"), "aiuto", None)
             .await;

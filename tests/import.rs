@@ -2,14 +2,12 @@
 //! uploaded) and TOML archive in, with a preview of what changes and the problems by row, or
 //! by file and line, before anything is saved.
 
-mod support;
-
 use sportello_core::model::Role;
-use support::{App, PASSWORD};
+use sportello_testkit::{PASSWORD, TestApp};
 
 #[tokio::test]
 async fn an_editor_exports_previews_an_import_and_applies_it() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     app.add_user("elena", Role::Editor).await;
     let ed = app.login("elena", PASSWORD).await;
 
@@ -88,7 +86,7 @@ fn read_archive(bytes: &[u8]) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn an_editor_uploads_the_exported_toml_archive_changed_and_a_csv_file() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     app.add_user("elena", Role::Editor).await;
     let ed = app.login("elena", PASSWORD).await;
     let exported = ed.get("/sheets/export.tar").await.bytes().await.unwrap();
@@ -254,7 +252,7 @@ async fn an_editor_uploads_the_exported_toml_archive_changed_and_a_csv_file() {
 
 #[tokio::test]
 async fn an_upload_without_the_csrf_token_or_over_the_limit_is_refused() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     app.add_user("elena", Role::Editor).await;
     let ed = app.login("elena", PASSWORD).await;
     let form = reqwest::multipart::Form::new()

@@ -1,11 +1,9 @@
 //! Roles hold on every route: each role gets 403 on the routes that are not its own, and
 //! nobody gets in without a session (401 from the API, a redirect to `/login` from pages).
 
-mod support;
-
 use reqwest::Method;
 use sportello_core::model::Role;
-use support::{App, PASSWORD};
+use sportello_testkit::{PASSWORD, TestApp};
 
 /// Every console route, with the roles allowed (admins always are).
 const ROUTES: &[(&str, &str, &[&str])] = &[
@@ -66,7 +64,7 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
 
 #[tokio::test]
 async fn each_role_gets_403_on_routes_not_its_own_and_nobody_gets_in_unauthenticated() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     app.add_user("olga", Role::Operator).await;
     app.add_user("elena", Role::Editor).await;
     let id = app

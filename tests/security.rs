@@ -1,12 +1,11 @@
 //! The console's security, over HTTP: escaping of everything citizens and editors write,
 //! CSRF, roles on every route, session fixation, login throttling, secrets kept out of logs.
 
-mod support;
-
 use reqwest::Method;
 use serde_json::json;
 use sportello_core::model::Role;
-use support::{ADMIN_PASSWORD, App, PASSWORD};
+use sportello_testkit::served::Served;
+use sportello_testkit::{ADMIN_PASSWORD, PASSWORD, TestApp, TestDb, client, login_at, root};
 
 const SCRIPT: &str = "<script>alert('x')</script>";
 const IMG: &str = "<img src=x onerror=alert(1)>";
@@ -22,16 +21,16 @@ fn assert_escaped(page: &str, what: &str) {
 
 #[tokio::test]
 async fn script_and_html_from_citizens_and_editors_are_shown_escaped_on_sqlite() {
-    script_and_html_are_shown_escaped(&App::sqlite().await).await;
+    script_and_html_are_shown_escaped(&TestApp::sqlite().await).await;
 }
 
 #[tokio::test]
 async fn script_and_html_from_citizens_and_editors_are_shown_escaped_on_postgres() {
-    script_and_html_are_shown_escaped(&App::postgres().await).await;
+    script_and_html_are_shown_escaped(&TestApp::postgres().await).await;
 }
 
 /// Names, texts, email subjects and sheet fields come back as text, never as markup.
-async fn script_and_html_are_shown_escaped(app: &App) {
+async fn script_and_html_are_shown_escaped(app: &TestApp) {
     let name = format!("Mallory {SCRIPT}");
     let text = format!("Salve {IMG} {SCRIPT}");
     let subject = format!("\"><{SCRIPT}");
@@ -100,7 +99,7 @@ async fn script_and_html_are_shown_escaped(app: &App) {
 
 #[tokio::test]
 async fn a_post_without_the_csrf_token_is_rejected() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let id = app
         .queue_conversation("telegram", "Anna", "aiuto", None)
         .await;
@@ -160,7 +159,7 @@ async fn a_post_without_the_csrf_token_is_rejected() {
 
 #[tokio::test]
 async fn the_session_id_changes_at_login_and_logout_ends_it() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let client = app.client();
     let login = || async {
         let resp = client
@@ -197,7 +196,7 @@ async fn the_session_id_changes_at_login_and_logout_ends_it() {
         .unwrap();
     assert_eq!(with_second.status(), 200);
     let page = with_second.text().await.unwrap();
-    let csrf = support::csrf_of(&page).unwrap();
+    let csrf = sportello_testkit::csrf_of(&page).unwrap();
     let out = old
         .post(format!("{}/logout", app.base))
         .header("cookie", &second)
@@ -217,7 +216,7 @@ async fn the_session_id_changes_at_login_and_logout_ends_it() {
 
 #[tokio::test]
 async fn a_behind_https_proxy_login_sets_a_secure_cookie() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let resp = app
         .client()
         .post(format!("{}/login", app.base))
@@ -236,7 +235,7 @@ async fn a_behind_https_proxy_login_sets_a_secure_cookie() {
 
 #[tokio::test]
 async fn login_attempts_are_throttled_per_username() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let client = app.client();
     let attempt = |password: &'static str| {
         let client = client.clone();
@@ -266,13 +265,29 @@ async fn login_attempts_are_throttled_per_username() {
 
 #[tokio::test]
 async fn passwords_and_tokens_never_appear_in_the_logs() {
-    let mut app = App::sqlite_with(&[("RUST_LOG", "debug")]).await;
-    app.add_user("mario", Role::Operator).await;
-    let mario = app.login("mario", PASSWORD).await;
-    let admin = app.admin().await;
-    let _ = app
-        .client()
-        .post(format!("{}/login", app.base))
+    // The process matters here: what it writes to its log, debug lines included.
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = Served::start(
+        env!("CARGO_BIN_EXE_sportello"),
+        &root(),
+        &dir.path().join("serve.log"),
+        &[
+            ("SPORTELLO_DATABASE__URL", db.url.as_str()),
+            ("SPORTELLO_ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("RUST_LOG", "debug"),
+        ],
+    )
+    .await;
+    let store = db.store().await;
+    store
+        .add_user("mario", Role::Operator, PASSWORD)
+        .await
+        .unwrap();
+    let mario = login_at(&served.base, "mario", PASSWORD).await;
+    let admin = login_at(&served.base, "admin", ADMIN_PASSWORD).await;
+    let _ = client()
+        .post(format!("{}/login", served.base))
         .form(&[
             ("username", "mario"),
             ("password", "a-wrong-secret-password"),
@@ -292,7 +307,7 @@ async fn passwords_and_tokens_never_appear_in_the_logs() {
         .take_while(|c| c.is_ascii_alphanumeric() || "_-".contains(*c))
         .collect();
     let api = reqwest::Client::new()
-        .get(format!("{}/api/v1/conversations", app.base))
+        .get(format!("{}/api/v1/conversations", served.base))
         .bearer_auth(&token)
         .send()
         .await
@@ -300,7 +315,7 @@ async fn passwords_and_tokens_never_appear_in_the_logs() {
     assert_eq!(api.status(), 200);
     let cookie_page = mario.get("/queue").await.text().await.unwrap();
     assert!(cookie_page.contains("mario"));
-    let (code, logs) = app.terminate();
+    let (code, logs) = served.terminate();
     assert_eq!(code, Some(0), "{logs}");
     assert!(logs.contains("sportello is serving"), "logs were captured");
     for secret in [
@@ -316,7 +331,7 @@ async fn passwords_and_tokens_never_appear_in_the_logs() {
 
 #[tokio::test]
 async fn login_attempts_are_throttled_per_address_across_usernames() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let client = app.client();
     let url = format!("{}/login", app.base);
     for i in 0..20 {
@@ -340,7 +355,7 @@ async fn login_attempts_are_throttled_per_address_across_usernames() {
 
 #[tokio::test]
 async fn a_login_form_posted_from_another_site_is_refused() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let resp = app
         .client()
         .post(format!("{}/login", app.base))

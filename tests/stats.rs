@@ -2,21 +2,15 @@
 //! PostgreSQL: the figures of a small known history, as a manager reads them on the page,
 //! in the CSV and in the JSON; citizens' text is shown escaped.
 
-mod support;
-
-#[path = "../core/tests/common/history.rs"]
-#[allow(dead_code)]
-mod history;
-
-use history::{History, rome_nov as at};
 use sportello_core::model::Role;
-use support::{App, PASSWORD};
+use sportello_core::testing::history::{History, rome_nov as at};
+use sportello_testkit::{PASSWORD, TestApp};
 
 const PERIOD: &str = "from=2026-11-23&to=2026-11-29";
 
 /// Two answers through the bot, one conversation for an operator answered in 30 working
 /// minutes, a 👍, and a delivery that failed with a reason holding markup.
-async fn history(app: &App) {
+async fn history(app: &TestApp) {
     let h = History { store: &app.store };
     let who = h.contact("telegram", "anna").await;
     let c = h
@@ -74,7 +68,7 @@ async fn history(app: &App) {
 
 #[tokio::test]
 async fn a_manager_reads_the_week_on_the_page_in_csv_and_in_json_on_both_backends() {
-    for app in [App::sqlite().await, App::postgres().await] {
+    for app in [TestApp::sqlite().await, TestApp::postgres().await] {
         history(&app).await;
         app.add_user("elena", Role::Editor).await;
         let editor = app.login("elena", PASSWORD).await;
@@ -132,7 +126,7 @@ async fn a_manager_reads_the_week_on_the_page_in_csv_and_in_json_on_both_backend
 
 #[tokio::test]
 async fn an_answer_the_bot_gives_counts_for_its_sheet() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     app.citizen_writes(
         "telegram",
         "chat-7",
@@ -148,7 +142,7 @@ async fn an_answer_the_bot_gives_counts_for_its_sheet() {
 
 #[tokio::test]
 async fn a_wrong_period_is_refused_with_the_field_named() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let admin = app.admin().await;
     let resp = admin.get("/api/v1/stats?from=2026-13-01").await;
     assert_eq!(resp.status(), 422);

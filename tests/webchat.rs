@@ -2,13 +2,11 @@
 //! texts and buttons, a person taking over and answering live, ratings, and the chat's
 //! defences (CSRF, double submissions, rate limits, body size, escaping).
 
-mod support;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 use sportello_core::config::Texts;
 use sportello_core::model::Role;
-use support::App;
+use sportello_testkit::TestApp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn buttons(message: &Value) -> Vec<(String, String)> {
@@ -33,7 +31,7 @@ struct Operator {
 }
 
 impl Operator {
-    async fn new(app: &App, name: &str) -> Self {
+    async fn new(app: &TestApp, name: &str) -> Self {
         app.add_user(name, Role::Operator).await;
         Self {
             client: reqwest::Client::new(),
@@ -59,7 +57,7 @@ impl Operator {
 /// Ask, get the answer with 👍/👎, say it did not help, get alternatives and a person's
 /// button, ask for a person; an operator claims and replies, and the reply arrives live;
 /// resolved, the citizen rates the service.
-async fn a_citizen_is_answered_then_helped_by_an_operator_and_rates_the_service(app: &App) {
+async fn a_citizen_is_answered_then_helped_by_an_operator_and_rates_the_service(app: &TestApp) {
     let texts = Texts::default();
     let mario = Operator::new(app, "mario").await;
     let chat = app.chat().await;
@@ -181,19 +179,19 @@ async fn a_citizen_is_answered_then_helped_by_an_operator_and_rates_the_service(
 
 #[tokio::test]
 async fn a_citizen_is_answered_then_helped_by_an_operator_and_rates_the_service_on_sqlite() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     a_citizen_is_answered_then_helped_by_an_operator_and_rates_the_service(&app).await;
 }
 
 #[tokio::test]
 async fn a_citizen_is_answered_then_helped_by_an_operator_and_rates_the_service_on_postgres() {
-    let app = App::postgres().await;
+    let app = TestApp::postgres().await;
     a_citizen_is_answered_then_helped_by_an_operator_and_rates_the_service(&app).await;
 }
 
 #[tokio::test]
 async fn a_message_submitted_twice_is_stored_once_and_sessions_do_not_share_a_transcript() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let anna = app.chat().await;
     anna.say_with_id("Come pago la TARI?", "0f8b2c1e-aaaa-4bbb-8ccc-123456789abc")
         .await;
@@ -226,7 +224,7 @@ async fn a_message_submitted_twice_is_stored_once_and_sessions_do_not_share_a_tr
 
 #[tokio::test]
 async fn a_session_or_an_address_writing_too_fast_is_asked_to_wait() {
-    let app = App::sqlite_with(&[
+    let app = TestApp::sqlite_with(&[
         ("SPORTELLO_WEBCHAT__RATE_PER_SESSION", "3"),
         ("SPORTELLO_WEBCHAT__RATE_PER_IP", "5"),
     ])
@@ -257,7 +255,7 @@ async fn a_session_or_an_address_writing_too_fast_is_asked_to_wait() {
 
 #[tokio::test]
 async fn posts_without_the_session_or_its_token_are_refused() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let anna = app.chat().await;
     let no_token = anna
         .client
@@ -290,7 +288,7 @@ async fn posts_without_the_session_or_its_token_are_refused() {
 
 #[tokio::test]
 async fn a_page_without_script_posts_a_form_and_sees_the_answer_after_the_redirect() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let anna = app.chat().await;
     let r = anna
         .client
@@ -309,7 +307,7 @@ async fn a_page_without_script_posts_a_form_and_sees_the_answer_after_the_redire
 
 #[tokio::test]
 async fn a_ten_megabyte_post_is_refused_and_the_chat_carries_on() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let anna = app.chat().await;
     // Announced as 10 MB: refused before any of it is sent.
     let mut socket = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
@@ -352,7 +350,7 @@ async fn a_ten_megabyte_post_is_refused_and_the_chat_carries_on() {
 #[tokio::test]
 async fn script_and_odd_unicode_in_a_message_are_kept_and_shown_escaped_in_the_chat_and_the_console()
  {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let anna = app.chat().await;
     let text = "<script>alert('x')</script> <b>grassetto</b> Ā𝔘\u{202e}ﬁ 🇮🇹 \u{200b}operatore?";
     anna.say(text).await;
@@ -402,7 +400,7 @@ async fn script_and_odd_unicode_in_a_message_are_kept_and_shown_escaped_in_the_c
 
 #[tokio::test]
 async fn the_widget_script_opens_the_chat_of_its_own_server() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let r = reqwest::get(format!("{}/chat/widget.js", app.base))
         .await
         .unwrap();

@@ -2,11 +2,9 @@
 //! keep a change as a draft the bot does not use, try a question against both, publish,
 //! read the revision's diff and restore the earlier one.
 
-mod support;
-
 use serde_json::Value;
 use sportello_core::model::Role;
-use support::{App, PASSWORD, Session};
+use sportello_testkit::{PASSWORD, Session, TestApp};
 
 const ID: &str = "albo-pretorio-online";
 const NEW_QUESTION: &str = "come si disinfesta dalla zanzara tigre";
@@ -58,7 +56,7 @@ async fn post(s: &Session, path: &str, f: &[(String, String)]) -> reqwest::Respo
 
 #[tokio::test]
 async fn an_editor_drafts_tries_publishes_and_restores_a_sheet_on_both_backends() {
-    for app in [App::sqlite().await, App::postgres().await] {
+    for app in [TestApp::sqlite().await, TestApp::postgres().await] {
         app.add_user("elena", Role::Editor).await;
         let ed = app.login("elena", PASSWORD).await;
         let list = ed
@@ -169,7 +167,7 @@ async fn an_editor_drafts_tries_publishes_and_restores_a_sheet_on_both_backends(
 
 #[tokio::test]
 async fn a_new_sheet_starts_as_a_draft_and_its_id_must_be_free() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     let admin = app.admin().await;
     let form = |id: &str, action: &str| {
         vec![
@@ -201,7 +199,7 @@ async fn a_new_sheet_starts_as_a_draft_and_its_id_must_be_free() {
 
 #[tokio::test]
 async fn proposed_phrasings_are_approved_or_rejected_and_unanswered_questions_are_grouped() {
-    let app = App::sqlite().await;
+    let app = TestApp::sqlite().await;
     app.add_user("elena", Role::Editor).await;
     let ed = app.login("elena", PASSWORD).await;
     let c = app

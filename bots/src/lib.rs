@@ -29,15 +29,15 @@ pub use error::Error;
 /// What each channel this build knows can show, enabled or not: intake writes replies to
 /// fit them, the console limits operators' replies and previews sheets with them.
 pub fn known_caps() -> Vec<(&'static str, ChannelCaps)> {
-    #[allow(unused_mut)]
-    let mut caps = Vec::new();
-    #[cfg(feature = "telegram")]
-    caps.push((telegram::NAME, telegram::CAPS));
-    #[cfg(feature = "webchat")]
-    caps.push((webchat::NAME, webchat::CAPS));
-    caps.push(("x", X_CAPS));
-    caps.push(("email", EMAIL_CAPS));
-    caps
+    [
+        #[cfg(feature = "telegram")]
+        (telegram::NAME, telegram::CAPS),
+        #[cfg(feature = "webchat")]
+        (webchat::NAME, webchat::CAPS),
+        ("x", X_CAPS),
+        ("email", EMAIL_CAPS),
+    ]
+    .into()
 }
 
 /// X: 280 characters, no buttons, a sheet's short text. (Moves to the X adapter with it.)

@@ -18,6 +18,7 @@
 //! - [`stats`]: the office's figures over a period (volumes, rates, times, feedback).
 //! - [`protocol`]: button data and slash commands, encoded and parsed in one place.
 //! - [`secret`]: random tokens, their hashes, constant-time comparison.
+//! - [`testing`]: a fresh database per test, on either backend.
 //! - [`clock`]: milliseconds on tokio's clock, so tests can pause time.
 //!
 //! Errors are one [`Error`] enum; the binary and tests use `anyhow`.
@@ -38,5 +39,6 @@ pub mod protocol;
 pub mod secret;
 pub mod stats;
 pub mod store;
+pub mod testing;
 
 pub use error::{Error, Result};

@@ -3,12 +3,10 @@
 //! The child (`examples/intake_child.rs`) plays a platform that redelivers what it has not
 //! seen acknowledged; it is aborted at a failpoint, then run again to the end.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::TestDb;
+use sportello_core::testing::TestDb;
 use sqlx::Row;
 
 fn child() -> PathBuf {

@@ -1,12 +1,9 @@
 //! The dispatcher on paused tokio time: exact retry-after, backoff with jitter, failure after
 //! the last attempt, refusal by the platform, and the worker loop.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{TestDb, text};
 use sportello_core::channel::{Channel, ChannelCaps, MemoryChannel, SendError};
 use sportello_core::clock::Clock;
 use sportello_core::config::{DispatcherConfig, Texts};
@@ -15,6 +12,7 @@ use sportello_core::health::Health;
 use sportello_core::intake::Intake;
 use sportello_core::policy::Policy;
 use sportello_core::store::Store;
+use sportello_core::testing::{TestDb, text};
 use sportello_faq::{Matcher, MatcherParams, Synonyms};
 use tokio_util::sync::CancellationToken;
 
@@ -39,14 +37,18 @@ async fn rig(config: DispatcherConfig) -> Rig {
     // Time stands still from here on, except when the test advances it.
     tokio::time::pause();
     let matcher = Matcher::new(
-        &common::sheets(),
+        &sportello_core::testing::sheets(),
         &Synonyms::default(),
         MatcherParams::default(),
     );
     let health = Arc::new(Health::new(store.clock()));
     let intake = Arc::new(Intake::new(
         store.clone(),
-        Arc::new(Policy::new(matcher, &common::offices(), Texts::default())),
+        Arc::new(Policy::new(
+            matcher,
+            &sportello_core::testing::offices(),
+            Texts::default(),
+        )),
         health.clone(),
     ));
     let channel = MemoryChannel::new("mem", ChannelCaps::default());

@@ -1,13 +1,11 @@
 //! Citizens' 👍/👎 and ratings on both backends: recorded once, only by their own citizen,
 //! and a 👎 offers the other sheets and a person.
 
-mod common;
-
-use common::{TestDb, pipeline, text};
 use sportello_core::intake::Receipt;
 use sportello_core::model::{Action, Button, Inbound};
 use sportello_core::protocol::ButtonData;
 use sportello_core::store::Store;
+use sportello_core::testing::{TestDb, pipeline, text};
 
 fn press(id: &str, who: &str, action: Action) -> Inbound {
     let mut m = text(id, who, "");

@@ -1,12 +1,10 @@
 //! Intake on both backends: dedupe, conversations, outcomes, acknowledgements, odd text.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{TestDb, pipeline, text};
 use sportello_core::intake::Receipt;
 use sportello_core::model::{Action, ConversationStatus, Inbound};
+use sportello_core::testing::{TestDb, pipeline, text};
 use sportello_faq::DecisionKind;
 
 fn stored(r: &Receipt) -> (i64, i64, DecisionKind, usize) {

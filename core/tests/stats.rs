@@ -2,14 +2,12 @@
 //! SQLite and PostgreSQL: Monday 23 to Sunday 29 November 2026, in Rome (UTC+1), with
 //! messages just outside the week on either side of local midnight.
 
-mod common;
-
-use common::TestDb;
-use common::history::{History, rome_nov as at};
 use sportello_core::calendar::{Calendar, OfficeConfig, days_from_civil};
 use sportello_core::clock::Clock;
 use sportello_core::stats::{Bucket, Report, StatsQuery, compute};
 use sportello_core::store::Store;
+use sportello_core::testing::TestDb;
+use sportello_core::testing::history::{History, rome_nov as at};
 use std::time::Duration;
 
 const MIN: i64 = 60_000;

@@ -1,12 +1,10 @@
 //! The store on both backends: outbox claiming, operators' actions, users, tokens, sheets.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{TestDb, pipeline, text};
 use sportello_core::Error;
 use sportello_core::model::{Action, ConversationStatus, Role};
+use sportello_core::testing::{TestDb, pipeline, text};
 use sportello_faq::SheetStatus;
 
 #[tokio::test]
@@ -286,7 +284,7 @@ async fn passwords_and_tokens_are_verified_against_their_hashes() {
 async fn sheets_are_saved_as_revisions_and_drafts_are_not_published() {
     for db in TestDb::both().await {
         let store = db.store().await;
-        let mut sheets = common::sheets();
+        let mut sheets = sportello_core::testing::sheets();
         assert_eq!(store.save_sheets(&sheets, "import").await.unwrap(), 3);
         assert_eq!(
             store.save_sheets(&sheets, "import").await.unwrap(),

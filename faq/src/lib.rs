@@ -19,6 +19,7 @@
 //!   turns one citizen message into a [`Decision`] (answer, clarify, small talk or handoff)
 //!   with the candidate sheets and a calibrated confidence.
 //! - [`eval`]: labelled queries and the figures `sportello eval` prints.
+//! - [`testing`]: small hand-written sheets for tests.
 //!
 //! This crate does no I/O beyond reading sheet files: the store and the channels live in
 //! `sportello-core` and `sportello-bots`.
@@ -33,6 +34,7 @@ pub mod lexicon;
 mod load;
 mod matcher;
 mod sheet;
+pub mod testing;
 mod typos;
 
 pub use crate::csv::{

@@ -1,7 +1,5 @@
 //! CSV import and export, and the TOML round trip.
 
-mod common;
-
 use std::path::Path;
 
 use sportello_faq::{
@@ -104,7 +102,7 @@ fn load_sheets_accepts_a_csv_file() {
 
 #[test]
 fn a_round_trip_toml_to_csv_to_toml_loses_nothing() {
-    let mut sheets = common::sheets();
+    let mut sheets = sportello_faq::testing::sheets();
     sheets[0].short = Some("Sconti per le donne residenti; si chiede online.".into());
     sheets[0].office = Some("urp".into());
     sheets[0].link = Some("https://example.org/carta-rosa".into());
@@ -143,7 +141,7 @@ fn a_round_trip_toml_to_csv_to_toml_loses_nothing() {
 
 #[test]
 fn a_sheet_is_written_as_toml_with_its_keys_in_documented_order() {
-    let text = sheet_to_toml(&common::sheets()[0]);
+    let text = sheet_to_toml(&sportello_faq::testing::sheets()[0]);
     let id = text.find("id =").unwrap();
     let title = text.find("title =").unwrap();
     let questions = text.find("questions =").unwrap();

@@ -1,13 +1,11 @@
 //! The matcher's decisions on a few sample sheets, including bad input.
 
-mod common;
-
 use sportello_faq::{DecisionKind, Matcher, MatcherParams, Reason};
 
 fn matcher() -> Matcher {
     Matcher::new(
-        &common::sheets(),
-        &common::synonyms(),
+        &sportello_faq::testing::sheets(),
+        &sportello_faq::testing::synonyms(),
         MatcherParams::default(),
     )
 }
@@ -98,7 +96,11 @@ fn a_clarification_offers_at_most_three_sheets() {
         clarify_threshold: 0.0,
         ..MatcherParams::default()
     };
-    let m = Matcher::new(&common::sheets(), &common::synonyms(), params);
+    let m = Matcher::new(
+        &sportello_faq::testing::sheets(),
+        &sportello_faq::testing::synonyms(),
+        params,
+    );
     let d = m.decide("carta documento residenza accesso orari reclamo");
     assert_eq!(d.kind, DecisionKind::Clarify);
     assert!(!d.candidates.is_empty() && d.candidates.len() <= 3, "{d:?}");
@@ -111,7 +113,11 @@ fn other_decisions_carry_a_longer_ranking_for_operators_and_eval() {
         clarify_threshold: 1.1,
         ..MatcherParams::default()
     };
-    let m = Matcher::new(&common::sheets(), &common::synonyms(), params);
+    let m = Matcher::new(
+        &sportello_faq::testing::sheets(),
+        &sportello_faq::testing::synonyms(),
+        params,
+    );
     let d = m.decide("carta documento residenza accesso orari reclamo");
     assert_eq!(
         (d.kind, d.reason.clone()),

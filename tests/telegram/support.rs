@@ -1,7 +1,6 @@
 //! A running `sportello serve` with its Telegram channel pointed at the Bot API double, and
 //! typed helpers for what a test checks.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -15,6 +14,7 @@ use sportello_core::policy::Policy;
 use sportello_core::store::Store;
 use sportello_doubles::telegram::{SentMessage, TelegramDouble};
 use sportello_faq::{Matcher, MatcherParams, Synonyms};
+use sportello_testkit::served::served_address;
 
 /// The bot token the double and the bot share.
 pub const TOKEN: &str = "123456:TEST-token-never-logged";
@@ -22,21 +22,13 @@ pub const TOKEN: &str = "123456:TEST-token-never-logged";
 /// How long a test waits for something that should happen promptly.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// One office: the double, a database file, and the serve process when running.
 pub struct Office {
     pub double: TelegramDouble,
     pub dir: tempfile::TempDir,
     pub db_url: String,
+    /// The console's address of the current run (it binds port 0, so each run has its own).
     pub base: String,
-    port: u16,
     env: Vec<(String, String)>,
     child: Option<Child>,
     runs: usize,
@@ -48,13 +40,11 @@ impl Office {
         let double = TelegramDouble::start(TOKEN).await;
         let dir = tempfile::tempdir().unwrap();
         let db_url = format!("sqlite://{}", dir.path().join("sportello.db").display());
-        let port = free_port();
         Self {
             double,
             dir,
             db_url,
-            base: format!("http://127.0.0.1:{port}"),
-            port,
+            base: String::new(),
             env: Vec::new(),
             child: None,
             runs: 0,
@@ -88,10 +78,7 @@ impl Office {
             .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
             .arg("serve")
             .env("SPORTELLO_DATABASE__URL", &self.db_url)
-            .env(
-                "SPORTELLO_CONSOLE__BIND",
-                format!("127.0.0.1:{}", self.port),
-            )
+            .env("SPORTELLO_CONSOLE__BIND", "127.0.0.1:0")
             .env("SPORTELLO_ADMIN_PASSWORD", "test-admin-password")
             .env("SPORTELLO_TELEGRAM__ENABLED", "true")
             .env("SPORTELLO_TELEGRAM__TOKEN", TOKEN)
@@ -106,10 +93,15 @@ impl Office {
             .spawn()
             .unwrap();
         self.child = Some(child);
+        self.base.clear();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if reqwest::get(format!("{}/healthz", self.base)).await.is_ok() {
-                return;
+            let log = std::fs::read_to_string(self.log_path(self.runs)).unwrap_or_default();
+            if let Some(address) = served_address(&log) {
+                self.base = format!("http://{address}");
+                if reqwest::get(format!("{}/healthz", self.base)).await.is_ok() {
+                    return;
+                }
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("serve exited early with {status}: {}", self.logs());

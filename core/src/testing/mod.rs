@@ -1,26 +1,27 @@
-//! Test support: a fresh store on each backend, and a pipeline over it.
+//! Databases and fixtures for tests: a fresh SQLite file or PostgreSQL database per test,
+//! dropped with it; three small sheets and a pipeline over them with an in-memory channel. In the library (not in a test folder) because the core's tests, the end-to-end tests
+//! and the benchmarks all need it, and a test folder cannot be shared between crates.
 //!
 //! PostgreSQL is the server at `SPORTELLO_TEST_POSTGRES` (default
-//! `postgres://postgres@127.0.0.1:5432/postgres`); each store gets a new database, dropped
-//! when the test ends.
+//! `postgres://postgres@127.0.0.1:5432/postgres`, trust authentication); each database is
+//! named `sportello_test_…`, so a run interrupted before its drops can be cleaned up.
 
-#![allow(dead_code)]
+pub mod history;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use sportello_core::channel::{ChannelCaps, MemoryChannel};
-use sportello_core::clock::Clock;
-use sportello_core::config::Texts;
-use sportello_core::health::Health;
-use sportello_core::intake::Intake;
-use sportello_core::model::Inbound;
-use sportello_core::policy::Policy;
-use sportello_core::store::Store;
 use sportello_faq::{Matcher, MatcherParams, Office, Sheet, Synonyms};
 use sqlx::Connection;
 
-pub mod history;
+use crate::channel::{ChannelCaps, MemoryChannel};
+use crate::clock::Clock;
+use crate::config::Texts;
+use crate::health::Health;
+use crate::intake::Intake;
+use crate::model::Inbound;
+use crate::policy::Policy;
+use crate::store::Store;
 
 /// The PostgreSQL server's admin URL.
 pub fn postgres_admin() -> String {
@@ -81,6 +82,19 @@ impl TestDb {
     /// Both backends.
     pub async fn both() -> Vec<Self> {
         vec![Self::sqlite(), Self::postgres().await]
+    }
+
+    /// Drop a PostgreSQL database now, with every connection to it (a database lost under a
+    /// running server).
+    pub async fn drop_now(&self) {
+        let Some(name) = &self.pg_name else { return };
+        let mut conn = sqlx::PgConnection::connect(&postgres_admin())
+            .await
+            .unwrap();
+        sqlx::query(&format!("drop database if exists {name} with (force)"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
     }
 
     /// A migrated store on it.

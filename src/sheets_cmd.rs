@@ -53,7 +53,7 @@ pub async fn ask(
     let micros = start.elapsed().as_micros() as u64;
     let policy = Policy::new(matcher, &offices, config.texts.clone());
     let outcome = policy.respond(decision.clone(), ChannelCaps::default());
-    let reply = outcome.reply.map(|r| r.text.replace("{ref}", "—"));
+    let reply = outcome.reply.map(|r| r.text_for("—"));
     let result = QueryResult {
         query: text.to_string(),
         expected: Vec::new(),

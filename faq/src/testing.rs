@@ -1,9 +1,9 @@
-//! Small hand-written sheets for the tests (sample data, not the office's).
+//! Small hand-written sheets for tests (sample data, not the office's), shared by this
+//! crate's tests and the others'.
 
-#![allow(dead_code)]
+use crate::{Sheet, SheetStatus, Synonyms};
 
-use sportello_faq::{Sheet, SheetStatus, Synonyms};
-
+/// A published sheet with these fields, the others empty.
 pub fn sheet(id: &str, title: &str, summary: &str, questions: &[&str], keywords: &[&str]) -> Sheet {
     Sheet {
         id: id.into(),
@@ -15,6 +15,7 @@ pub fn sheet(id: &str, title: &str, summary: &str, questions: &[&str], keywords:
     }
 }
 
+/// A small office: a handful of published sheets (one always for an operator) and a draft.
 pub fn sheets() -> Vec<Sheet> {
     let mut complaint = sheet(
         "reclami",
@@ -90,6 +91,7 @@ pub fn sheets() -> Vec<Sheet> {
     ]
 }
 
+/// The synonyms those sheets need.
 pub fn synonyms() -> Synonyms {
     Synonyms {
         groups: vec![

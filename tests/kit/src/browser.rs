@@ -9,7 +9,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
-use super::{App, free_port};
+use super::TestApp;
 
 /// How long a page may take to show what a test waits for.
 pub const WAIT: Duration = Duration::from_secs(15);
@@ -23,20 +23,33 @@ pub struct Driver {
 impl Driver {
     /// Start chromedriver and wait until it answers.
     pub async fn start() -> Self {
-        let port = free_port();
-        let child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver is missing: install Debian's chromium and chromium-driver (scripts/test does)");
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + WAIT;
-        while reqwest::get(format!("{url}/status")).await.is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        // chromedriver takes a port number only: choose a free one, and choose again if
+        // another process took it before chromedriver bound it (it then exits).
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .unwrap()
+                .port();
+            let mut child = Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver is missing: install Debian's chromium and chromium-driver (scripts/test does)");
+            let url = format!("http://127.0.0.1:{port}");
+            let deadline = Instant::now() + WAIT;
+            loop {
+                if reqwest::get(format!("{url}/status")).await.is_ok() {
+                    return Self { child, url };
+                }
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "chromedriver did not start");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
         }
-        Self { child, url }
+        panic!("chromedriver could not bind a port");
     }
 
     /// A new browser, with its own profile and cookies.
@@ -65,7 +78,7 @@ impl Drop for Driver {
 pub async fn screenshot(browser: &Client, name: &str) {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+        .unwrap_or_else(|| super::root().join("target"));
     let dir = target.join("screenshots");
     browser
         .execute("window.scrollTo(0, 0)", vec![])
@@ -77,7 +90,7 @@ pub async fn screenshot(browser: &Client, name: &str) {
 }
 
 /// Log in through the login form and wait for the header.
-pub async fn log_in(browser: &Client, app: &App, name: &str, password: &str) {
+pub async fn log_in(browser: &Client, app: &TestApp, name: &str, password: &str) {
     browser.goto(&format!("{}/login", app.base)).await.unwrap();
     browser
         .find(Locator::Css("#username"))

@@ -1,8 +1,8 @@
 //! Writing a history straight into the store, row by row: conversations with their times,
 //! citizens' messages with the bot's decision, feedback and deliveries.
 
-use sportello_core::calendar::days_from_civil;
-use sportello_core::store::Store;
+use crate::calendar::days_from_civil;
+use crate::store::Store;
 
 /// Unix ms of a local time in Rome in November (UTC+1).
 pub fn rome_nov(day: i64, h: i64, m: i64) -> i64 {

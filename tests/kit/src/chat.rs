@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{App, csrf_of};
+use super::{TestApp, csrf_of, unique};
 
 /// A browser session on `/chat`.
 pub struct Chat {
@@ -14,10 +14,9 @@ pub struct Chat {
     /// The page's CSRF token.
     pub csrf: String,
     base: String,
-    seq: std::sync::atomic::AtomicU64,
 }
 
-impl App {
+impl TestApp {
     /// Open `/chat` in a new browser session.
     pub async fn chat(&self) -> Chat {
         let client = self.client();
@@ -32,7 +31,6 @@ impl App {
             client,
             csrf,
             base: self.base.clone(),
-            seq: Default::default(),
         }
     }
 }
@@ -51,8 +49,7 @@ impl Chat {
 
     /// Write a message with a fresh client id; the server's JSON answer.
     pub async fn say(&self, text: &str) -> Value {
-        let n = self.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let id = format!("test-{n}-{}", super::free_port());
+        let id = format!("test-{}", unique()).replace('_', "-");
         self.say_with_id(text, &id).await
     }
 
