@@ -129,16 +129,6 @@ impl App {
         self.address
     }
 
-    /// The store.
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    /// Intake, with the policy, knowledge and health it holds.
-    pub fn intake(&self) -> &Arc<Intake> {
-        &self.intake
-    }
-
     /// Start everything: the channels' receivers, the dispatcher, the matcher's watcher, the
     /// maintenance tasks and the console.
     pub fn spawn(self) -> Running {

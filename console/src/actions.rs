@@ -2,6 +2,7 @@
 //! actor's role and hold on the conversation, acts through the store or intake (which write
 //! the audit log), and tells live views.
 
+use sportello_core::Refusal;
 use sportello_core::model::{ConversationStatus, Role};
 use sportello_core::store::ConversationRow;
 
@@ -35,11 +36,11 @@ async fn user_id(state: &AppState, actor: &Actor) -> Result<i64, Error> {
 
 /// "Already taken by X" for a conversation someone else holds.
 pub fn taken_message(c: &ConversationRow) -> String {
-    match (&c.status, &c.assignee) {
-        (ConversationStatus::Assigned, Some(who)) => format!("Conversazione già presa da {who}."),
-        (ConversationStatus::Resolved, _) => "La conversazione è già risolta.".into(),
-        _ => format!("La conversazione è in stato {}.", c.status.as_str()),
-    }
+    crate::error::italian(&Refusal::NotWaiting {
+        conversation: c.id,
+        status: c.status,
+        holder: c.assignee.clone(),
+    })
 }
 
 /// Only the holder (or an admin) may act on an assigned conversation.
@@ -58,15 +59,7 @@ pub async fn claim(state: &AppState, actor: &Actor, id: i64) -> Result<(), Error
     actor.require(OPERATORS)?;
     let store = state.intake.store();
     let uid = user_id(state, actor).await?;
-    match store.claim(id, uid, &actor.name).await {
-        Ok(()) => {}
-        Err(sportello_core::Error::Conflict(_)) => {
-            return Err(Error::Conflict(taken_message(
-                &store.conversation(id).await?,
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    store.claim(id, uid, &actor.name).await?;
     state.events.notify();
     Ok(())
 }

@@ -7,6 +7,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
+use sportello_core::model::ConversationStatus;
+use sportello_core::{Refusal, RefusalKind};
 
 /// What can go wrong in a request.
 #[derive(Debug, thiserror::Error)]
@@ -74,11 +76,71 @@ impl From<sportello_core::Error> for Error {
     fn from(e: sportello_core::Error) -> Self {
         use sportello_core::Error as Core;
         match e {
+            Core::Refused(r) => {
+                let text = italian(&r);
+                match r.kind() {
+                    RefusalKind::NotFound => Self::NotFound(text),
+                    RefusalKind::Conflict => Self::Conflict(text),
+                    RefusalKind::Invalid => Self::Invalid(text),
+                }
+            }
             Core::NotFound(what) => Self::NotFound(format!("non trovato: {what}")),
             Core::Conflict(why) => Self::Conflict(why),
             Core::Invalid(why) => Self::Invalid(why),
             other => Self::Internal(other.to_string()),
         }
+    }
+}
+
+/// A refusal as operators, editors and admins read it.
+pub fn italian(r: &Refusal) -> String {
+    let status = |s: ConversationStatus| match s {
+        ConversationStatus::Bot => "con l'assistente",
+        ConversationStatus::Queued => "in coda",
+        ConversationStatus::Assigned => "già presa in carico",
+        ConversationStatus::Resolved => "già chiusa",
+    };
+    match r {
+        Refusal::NoConversation(id) => format!("la conversazione {id} non esiste"),
+        Refusal::NoOpenConversation(id) => {
+            format!("la conversazione {id} non esiste o è già chiusa")
+        }
+        Refusal::NotWaiting {
+            status: ConversationStatus::Assigned,
+            holder: Some(who),
+            ..
+        } => format!("Conversazione già presa da {who}."),
+        Refusal::NotWaiting {
+            status: ConversationStatus::Resolved,
+            ..
+        } => "La conversazione è già risolta.".into(),
+        Refusal::NotWaiting {
+            conversation,
+            status: s,
+            ..
+        } => format!("La conversazione {conversation} è {}.", status(*s)),
+        Refusal::NotAssigned(id) => {
+            format!("la conversazione {id} non è presa in carico da nessuno")
+        }
+        Refusal::NotAssignedTo {
+            conversation,
+            actor,
+        } => format!("la conversazione {conversation} non è presa in carico da {actor}"),
+        Refusal::AlreadyResolved(id) => format!("la conversazione {id} è già chiusa"),
+        Refusal::EmptyReply => "la risposta è vuota".into(),
+        Refusal::EmptyNote => "la nota è vuota".into(),
+        Refusal::EmptyPhrasing => "la domanda da insegnare è vuota".into(),
+        Refusal::PhrasingDecided(id) => {
+            format!("la domanda proposta {id} è già stata accettata o scartata")
+        }
+        Refusal::UnknownSheet(id) => format!("la scheda {id:?} non esiste"),
+        Refusal::UnknownOffice(id) => format!("l'ufficio {id:?} non esiste"),
+        Refusal::UsernameLength => "il nome utente deve avere da 1 a 64 caratteri".into(),
+        Refusal::TokenNameLength => "il nome del token deve avere da 1 a 64 caratteri".into(),
+        Refusal::PasswordTooShort => "la password deve avere almeno 8 caratteri".into(),
+        Refusal::UserExists(name) => format!("l'utente {name:?} esiste già"),
+        Refusal::NoUser(id) => format!("l'utente {id} non esiste"),
+        Refusal::NoActiveToken(id) => format!("il token {id} non esiste o è già revocato"),
     }
 }
 

@@ -41,4 +41,4 @@ pub mod stats;
 pub mod store;
 pub mod testing;
 
-pub use error::{Error, Result};
+pub use error::{Error, Refusal, RefusalKind, Result};

@@ -2,9 +2,9 @@
 
 use std::collections::HashSet;
 
-use sportello_core::Error;
 use sportello_core::model::{Action, ConversationStatus, Role};
 use sportello_core::testing::{TestDb, pipeline, text};
+use sportello_core::{Error, Refusal};
 use sportello_faq::SheetStatus;
 
 #[tokio::test]
@@ -130,7 +130,11 @@ async fn only_one_of_several_operators_claims_a_conversation() {
         for t in tasks {
             match t.await.unwrap() {
                 Ok(()) => ok += 1,
-                Err(Error::Conflict(msg)) => assert!(msg.contains("assigned by op"), "{msg}"),
+                Err(Error::Refused(Refusal::NotWaiting {
+                    status: ConversationStatus::Assigned,
+                    holder: Some(holder),
+                    ..
+                })) => assert!(holder.starts_with("op"), "{holder}"),
                 Err(e) => panic!("unexpected {e}"),
             }
         }
@@ -166,18 +170,18 @@ async fn an_operator_reply_is_queued_for_the_citizens_channel_and_timed() {
         assert!(
             matches!(
                 intake.operator_reply(conv, op, "mario", "Eccomi").await,
-                Err(Error::Conflict(_))
+                Err(Error::Refused(Refusal::NotAssignedTo { .. }))
             ),
             "must claim first"
         );
         store.claim(conv, op, "mario").await.unwrap();
         assert!(matches!(
             intake.operator_reply(conv, other, "luigi", "Io").await,
-            Err(Error::Conflict(_))
+            Err(Error::Refused(Refusal::NotAssignedTo { .. }))
         ));
         assert!(matches!(
             intake.operator_reply(conv, op, "mario", "   ").await,
-            Err(Error::Invalid(_))
+            Err(Error::Refused(Refusal::EmptyReply))
         ));
         intake
             .operator_reply(conv, op, "mario", "Buongiorno, la aiuto io.")
@@ -213,7 +217,7 @@ async fn transfer_tags_the_office_and_rejects_unknown_ones() {
         let conv = store.conversations(None, 10).await.unwrap()[0].id;
         assert!(matches!(
             store.transfer(conv, "nowhere", "op").await,
-            Err(Error::Invalid(_))
+            Err(Error::Refused(Refusal::UnknownOffice(_)))
         ));
         store.transfer(conv, "urp", "op").await.unwrap();
         let c = store.conversation(conv).await.unwrap();
@@ -236,11 +240,11 @@ async fn passwords_and_tokens_are_verified_against_their_hashes() {
             .unwrap();
         assert!(matches!(
             store.add_user("ada", Role::Admin, "another one").await,
-            Err(Error::Conflict(_))
+            Err(Error::Refused(Refusal::UserExists(_)))
         ));
         assert!(matches!(
             store.add_user("bo", Role::Admin, "short").await,
-            Err(Error::Invalid(_))
+            Err(Error::Refused(Refusal::PasswordTooShort))
         ));
         let user = store
             .verify_password("ada", "correct horse")

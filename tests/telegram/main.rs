@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use sportello_doubles::telegram::Fault;
-use support::{Office, PATIENCE, buttons, eventually};
+use support::{Office, PATIENCE, Proxy, buttons, eventually};
 
 const ANNA: i64 = 1001;
 
@@ -393,12 +393,16 @@ async fn a_crash_before_commit_loses_nothing_and_answers_once() {
 #[tokio::test]
 async fn webhook_mode_registers_checks_the_secret_and_answers_after_commit() {
     let mut office = Office::new().await;
-    let url = format!("{}/telegram/webhook", office.base);
+    // Telegram calls a public address; here a proxy in front of the office, which binds its
+    // own port at start.
+    let proxy = Proxy::start().await;
+    let url = format!("{}/telegram/webhook", proxy.base);
     office
         .env("SPORTELLO_TELEGRAM__MODE", "webhook")
         .env("SPORTELLO_TELEGRAM__WEBHOOK_URL", &url)
         .env("SPORTELLO_TELEGRAM__WEBHOOK_SECRET", "s3cret-hook");
     office.start().await;
+    proxy.forward_to(&office.base);
     let d = &office.double;
     eventually("setWebhook is called", || async { d.webhook().is_some() }).await;
     assert_eq!(

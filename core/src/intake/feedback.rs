@@ -8,7 +8,7 @@
 use sqlx::Row;
 
 use super::{Intake, Receipt, Target, conversation_in, insert_outgoing};
-use crate::error::{Error, Result};
+use crate::error::{Refusal, Result};
 use crate::model::{Action, Author, Inbound};
 use crate::store::{resolve_in, set_cursor};
 use sportello_faq::Candidate;
@@ -103,13 +103,11 @@ impl Intake {
         let mut w = self.store.begin_write().await?;
         let Some(held) = conversation_in(&mut w.tx, conversation_id).await? else {
             w.rollback().await?;
-            return Err(Error::NotFound(format!("conversation {conversation_id}")));
+            return Err(Refusal::NoConversation(conversation_id).into());
         };
         if !resolve_in(&mut w.tx, conversation_id, actor, now).await? {
             w.rollback().await?;
-            return Err(Error::Conflict(format!(
-                "conversation {conversation_id} is already resolved"
-            )));
+            return Err(Refusal::AlreadyResolved(conversation_id).into());
         }
         let mut asked = false;
         if self.caps(&held.channel).buttons && !held.unreachable {

@@ -12,7 +12,7 @@ use sqlx::{Any, Row, Transaction};
 use tokio::sync::Notify;
 
 use crate::channel::ChannelCaps;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::health::{Health, Metric};
 use crate::model::{Action, Author, Button, ConversationStatus, Inbound};
 use crate::policy::{Outcome, Policy, Reply};
@@ -338,17 +338,19 @@ impl Intake {
     ) -> Result<i64> {
         let text = text.trim();
         if text.is_empty() {
-            return Err(Error::Invalid("the reply is empty".into()));
+            return Err(Refusal::EmptyReply.into());
         }
         let now = self.store.now_ms();
         let mut w = self.store.begin_write().await?;
         let held = conversation_in(&mut w.tx, conversation_id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("conversation {conversation_id}")))?;
+            .ok_or(Refusal::NoConversation(conversation_id))?;
         if held.status != "assigned" || held.assignee != Some(user_id) {
-            return Err(Error::Conflict(format!(
-                "conversation {conversation_id} is not assigned to {actor}"
-            )));
+            return Err(Refusal::NotAssignedTo {
+                conversation: conversation_id,
+                actor: actor.to_string(),
+            }
+            .into());
         }
         let target = held.target();
         let reply_to: Option<String> = sqlx::query_scalar(

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{Store, audit};
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::model::Role;
 use crate::secret::{api_token, sha256_hex, token_name};
 use crate::store::users::hash_password;
@@ -89,12 +89,9 @@ impl Store {
         password: &str,
         actor: &str,
     ) -> Result<i64> {
-        let username = token_name(username)
-            .ok_or_else(|| Error::Invalid("username must be 1 to 64 characters".into()))?;
+        let username = token_name(username).ok_or(Refusal::UsernameLength)?;
         if password.chars().count() < 8 {
-            return Err(Error::Invalid(
-                "password must have at least 8 characters".into(),
-            ));
+            return Err(Refusal::PasswordTooShort.into());
         }
         let hash = hash_password(password)?;
         let mut w = self.begin_write().await?;
@@ -108,7 +105,7 @@ impl Store {
         .bind(self.now_ms())
         .fetch_optional(&mut *w.tx)
         .await?;
-        let id = id.ok_or_else(|| Error::Conflict(format!("user {username:?} already exists")))?;
+        let id = id.ok_or_else(|| Refusal::UserExists(username.to_string()))?;
         let detail = serde_json::json!({ "role": role });
         audit(
             &mut w.tx,
@@ -132,7 +129,7 @@ impl Store {
                 .bind(i64::from(disabled))
                 .fetch_optional(&mut *w.tx)
                 .await?;
-        let name = name.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
+        let name = name.ok_or(Refusal::NoUser(id))?;
         if disabled {
             sqlx::query("delete from sessions where user_id = $1")
                 .bind(id)
@@ -178,8 +175,7 @@ impl Store {
 
     /// Create an API token on an admin's behalf; returns it (stored only as a hash).
     pub async fn create_token_for(&self, name: &str, role: Role, actor: &str) -> Result<String> {
-        let name = token_name(name)
-            .ok_or_else(|| Error::Invalid("token name must be 1 to 64 characters".into()))?;
+        let name = token_name(name).ok_or(Refusal::TokenNameLength)?;
         let token = api_token();
         let mut w = self.begin_write().await?;
         sqlx::query(
@@ -215,7 +211,7 @@ impl Store {
         .bind(self.now_ms())
         .fetch_optional(&mut *w.tx)
         .await?;
-        let name = name.ok_or_else(|| Error::NotFound(format!("active token {id}")))?;
+        let name = name.ok_or(Refusal::NoActiveToken(id))?;
         audit(
             &mut w.tx,
             self.now_ms(),

@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Store, audit};
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::model::{Attachment, ConversationStatus};
 
 /// A conversation as the console and API show it.
@@ -138,7 +138,7 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?
-        .ok_or_else(|| Error::NotFound(format!("conversation {id}")))?;
+        .ok_or(Refusal::NoConversation(id))?;
         conversation(&row)
     }
 
@@ -226,11 +226,12 @@ impl Store {
         if done == 0 {
             w.rollback().await?;
             let c = self.conversation(conversation_id).await?;
-            return Err(Error::Conflict(format!(
-                "conversation {conversation_id} is {}{}",
-                c.status.as_str(),
-                c.assignee.map(|a| format!(" by {a}")).unwrap_or_default()
-            )));
+            return Err(Refusal::NotWaiting {
+                conversation: conversation_id,
+                status: c.status,
+                holder: c.assignee,
+            }
+            .into());
         }
         audit(
             &mut w.tx,
@@ -255,9 +256,7 @@ impl Store {
         .await?
         .rows_affected();
         if done == 0 {
-            return Err(Error::Conflict(format!(
-                "conversation {conversation_id} is not assigned"
-            )));
+            return Err(Refusal::NotAssigned(conversation_id).into());
         }
         audit(
             &mut w.tx,
@@ -278,9 +277,7 @@ impl Store {
         if !resolve_in(&mut w.tx, conversation_id, actor, now).await? {
             w.rollback().await?;
             self.conversation(conversation_id).await?;
-            return Err(Error::Conflict(format!(
-                "conversation {conversation_id} is already resolved"
-            )));
+            return Err(Refusal::AlreadyResolved(conversation_id).into());
         }
         w.commit().await
     }
@@ -342,7 +339,7 @@ pub(crate) async fn transfer_in(
         .fetch_optional(&mut **tx)
         .await?;
     if known.is_none() {
-        return Err(Error::Invalid(format!("unknown office {office:?}")));
+        return Err(Refusal::UnknownOffice(office.to_string()).into());
     }
     let done = sqlx::query(
         "update conversations set office_id = $2, status = case when status = 'bot' then 'queued' else status end, \
@@ -355,9 +352,7 @@ pub(crate) async fn transfer_in(
     .await?
     .rows_affected();
     if done == 0 {
-        return Err(Error::NotFound(format!(
-            "open conversation {conversation_id}"
-        )));
+        return Err(Refusal::NoOpenConversation(conversation_id).into());
     }
     audit(
         tx,

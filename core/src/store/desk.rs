@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{Store, audit};
-use crate::error::{Error, Result};
+use crate::error::{Refusal, Result};
 
 /// An internal note; citizens never see it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -68,7 +68,7 @@ impl Store {
     pub async fn add_note(&self, conversation_id: i64, author: &str, text: &str) -> Result<i64> {
         let text = text.trim();
         if text.is_empty() {
-            return Err(Error::Invalid("the note is empty".into()));
+            return Err(Refusal::EmptyNote.into());
         }
         self.conversation(conversation_id).await?;
         let now = self.now_ms();
@@ -193,7 +193,7 @@ impl Store {
     ) -> Result<i64> {
         let text = text.trim();
         if text.is_empty() {
-            return Err(Error::Invalid("the phrasing is empty".into()));
+            return Err(Refusal::EmptyPhrasing.into());
         }
         let now = self.now_ms();
         let mut w = self.begin_write().await?;
@@ -202,7 +202,7 @@ impl Store {
             .fetch_optional(&mut *w.tx)
             .await?;
         if known.is_none() {
-            return Err(Error::Invalid(format!("unknown sheet {sheet_id:?}")));
+            return Err(Refusal::UnknownSheet(sheet_id.to_string()).into());
         }
         let id: i64 = sqlx::query_scalar(
             "insert into proposed_phrasings (sheet_id, text, conversation_id, message_id, state, proposed_by, created_at) \
@@ -261,8 +261,7 @@ async fn notify_in(
         .bind(mail.office)
         .fetch_optional(&mut **tx)
         .await?;
-    let recipient =
-        recipient.ok_or_else(|| Error::Invalid(format!("unknown office {:?}", mail.office)))?;
+    let recipient = recipient.ok_or_else(|| Refusal::UnknownOffice(mail.office.to_string()))?;
     Ok(sqlx::query_scalar(
         "insert into office_notifications (conversation_id, office_id, recipient, subject, body, state, \
          created_by, created_at) values ($1, $2, $3, $4, $5, 'pending', $6, $7) returning id",

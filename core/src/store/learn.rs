@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::desk::{PHRASING_COLUMNS, phrasing_row};
 use super::{PhrasingRow, Store, audit};
-use crate::error::{Error, Result};
+use crate::error::{Refusal, Result};
 
 /// A question that ended in a handoff because no sheet matched.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +51,7 @@ impl Store {
         .bind(now)
         .fetch_optional(&mut *w.tx)
         .await?
-        .ok_or_else(|| Error::Conflict(format!("phrasing {id} was already decided")))?;
+        .ok_or(Refusal::PhrasingDecided(id))?;
         let out = phrasing_row(&row)?;
         let detail = serde_json::json!({ "phrasing": id, "state": state });
         audit(

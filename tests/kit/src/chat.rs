@@ -19,19 +19,20 @@ pub struct Chat {
 impl TestApp {
     /// Open `/chat` in a new browser session.
     pub async fn chat(&self) -> Chat {
-        let client = self.client();
-        let page = client
-            .get(format!("{}/chat", self.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(page.status(), 200);
-        let csrf = csrf_of(&page.text().await.unwrap()).expect("the chat page has a CSRF token");
-        Chat {
-            client,
-            csrf,
-            base: self.base.clone(),
-        }
+        open(&self.base).await
+    }
+}
+
+/// Open `/chat` of the console at `base` in a new browser session.
+pub async fn open(base: &str) -> Chat {
+    let client = super::client();
+    let page = client.get(format!("{base}/chat")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csrf = csrf_of(&page.text().await.unwrap()).expect("the chat page has a CSRF token");
+    Chat {
+        client,
+        csrf,
+        base: base.to_string(),
     }
 }
 

@@ -3,26 +3,18 @@
 //! the double. The sending limiter is set high so that it does not pace the run; every update
 //! comes from a different chat.
 //!
-//! `cargo bench -p sportello-bots --bench telegram`
+//! `cargo bench --bench telegram`
 
 #![allow(missing_docs)]
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sportello_bots::telegram::Telegram;
-use sportello_core::channel::Channel;
-use sportello_core::config::{DispatcherConfig, Secret, TelegramConfig, Texts};
-use sportello_core::dispatcher::Dispatcher;
-use sportello_core::health::Health;
-use sportello_core::intake::Intake;
-use sportello_core::policy::Policy;
+use sportello::app::{App, Options, Running};
+use sportello_core::config::Config;
 use sportello_core::store::Store;
 use sportello_doubles::telegram::TelegramDouble;
-use sportello_faq::{Matcher, MatcherParams};
-use tokio_util::sync::CancellationToken;
 
 /// Updates per measured batch.
 const BATCH: u64 = 500;
@@ -30,7 +22,7 @@ const BATCH: u64 = 500;
 const TOKEN: &str = "42:bench";
 
 fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn queries() -> Vec<String> {
@@ -44,57 +36,49 @@ fn queries() -> Vec<String> {
 struct Rig {
     double: TelegramDouble,
     store: Store,
+    _running: Running,
     _dir: tempfile::TempDir,
-    _stop: CancellationToken,
 }
 
+/// The service as `serve` builds it, on SQLite, with its Telegram channel on the double and
+/// the sending limiter set high.
 async fn rig() -> Rig {
     let double = TelegramDouble::start(TOKEN).await;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store = Store::connect(&url, 8, Duration::from_secs(30))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let offices = sportello_faq::load_offices(&root().join("config/offices.toml")).unwrap();
-    let sheets = sportello_faq::load_sheets(&root().join("config/sheets"), &offices)
-        .unwrap()
-        .sheets;
-    let synonyms = sportello_faq::load_synonyms(&root().join("config/synonyms.toml")).unwrap();
-    store.sync_offices(&offices).await.unwrap();
-    let matcher = Matcher::new(&sheets, &synonyms, MatcherParams::default());
-    let policy = Arc::new(Policy::new(matcher, &offices, Texts::default()));
-    let health = Arc::new(Health::new(store.clock()));
-    let intake = Arc::new(Intake::new(store.clone(), policy, health.clone()));
-    let config = TelegramConfig {
-        enabled: true,
-        api_url: double.api_url(),
-        token: Some(Secret::new(TOKEN.into())),
-        poll_timeout_secs: 1,
-        rate_global: 1_000_000,
-        rate_per_chat: 1_000_000,
-        ..TelegramConfig::default()
+    let api = double.api_url();
+    let table: toml::Table =
+        toml::from_str(&std::fs::read_to_string(root().join("config/sportello.toml")).unwrap())
+            .unwrap();
+    let config = Config::from_table(
+        table,
+        [
+            ("SPORTELLO_DATABASE__URL", url.as_str()),
+            ("SPORTELLO_WEBCHAT__ENABLED", "false"),
+            ("SPORTELLO_TELEGRAM__ENABLED", "true"),
+            ("SPORTELLO_TELEGRAM__TOKEN", TOKEN),
+            ("SPORTELLO_TELEGRAM__API_URL", api.as_str()),
+            ("SPORTELLO_TELEGRAM__POLL_TIMEOUT_SECS", "1"),
+            ("SPORTELLO_TELEGRAM__RATE_GLOBAL", "1000000"),
+            ("SPORTELLO_TELEGRAM__RATE_PER_CHAT", "1000000"),
+            ("SPORTELLO_DISPATCHER__BATCH", "64"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let options = Options {
+        admin_password: Some("bench-admin-password".into()),
     };
-    let telegram = Arc::new(Telegram::new(&config, &Texts::default()).unwrap());
-    intake.register("telegram", telegram.caps());
-    let stop = CancellationToken::new();
-    tokio::spawn(telegram.clone().run(intake.clone(), stop.clone()));
-    let dispatcher = Dispatcher::new(
-        store.clone(),
-        vec![telegram as Arc<dyn Channel>],
-        DispatcherConfig {
-            batch: 64,
-            ..DispatcherConfig::default()
-        },
-        intake.outbox_ready(),
-        health,
-    );
-    tokio::spawn(dispatcher.run(stop.clone()));
+    let running = App::build_with(config, listener, options)
+        .await
+        .unwrap()
+        .spawn();
     Rig {
         double,
-        store,
+        store: running.store().clone(),
+        _running: running,
         _dir: dir,
-        _stop: stop,
     }
 }
 
