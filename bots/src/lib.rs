@@ -7,14 +7,17 @@
 //!   console server (Telegram's webhook).
 //! - [`telegram`]: the Telegram bot (teloxide), long polling or webhook.
 //! - [`webchat`]: the citizen web chat under `/chat`, and its embeddable widget.
+//! - [`x`]: X (Twitter) mentions and direct messages over X API v2, and `sportello x authorize`.
 //!
-//! Channels not built yet (`x`, `email`) are refused with a clear error when
+//! Channels not built yet (`email`) are refused with a clear error when
 //! enabled, rather than silently doing nothing.
 
 #[cfg(feature = "telegram")]
 pub mod telegram;
 #[cfg(feature = "webchat")]
 pub mod webchat;
+#[cfg(feature = "x")]
+pub mod x;
 
 use std::sync::Arc;
 
@@ -99,13 +102,21 @@ pub fn build(config: &Config) -> Result<Channels, Unavailable> {
         #[cfg(not(feature = "webchat"))]
         return Err(not_built("webchat.enabled", "webchat"));
     }
-    for (on, key, channel) in [
-        (config.x.enabled, "x.enabled", "x"),
-        (config.email.enabled, "email.enabled", "email"),
-    ] {
-        if on {
-            return Err(not_built(key, channel));
-        }
+    if config.x.enabled {
+        #[cfg(feature = "x")]
+        channels
+            .all
+            .push(Arc::new(x::X::new(&config.x).map_err(|message| {
+                Unavailable {
+                    key: "x.enabled",
+                    message,
+                }
+            })?));
+        #[cfg(not(feature = "x"))]
+        return Err(not_built("x.enabled", "x"));
+    }
+    if config.email.enabled {
+        return Err(not_built("email.enabled", "email"));
     }
     Ok(channels)
 }

@@ -26,3 +26,11 @@ create table x_users (
 -- A citizen's reply to one of the office's posts (👍, 👎, a rating) is traced back to the
 -- answer it judges through the post's id.
 create index outbox_platform_ref on outbox (channel, platform_ref);
+
+-- `sportello x authorize`: the PKCE verifier of the authorization under way, until
+-- `sportello x authorize --code CODE` completes it.
+create table x_authorizations (
+    account text primary key,
+    verifier text not null,
+    created_at integer not null
+);

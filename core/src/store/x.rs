@@ -200,4 +200,29 @@ impl Store {
         row.map(|row| Ok((row.try_get("conversation_id")?, row.try_get("message_id")?)))
             .transpose()
     }
+
+    /// Keep the PKCE verifier of an authorization under way (one per account).
+    pub async fn save_x_verifier(&self, account: &str, verifier: &Secret) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        sqlx::query(
+            "insert into x_authorizations (account, verifier, created_at) values ($1, $2, $3) \
+             on conflict (account) do update set verifier = excluded.verifier, created_at = excluded.created_at",
+        )
+        .bind(account)
+        .bind(verifier.expose())
+        .bind(self.now_ms())
+        .execute(&mut *w.tx)
+        .await?;
+        w.commit().await
+    }
+
+    /// The PKCE verifier of the authorization under way.
+    pub async fn x_verifier(&self, account: &str) -> Result<Option<Secret>> {
+        let v: Option<String> =
+            sqlx::query_scalar("select verifier from x_authorizations where account = $1")
+                .bind(account)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(v.map(Secret::new))
+    }
 }
