@@ -19,7 +19,7 @@ mod setup;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, SheetsAction, TokenAction, UserAction};
+use crate::cli::{Cli, Command, SheetsAction, TokenAction, UserAction, XAction};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -88,5 +88,15 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Token {
             action: TokenAction::Create { name, role },
         } => access::create_token(&config, &name, role.into()).await,
+        Command::X {
+            action: XAction::Authorize { code },
+        } => {
+            let store = setup::open_store(&config).await?;
+            let text = sportello_bots::x::authorize(&config.x, &store, code.as_deref())
+                .await
+                .map_err(anyhow::Error::msg)?;
+            print!("{text}");
+            Ok(0)
+        }
     }
 }

@@ -101,7 +101,10 @@ impl Client {
 
     /// The budgets seen so far, by endpoint name.
     pub fn budgets(&self) -> BTreeMap<&'static str, Budget> {
-        self.budgets.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.budgets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The budget of one endpoint.
@@ -133,8 +136,15 @@ impl Client {
         path: &str,
         body: &serde_json::Value,
     ) -> Result<T, ApiError> {
-        self.call(store, endpoint, reqwest::Method::POST, path, &[], Some(body))
-            .await
+        self.call(
+            store,
+            endpoint,
+            reqwest::Method::POST,
+            path,
+            &[],
+            Some(body),
+        )
+        .await
     }
 
     async fn call<T: DeserializeOwned>(
@@ -195,21 +205,20 @@ impl Client {
             }
             return Err(self.error(endpoint, status, &bytes));
         }
-        Err(ApiError::Transient("X refused the refreshed token (401)".into()))
+        Err(ApiError::Transient(
+            "X refused the refreshed token (401)".into(),
+        ))
     }
 
     fn error(&self, endpoint: &str, status: u16, body: &[u8]) -> ApiError {
         let problem: Problem = serde_json::from_slice(body).unwrap_or_default();
-        let detail = problem
-            .detail
-            .filter(|d| !d.is_empty())
-            .unwrap_or_else(|| {
-                if problem.title.is_empty() {
-                    format!("HTTP {status}")
-                } else {
-                    problem.title.clone()
-                }
-            });
+        let detail = problem.detail.filter(|d| !d.is_empty()).unwrap_or_else(|| {
+            if problem.title.is_empty() {
+                format!("HTTP {status}")
+            } else {
+                problem.title.clone()
+            }
+        });
         match status {
             429 => ApiError::RateLimited {
                 reset: self

@@ -13,6 +13,7 @@
 //! - `/healthz` shows the channel's `state` and its rate-limit budget left per endpoint.
 
 pub mod api;
+mod authorize;
 pub mod client;
 mod cursor;
 pub mod oauth1;
@@ -34,6 +35,7 @@ use sportello_core::model::Outgoing;
 use sportello_core::store::Store;
 use tokio_util::sync::CancellationToken;
 
+pub use authorize::authorize;
 use client::{Auth, Client};
 
 /// The channel's name, as stored with its messages.

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use sha2::Digest;
 use sportello_core::config::{Secret, XConfig};
-use sportello_core::store::{Store, XTokens};
+use sportello_core::store::{Backend, Store, XTokens};
 use tokio::sync::Mutex;
 
 /// Refresh this long before X's expiry, so that a request never carries a token that
@@ -110,7 +110,9 @@ impl App {
                 Err(AuthError::Refused)
             }
             Ok(e) => Err(AuthError::Transient(format!("token endpoint: {}", e.error))),
-            Err(_) => Err(AuthError::Transient(format!("token endpoint: HTTP {status}"))),
+            Err(_) => Err(AuthError::Transient(format!(
+                "token endpoint: HTTP {status}"
+            ))),
         }
     }
 }
@@ -150,6 +152,14 @@ impl Tokens {
 
     async fn refresh(&self, store: &Store, stale: Option<&str>) -> Result<XTokens, AuthError> {
         let transient = |e: sportello_core::Error| AuthError::Transient(format!("store: {e}"));
+        // SQLite serves a single process, and its "advisory lock" is granted to every
+        // caller: there the refreshers of the process take turns here. On PostgreSQL the
+        // advisory lock below decides, across processes.
+        static IN_PROCESS: Mutex<()> = Mutex::const_new(());
+        let _in_process = match store.backend() {
+            Backend::Sqlite => Some(IN_PROCESS.lock().await),
+            Backend::Postgres => None,
+        };
         // One refresher across instances; the lock is given up when `_lock` drops.
         let mut waited = Duration::ZERO;
         let _lock = loop {
@@ -254,9 +264,7 @@ pub async fn complete(
         ("redirect_uri", config.redirect_uri.as_str()),
         ("code_verifier", verifier.expose()),
     ];
-    let tokens = App::new(config, http)
-        .grant(&form, store.now_ms())
-        .await?;
+    let tokens = App::new(config, http).grant(&form, store.now_ms()).await?;
     store
         .save_x_tokens(&config.user_id, &tokens)
         .await

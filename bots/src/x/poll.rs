@@ -242,7 +242,10 @@ impl X {
         else {
             return Action::Message;
         };
-        match (intake.store().answered_by_post(NAME, &parent.id).await, verdict) {
+        match (
+            intake.store().answered_by_post(NAME, &parent.id).await,
+            verdict,
+        ) {
             (Ok(Some((_, Some(message)))), Verdict::Useful(useful)) => {
                 Action::Feedback { message, useful }
             }
@@ -267,7 +270,9 @@ impl X {
                 Ok(_) => return false,
                 Err(e) => {
                     tracing::error!(message = %inbound.platform_id, error = %e, "cannot store an X message; retrying");
-                    intake.health().error(NAME, &format!("storing {}: {e}", inbound.platform_id));
+                    intake
+                        .health()
+                        .error(NAME, &format!("storing {}: {e}", inbound.platform_id));
                 }
             }
             if pause(shutdown, backoff).await {
@@ -314,11 +319,14 @@ impl X {
             if let Some(t) = &token {
                 query.push(("pagination_token".into(), t.clone()));
             }
-            let page: Page<DmEvent> =
-                match self.client.get(store, DM_EVENTS, "/2/dm_events", &query).await {
-                    Err(ApiError::RateLimited { .. }) if token.is_some() => continue,
-                    other => other?,
-                };
+            let page: Page<DmEvent> = match self
+                .client
+                .get(store, DM_EVENTS, "/2/dm_events", &query)
+                .await
+            {
+                Err(ApiError::RateLimited { .. }) if token.is_some() => continue,
+                other => other?,
+            };
             users.extend(page.includes.users);
             for event in page.data {
                 // Newest first: stop at the first event already handled.

@@ -48,7 +48,11 @@ pub fn skip_reason(tweet: &Tweet, account: &str) -> Option<&'static str> {
     if tweet.author_id.as_deref() == Some(account) {
         return Some("own post");
     }
-    if tweet.referenced_tweets.iter().any(|r| r.kind == "retweeted") {
+    if tweet
+        .referenced_tweets
+        .iter()
+        .any(|r| r.kind == "retweeted")
+    {
         return Some("retweet");
     }
     let quoted = tweet.referenced_tweets.iter().any(|r| r.kind == "quoted");
@@ -86,7 +90,9 @@ pub enum Verdict {
 
 /// A bare 👍/👎 or a digit from 1 to 5.
 pub fn verdict(text: &str) -> Option<Verdict> {
-    let t = strip_leading_mentions(text).trim().trim_end_matches('\u{FE0F}');
+    let t = strip_leading_mentions(text)
+        .trim()
+        .trim_end_matches('\u{FE0F}');
     let t = t.trim_end_matches(|c: char| ('\u{1F3FB}'..='\u{1F3FF}').contains(&c));
     match t {
         "👍" => Some(Verdict::Useful(true)),
@@ -181,26 +187,41 @@ mod tests {
 
     #[test]
     fn own_posts_retweets_passing_quotes_and_bare_mentions_are_skipped() {
-        assert_eq!(skip_reason(&tweet("1", "@a ciao", &[]), "1"), Some("own post"));
+        assert_eq!(
+            skip_reason(&tweet("1", "@a ciao", &[]), "1"),
+            Some("own post")
+        );
         let rt = tweet("2", "RT @URPMilano: orari", &[("retweeted", "9")]);
         assert_eq!(skip_reason(&rt, "1"), Some("retweet"));
         let passing = tweet("2", "guardate cosa dice @URPMilano", &[("quoted", "9")]);
         assert!(skip_reason(&passing, "1").is_some());
         let asked = tweet("2", "@URPMilano è ancora valido?", &[("quoted", "9")]);
         assert_eq!(skip_reason(&asked, "1"), None);
-        assert_eq!(skip_reason(&tweet("2", "@URPMilano  ", &[]), "1"), Some("bare mention"));
-        assert_eq!(skip_reason(&tweet("2", "@URPMilano orari?", &[]), "1"), None);
+        assert_eq!(
+            skip_reason(&tweet("2", "@URPMilano  ", &[]), "1"),
+            Some("bare mention")
+        );
+        assert_eq!(
+            skip_reason(&tweet("2", "@URPMilano orari?", &[]), "1"),
+            None
+        );
     }
 
     #[test]
     fn leading_handles_are_removed_from_the_question() {
         assert_eq!(strip_leading_mentions("@URPMilano @altro orari?"), "orari?");
-        assert_eq!(strip_leading_mentions("orari @URPMilano?"), "orari @URPMilano?");
+        assert_eq!(
+            strip_leading_mentions("orari @URPMilano?"),
+            "orari @URPMilano?"
+        );
     }
 
     #[test]
     fn thumbs_and_digits_are_verdicts() {
-        assert!(matches!(verdict("@URPMilano 👍"), Some(Verdict::Useful(true))));
+        assert!(matches!(
+            verdict("@URPMilano 👍"),
+            Some(Verdict::Useful(true))
+        ));
         assert!(matches!(verdict("👎🏻"), Some(Verdict::Useful(false))));
         assert!(matches!(verdict("4"), Some(Verdict::Score(4))));
         assert!(verdict("6").is_none());

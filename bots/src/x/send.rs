@@ -91,7 +91,8 @@ impl X {
                 } else {
                     message.text.clone()
                 };
-                self.reply(store, message, &post, &text, user.as_ref()).await
+                self.reply(store, message, &post, &text, user.as_ref())
+                    .await
             }
         }
     }
@@ -117,7 +118,9 @@ impl X {
         text: &str,
         user: Option<&XUser>,
     ) -> Result<Delivered, SendError> {
-        let address = user.map(|u| format!("@{} ", u.username)).unwrap_or_default();
+        let address = user
+            .map(|u| format!("@{} ", u.username))
+            .unwrap_or_default();
         let mut attempt = public_text(&address, text, None);
         for retry in [false, true] {
             let body = serde_json::json!({
@@ -135,7 +138,10 @@ impl X {
                     });
                 }
                 Err(e) if !retry && is_duplicate(&e) => {
-                    tracing::info!(outbox = message.id, "X called the reply a duplicate: adding the reference");
+                    tracing::info!(
+                        outbox = message.id,
+                        "X called the reply a duplicate: adding the reference"
+                    );
                     let reference = format!("(rif. {}/{})", message.conversation_id, message.id);
                     attempt = public_text(&address, text, Some(&reference));
                 }
@@ -168,7 +174,10 @@ mod tests {
         let long = format!("{} https://comune.example.it/pagina", "parola ".repeat(60));
         let text = public_text("@anna_r ", &long, Some("(rif. 7/12)"));
         assert!(text.starts_with("@anna_r parola"));
-        assert!(text.ends_with("https://comune.example.it/pagina (rif. 7/12)"), "{text}");
+        assert!(
+            text.ends_with("https://comune.example.it/pagina (rif. 7/12)"),
+            "{text}"
+        );
         assert!(weighted_len(&text) <= LIMIT);
     }
 
@@ -184,12 +193,16 @@ mod tests {
             detail: "Reply to this conversation is not allowed".into(),
         };
         assert!(!is_duplicate(&other));
-        assert!(matches!(classify(other), SendError::Permanent { reason, .. } if reason.contains("not allowed")));
+        assert!(
+            matches!(classify(other), SendError::Permanent { reason, .. } if reason.contains("not allowed"))
+        );
     }
 
     #[test]
     fn a_rate_limit_waits_until_the_reset() {
-        let e = classify(ApiError::RateLimited { reset: unix_now() + 30 });
+        let e = classify(ApiError::RateLimited {
+            reset: unix_now() + 30,
+        });
         assert!(matches!(e, SendError::RetryAfter(d) if d.as_secs() >= 29 && d.as_secs() <= 30));
     }
 }

@@ -44,7 +44,8 @@ pub fn weighted_len(text: &str) -> usize {
 /// punctuation; the rest of the word.
 fn split_url(word: &str) -> (Option<&str>, &str) {
     let lower = word.to_ascii_lowercase();
-    if !(lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("www.")) {
+    if !(lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("www."))
+    {
         return (None, word);
     }
     let end = word
@@ -65,7 +66,9 @@ fn is_emoji_modifier(c: char) -> bool {
 }
 
 fn is_light(c: char) -> bool {
-    LIGHT.iter().any(|&(lo, hi)| (lo..=hi).contains(&(c as u32)))
+    LIGHT
+        .iter()
+        .any(|&(lo, hi)| (lo..=hi).contains(&(c as u32)))
 }
 
 /// Weighted length of text without URLs.
@@ -77,7 +80,11 @@ fn plain_len(s: &str) -> usize {
         if is_emoji_base(c) || (keycap && chars.peek() == Some(&'\u{FE0F}')) {
             // One emoji: its modifiers, a second regional indicator, and ZWJ-joined parts.
             let flag = (0x1F1E6..=0x1F1FF).contains(&(c as u32));
-            if flag && chars.peek().is_some_and(|n| (0x1F1E6..=0x1F1FF).contains(&(*n as u32))) {
+            if flag
+                && chars
+                    .peek()
+                    .is_some_and(|n| (0x1F1E6..=0x1F1FF).contains(&(*n as u32)))
+            {
                 chars.next();
             }
             loop {
@@ -125,7 +132,10 @@ pub fn fit(text: &str, limit: usize) -> String {
         }
         kept = candidate;
     }
-    let mut out = kept.trim_end().trim_end_matches([',', ';', ':', '.']).to_string();
+    let mut out = kept
+        .trim_end()
+        .trim_end_matches([',', ';', ':', '.'])
+        .to_string();
     out.push(ELLIPSIS);
     if let Some(link) = link {
         out.push(' ');
@@ -169,19 +179,30 @@ mod tests {
 
     #[test]
     fn fitting_cuts_between_words_and_keeps_the_link() {
-        let words = "Per la carta d'identità elettronica prenota un appuntamento presso l'anagrafe ".repeat(6);
+        let words =
+            "Per la carta d'identità elettronica prenota un appuntamento presso l'anagrafe "
+                .repeat(6);
         let text = format!("{words}https://comune.example.it/carta-identita");
         let fitted = fit(&text, LIMIT);
         assert!(weighted_len(&fitted) <= LIMIT, "{}", weighted_len(&fitted));
-        assert!(fitted.ends_with("… https://comune.example.it/carta-identita"), "{fitted}");
+        assert!(
+            fitted.ends_with("… https://comune.example.it/carta-identita"),
+            "{fitted}"
+        );
         let body = fitted.trim_end_matches("… https://comune.example.it/carta-identita");
         let last = body.rsplit(' ').next().unwrap();
-        assert!(words.split(' ').any(|w| w == last), "{last:?} is a whole word");
+        assert!(
+            words.split(' ').any(|w| w == last),
+            "{last:?} is a whole word"
+        );
     }
 
     #[test]
     fn a_text_within_the_limit_is_left_alone() {
-        assert_eq!(fit("Orari: 9-17. https://x.it", LIMIT), "Orari: 9-17. https://x.it");
+        assert_eq!(
+            fit("Orari: 9-17. https://x.it", LIMIT),
+            "Orari: 9-17. https://x.it"
+        );
         let exactly: String = "é".repeat(280);
         assert_eq!(fit(&exactly, LIMIT), exactly);
     }

@@ -82,12 +82,22 @@ impl XContract {
 
     /// The JSON schema of an operation's answer with `status` (or its `default`), as
     /// `application/json`, or `application/problem+json` when `problem`.
-    pub fn response_schema(&self, method: &str, path: &str, status: u16, problem: bool) -> Option<&Value> {
+    pub fn response_schema(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        problem: bool,
+    ) -> Option<&Value> {
         let responses = self.operation(method, path)?.get("responses")?;
         let response = responses
             .get(status.to_string())
             .or_else(|| responses.get("default"))?;
-        let media = if problem { "application/problem+json" } else { "application/json" };
+        let media = if problem {
+            "application/problem+json"
+        } else {
+            "application/json"
+        };
         response.get("content")?.get(media)?.get("schema")
     }
 
@@ -136,7 +146,9 @@ impl XContract {
         }
         for key in ["anyOf", "oneOf"] {
             if let Some(any) = schema.get(key).and_then(Value::as_array)
-                && !any.iter().any(|s| self.validate_at(s, value, at).is_empty())
+                && !any
+                    .iter()
+                    .any(|s| self.validate_at(s, value, at).is_empty())
             {
                 errors.push(format!("{at}: matches none of the {key} schemas"));
             }
@@ -145,7 +157,12 @@ impl XContract {
         match (ty, value) {
             (Some("object"), Value::Object(map)) => {
                 let props = schema.get("properties").and_then(Value::as_object);
-                for name in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+                for name in schema
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(name) = name.as_str()
                         && !map.contains_key(name)
                     {

@@ -83,19 +83,32 @@ impl XDouble {
     /// When the contract file cannot be found or no port is free.
     pub async fn start(client_id: &str, client_secret: Option<&str>) -> XDouble {
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::new(ACCOUNT_ID, ACCOUNT_HANDLE, client_id, client_secret)),
+            state: Mutex::new(State::new(
+                ACCOUNT_ID,
+                ACCOUNT_HANDLE,
+                client_id,
+                client_secret,
+            )),
             contract: XContract::shared(),
             changed: Notify::new(),
             base: OnceLock::new(),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
         let addr = listener.local_addr().expect("an address");
         let _ = shared.base.set(format!("http://{addr}"));
         let app = server::router(Arc::clone(&shared));
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        XDouble { inner: Arc::new(Inner { shared, addr, server }) }
+        XDouble {
+            inner: Arc::new(Inner {
+                shared,
+                addr,
+                server,
+            }),
+        }
     }
 
     fn shared(&self) -> &Shared {
@@ -121,7 +134,13 @@ impl XDouble {
     }
 
     /// Accept OAuth 1.0a requests signed with these credentials.
-    pub fn accept_oauth1(&self, consumer_key: &str, consumer_secret: &str, token: &str, token_secret: &str) {
+    pub fn accept_oauth1(
+        &self,
+        consumer_key: &str,
+        consumer_secret: &str,
+        token: &str,
+        token_secret: &str,
+    ) {
         self.shared().state().oauth1 = Some(Oauth1 {
             consumer_key: consumer_key.into(),
             consumer_secret: consumer_secret.into(),
@@ -153,6 +172,11 @@ impl XDouble {
         }
     }
 
+    /// Make the token endpoint take this long to answer (to let refreshes overlap).
+    pub fn delay_token_answers(&self, delay: Duration) {
+        self.shared().state().token_delay = delay;
+    }
+
     /// How many token pairs the token endpoint has issued (refreshes and authorizations).
     pub fn tokens_issued(&self) -> u64 {
         self.shared().state().tokens_issued
@@ -162,18 +186,33 @@ impl XDouble {
     pub fn set_rate_limit(&self, endpoint: Endpoint, limit: u32, secs: u64) {
         let mut s = self.shared().state();
         if let Some(w) = s.windows.get_mut(&endpoint) {
-            *w = state::Window { limit, secs, used: 0, reset: 0 };
+            *w = state::Window {
+                limit,
+                secs,
+                used: 0,
+                reset: 0,
+            };
         }
     }
 
     /// Make the next request of `endpoint` fail with `fault` (faults queue up in order).
     pub fn fail_next(&self, endpoint: Endpoint, fault: Fault) {
-        self.shared().state().faults.entry(endpoint).or_default().push_back(fault);
+        self.shared()
+            .state()
+            .faults
+            .entry(endpoint)
+            .or_default()
+            .push_back(fault);
     }
 
     /// A citizen of X.
     pub fn add_user(&self, id: &str, username: &str, name: &str, receives_dm: bool) {
-        let user = User { id: id.into(), username: username.into(), name: name.into(), receives_dm };
+        let user = User {
+            id: id.into(),
+            username: username.into(),
+            name: name.into(),
+            receives_dm,
+        };
         self.shared().state().users.insert(id.into(), user);
     }
 
@@ -184,14 +223,22 @@ impl XDouble {
 
     /// A post by `author_id`; returns its id.
     pub fn post(&self, author_id: &str, text: &str, reference: Reference) -> String {
-        let id = self.shared().state().add_tweet(author_id, text, reference).to_string();
+        let id = self
+            .shared()
+            .state()
+            .add_tweet(author_id, text, reference)
+            .to_string();
         self.shared().changed.notify_waiters();
         id
     }
 
     /// A post by `author_id` that mentions the account (`@URPMilano text`); returns its id.
     pub fn mention(&self, author_id: &str, text: &str) -> String {
-        self.post(author_id, &format!("@{ACCOUNT_HANDLE} {text}"), Reference::None)
+        self.post(
+            author_id,
+            &format!("@{ACCOUNT_HANDLE} {text}"),
+            Reference::None,
+        )
     }
 
     /// A direct message from `sender_id` to the account; returns the event id.
@@ -199,7 +246,16 @@ impl XDouble {
         let mut s = self.shared().state();
         let id = s.id();
         let account = s.account.id.clone();
-        s.dms.insert(id, Dm { id, sender_id: sender_id.into(), recipient_id: account, text: text.into(), created_ms: time::now_ms() });
+        s.dms.insert(
+            id,
+            Dm {
+                id,
+                sender_id: sender_id.into(),
+                recipient_id: account,
+                text: text.into(),
+                created_ms: time::now_ms(),
+            },
+        );
         id.to_string()
     }
 
@@ -225,7 +281,11 @@ impl XDouble {
 
     /// Wait until `check` holds on the double's records, or `patience` passes; the last
     /// result either way.
-    pub async fn wait_for<T>(&self, patience: Duration, mut check: impl FnMut(&XDouble) -> Option<T>) -> Option<T> {
+    pub async fn wait_for<T>(
+        &self,
+        patience: Duration,
+        mut check: impl FnMut(&XDouble) -> Option<T>,
+    ) -> Option<T> {
         let deadline = Instant::now() + patience;
         loop {
             let notified = self.shared().changed.notified();

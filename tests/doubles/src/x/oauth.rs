@@ -19,7 +19,13 @@ use std::sync::Arc;
 
 /// Who an `Authorization` header stands for: the bearer token, or `oauth1`; `None` when it
 /// is missing, unknown, expired or wrongly signed.
-pub(crate) fn check(shared: &Shared, auth: &str, method: &Method, path: &str, query: &[(String, String)]) -> Option<String> {
+pub(crate) fn check(
+    shared: &Shared,
+    auth: &str,
+    method: &Method,
+    path: &str,
+    query: &[(String, String)],
+) -> Option<String> {
     if let Some(token) = auth.strip_prefix("Bearer ") {
         let s = shared.state();
         let expires = s.access.get(token)?;
@@ -41,14 +47,27 @@ pub(crate) fn check(shared: &Shared, auth: &str, method: &Method, path: &str, qu
         return None;
     }
     let signature = get("oauth_signature")?;
-    let mut all: Vec<(String, String)> = oauth.into_iter().filter(|(k, _)| k != "oauth_signature").collect();
+    let mut all: Vec<(String, String)> = oauth
+        .into_iter()
+        .filter(|(k, _)| k != "oauth_signature")
+        .collect();
     all.extend(query.iter().cloned());
-    let mut encoded: Vec<(String, String)> = all.iter().map(|(k, v)| (encode(k), encode(v))).collect();
+    let mut encoded: Vec<(String, String)> =
+        all.iter().map(|(k, v)| (encode(k), encode(v))).collect();
     encoded.sort();
     let joined: Vec<String> = encoded.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let url = format!("{}{}", shared.base(), path);
-    let base = format!("{}&{}&{}", method.as_str(), encode(&url), encode(&joined.join("&")));
-    let key = format!("{}&{}", encode(&creds.consumer_secret), encode(&creds.token_secret));
+    let base = format!(
+        "{}&{}&{}",
+        method.as_str(),
+        encode(&url),
+        encode(&joined.join("&"))
+    );
+    let key = format!(
+        "{}&{}",
+        encode(&creds.consumer_secret),
+        encode(&creds.token_secret)
+    );
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key.as_bytes()).ok()?;
     mac.update(base.as_bytes());
     let expected = STANDARD.encode(mac.finalize().into_bytes());
@@ -81,14 +100,30 @@ fn oauth_error(error: &str, description: &str) -> Response {
 }
 
 /// `POST /2/oauth2/token`: `refresh_token` and `authorization_code` grants.
-pub(crate) async fn token(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let form: Vec<(String, String)> = form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+pub(crate) async fn token(
+    AxState(shared): AxState<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form: Vec<(String, String)> = form_urlencoded::parse(&body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let fault = shared.state().faults.get_mut(&Endpoint::Token).and_then(|q| q.pop_front());
+    let delay = shared.state().token_delay;
+    tokio::time::sleep(delay).await;
+    let fault = shared
+        .state()
+        .faults
+        .get_mut(&Endpoint::Token)
+        .and_then(|q| q.pop_front());
     let record = |status: u16| {
         shared.state().requests.push(Request {
             endpoint: Endpoint::Token,
-            query: form.iter().filter(|(k, _)| k == "grant_type").cloned().collect(),
+            query: form
+                .iter()
+                .filter(|(k, _)| k == "grant_type")
+                .cloned()
+                .collect(),
             status,
             at_ms: now_ms(),
             auth: String::new(),
@@ -110,13 +145,24 @@ pub(crate) async fn token(AxState(shared): AxState<Arc<Shared>>, headers: Header
     // Confidential clients authenticate with Basic; public clients name themselves.
     let (client_id, secret_ok) = {
         let s = shared.state();
-        match headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Basic ")) {
+        match headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "))
+        {
             Some(b) => {
-                let decoded = STANDARD.decode(b).ok().and_then(|d| String::from_utf8(d).ok()).unwrap_or_default();
+                let decoded = STANDARD
+                    .decode(b)
+                    .ok()
+                    .and_then(|d| String::from_utf8(d).ok())
+                    .unwrap_or_default();
                 let (id, secret) = decoded.split_once(':').unwrap_or_default();
                 (id.to_string(), s.client_secret.as_deref() == Some(secret))
             }
-            None => (get("client_id").unwrap_or_default(), s.client_secret.is_none()),
+            None => (
+                get("client_id").unwrap_or_default(),
+                s.client_secret.is_none(),
+            ),
         }
     };
     if client_id != shared.state().client_id || !secret_ok {
@@ -148,7 +194,10 @@ pub(crate) async fn token(AxState(shared): AxState<Arc<Shared>>, headers: Header
         _ => {
             drop(s);
             record(400);
-            return oauth_error("unsupported_grant_type", "grant_type must be refresh_token or authorization_code");
+            return oauth_error(
+                "unsupported_grant_type",
+                "grant_type must be refresh_token or authorization_code",
+            );
         }
     };
     let ttl = s.access_ttl_secs;
@@ -171,5 +220,13 @@ pub(crate) async fn token(AxState(shared): AxState<Arc<Shared>>, headers: Header
 }
 
 fn respond_status(code: u16) -> Response {
-    respond(super::server::Answer::problem_only(code, problem(code, "Service Unavailable", "Service Unavailable", "about:blank")))
+    respond(super::server::Answer::problem_only(
+        code,
+        problem(
+            code,
+            "Service Unavailable",
+            "Service Unavailable",
+            "about:blank",
+        ),
+    ))
 }

@@ -29,7 +29,11 @@ impl Answer {
     }
 
     fn json(status: u16, body: Value) -> Answer {
-        Answer { status, body, window: None }
+        Answer {
+            status,
+            body,
+            window: None,
+        }
     }
 }
 
@@ -39,7 +43,10 @@ pub(crate) fn problem(status: u16, title: &str, detail: &str, kind: &str) -> Val
 }
 
 fn unauthorized() -> Answer {
-    Answer::json(401, problem(401, "Unauthorized", "Unauthorized", "about:blank"))
+    Answer::json(
+        401,
+        problem(401, "Unauthorized", "Unauthorized", "about:blank"),
+    )
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -47,10 +54,16 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/2/users/{id}/mentions", get(mentions))
         .route("/2/dm_events", get(dm_events))
         .route("/2/tweets", post(create_tweet))
-        .route("/2/dm_conversations/with/{participant_id}/messages", post(create_dm))
+        .route(
+            "/2/dm_conversations/with/{participant_id}/messages",
+            post(create_dm),
+        )
         .route("/2/oauth2/token", post(super::oauth::token))
         .fallback(|| async {
-            respond(Answer::json(404, problem(404, "Not Found Error", "No such endpoint.", "about:blank")))
+            respond(Answer::json(
+                404,
+                problem(404, "Not Found Error", "No such endpoint.", "about:blank"),
+            ))
         })
         .with_state(shared)
 }
@@ -63,7 +76,11 @@ pub(crate) fn respond(a: Answer) -> Response {
         .into_response();
     let h = response.headers_mut();
     let problem = a.status >= 400 && a.body.get("title").is_some();
-    let kind = if problem { "application/problem+json" } else { "application/json; charset=utf-8" };
+    let kind = if problem {
+        "application/problem+json"
+    } else {
+        "application/json; charset=utf-8"
+    };
     h.insert("content-type", HeaderValue::from_static(kind));
     if let Some((limit, remaining, reset)) = a.window {
         h.insert("x-rate-limit-limit", limit.into());
@@ -88,7 +105,11 @@ async fn gate(
     query: &[(String, String)],
     headers: &HeaderMap,
 ) -> Result<(u32, u32, u64), Answer> {
-    let fault = shared.state().faults.get_mut(&ep).and_then(|q| q.pop_front());
+    let fault = shared
+        .state()
+        .faults
+        .get_mut(&ep)
+        .and_then(|q| q.pop_front());
     let auth = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -110,7 +131,18 @@ async fn gate(
     match fault {
         Some(Fault::Hang(d)) => {
             tokio::time::sleep(d).await;
-            return fail(503, Answer::json(503, problem(503, "Service Unavailable", "Service Unavailable", "about:blank")));
+            return fail(
+                503,
+                Answer::json(
+                    503,
+                    problem(
+                        503,
+                        "Service Unavailable",
+                        "Service Unavailable",
+                        "about:blank",
+                    ),
+                ),
+            );
         }
         Some(Fault::Status(code, detail)) => {
             let title = match code {
@@ -120,7 +152,10 @@ async fn gate(
                 502 => "Bad Gateway",
                 _ => "Service Unavailable",
             };
-            return fail(code, Answer::json(code, problem(code, title, &detail, "about:blank")));
+            return fail(
+                code,
+                Answer::json(code, problem(code, title, &detail, "about:blank")),
+            );
         }
         Some(Fault::Unauthorized) => return fail(401, unauthorized()),
         Some(Fault::RateLimited(secs)) => {
@@ -132,7 +167,10 @@ async fn gate(
                 (w.limit, 0, reset)
             });
             drop(s);
-            let mut a = Answer::json(429, problem(429, "Too Many Requests", "Too Many Requests", "about:blank"));
+            let mut a = Answer::json(
+                429,
+                problem(429, "Too Many Requests", "Too Many Requests", "about:blank"),
+            );
             a.window = w.or(Some((1, 0, reset)));
             return fail(429, a);
         }
@@ -141,21 +179,30 @@ async fn gate(
     if who.is_none() {
         return fail(401, unauthorized());
     }
-    let allowed = shared.contract.query_params(&method.as_str().to_lowercase(), ep.path());
+    let allowed = shared
+        .contract
+        .query_params(&method.as_str().to_lowercase(), ep.path());
     let unknown: Vec<&str> = query
         .iter()
         .map(|(k, _)| k.as_str())
         .filter(|k| !allowed.iter().any(|a| a == k))
         .collect();
     if !unknown.is_empty() {
-        let message = format!("{} {}: unknown query parameters {unknown:?}", method, ep.path());
+        let message = format!(
+            "{} {}: unknown query parameters {unknown:?}",
+            method,
+            ep.path()
+        );
         shared.state().violations.push(message.clone());
         return fail(400, Answer::json(400, invalid_request(&message)));
     }
     let window = shared.state().admit(ep);
     match window {
         Some(Err(w)) => {
-            let mut a = Answer::json(429, problem(429, "Too Many Requests", "Too Many Requests", "about:blank"));
+            let mut a = Answer::json(
+                429,
+                problem(429, "Too Many Requests", "Too Many Requests", "about:blank"),
+            );
             a.window = Some(w);
             fail(429, a)
         }
@@ -200,22 +247,41 @@ fn list<'a>(query: &'a [(String, String)], name: &str) -> Vec<&'a str> {
 }
 
 fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Page `items` (newest first): (page, next_token).
-fn page<T: Clone>(items: &[T], query: &[(String, String)], default: usize, min: usize) -> Result<(Vec<T>, Option<String>), Value> {
+fn page<T: Clone>(
+    items: &[T],
+    query: &[(String, String)],
+    default: usize,
+    min: usize,
+) -> Result<(Vec<T>, Option<String>), Value> {
     let max = match param(query, "max_results") {
         Some(m) => match m.parse::<usize>() {
             Ok(n) if (min..=100).contains(&n) => n,
-            _ => return Err(invalid_request(&format!("The `max_results` query parameter value [{m}] is not between {min} and 100"))),
+            _ => {
+                return Err(invalid_request(&format!(
+                    "The `max_results` query parameter value [{m}] is not between {min} and 100"
+                )));
+            }
         },
         None => default,
     };
     let offset = match param(query, "pagination_token") {
-        Some(t) => match t.strip_prefix("7140dibdnow9c7btw").and_then(|n| n.parse::<usize>().ok()) {
+        Some(t) => match t
+            .strip_prefix("7140dibdnow9c7btw")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
             Some(n) => n,
-            None => return Err(invalid_request("The `pagination_token` query parameter value is not valid")),
+            None => {
+                return Err(invalid_request(
+                    "The `pagination_token` query parameter value is not valid",
+                ));
+            }
         },
         None => 0,
     };
@@ -232,7 +298,16 @@ async fn mentions(
 ) -> Response {
     let query = query_pairs(&raw);
     let path = format!("/2/users/{id}/mentions");
-    let window = match gate(&shared, Endpoint::Mentions, &Method::GET, &path, &query, &headers).await {
+    let window = match gate(
+        &shared,
+        Endpoint::Mentions,
+        &Method::GET,
+        &path,
+        &query,
+        &headers,
+    )
+    .await
+    {
         Ok(w) => w,
         Err(a) => return respond(a),
     };
@@ -240,11 +315,24 @@ async fn mentions(
     if id != s.account.id {
         drop(s);
         let detail = format!("Could not find user with id: [{id}].");
-        return finish(&shared, Answer::json(200, json!({ "errors": [not_found(&id, &detail, "user", "id")] })), window);
+        return finish(
+            &shared,
+            Answer::json(
+                200,
+                json!({ "errors": [not_found(&id, &detail, "user", "id")] }),
+            ),
+            window,
+        );
     }
-    let since = param(&query, "since_id").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    let until = param(&query, "until_id").and_then(|v| v.parse::<u64>().ok()).unwrap_or(u64::MAX);
-    let start = param(&query, "start_time").and_then(parse_iso).unwrap_or(i64::MIN);
+    let since = param(&query, "since_id")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let until = param(&query, "until_id")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(u64::MAX);
+    let start = param(&query, "start_time")
+        .and_then(parse_iso)
+        .unwrap_or(i64::MIN);
     let all: Vec<u64> = s
         .tweets
         .values()
@@ -262,7 +350,10 @@ async fn mentions(
     };
     let fields = list(&query, "tweet.fields");
     let user_fields = list(&query, "user.fields");
-    let data: Vec<Value> = ids.iter().map(|i| s.tweet_json(&s.tweets[i], &fields)).collect();
+    let data: Vec<Value> = ids
+        .iter()
+        .map(|i| s.tweet_json(&s.tweets[i], &fields))
+        .collect();
     let mut body = json!({ "meta": { "result_count": data.len() } });
     if let (Some(first), Some(last)) = (ids.first(), ids.last()) {
         body["meta"]["newest_id"] = first.to_string().into();
@@ -311,9 +402,22 @@ fn not_found(value: &str, detail: &str, resource_type: &str, parameter: &str) ->
     })
 }
 
-async fn dm_events(AxState(shared): AxState<Arc<Shared>>, RawQuery(raw): RawQuery, headers: HeaderMap) -> Response {
+async fn dm_events(
+    AxState(shared): AxState<Arc<Shared>>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let query = query_pairs(&raw);
-    let window = match gate(&shared, Endpoint::DmEvents, &Method::GET, "/2/dm_events", &query, &headers).await {
+    let window = match gate(
+        &shared,
+        Endpoint::DmEvents,
+        &Method::GET,
+        "/2/dm_events",
+        &query,
+        &headers,
+    )
+    .await
+    {
         Ok(w) => w,
         Err(a) => return respond(a),
     };
@@ -363,21 +467,34 @@ fn dm_json(s: &State, e: &Dm, fields: &[&str]) -> Value {
         v["created_at"] = super::time::iso(e.created_ms).into();
     }
     if fields.contains(&"dm_conversation_id") {
-        let other = if e.sender_id == s.account.id { &e.recipient_id } else { &e.sender_id };
+        let other = if e.sender_id == s.account.id {
+            &e.recipient_id
+        } else {
+            &e.sender_id
+        };
         v["dm_conversation_id"] = conversation_id(&s.account.id, other).into();
     }
     v
 }
 
 fn conversation_id(a: &str, b: &str) -> String {
-    let (x, y) = if a.parse::<u64>().unwrap_or(0) < b.parse::<u64>().unwrap_or(0) { (a, b) } else { (b, a) };
+    let (x, y) = if a.parse::<u64>().unwrap_or(0) < b.parse::<u64>().unwrap_or(0) {
+        (a, b)
+    } else {
+        (b, a)
+    };
     format!("{x}-{y}")
 }
 
 fn body_json(shared: &Shared, ep: Endpoint, body: &Bytes) -> Result<Value, Answer> {
     let value: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
-        Err(e) => return Err(Answer::json(400, invalid_request(&format!("malformed JSON: {e}")))),
+        Err(e) => {
+            return Err(Answer::json(
+                400,
+                invalid_request(&format!("malformed JSON: {e}")),
+            ));
+        }
     };
     if let Some(schema) = shared.contract.request_schema("post", ep.path()) {
         let errors = shared.contract.validate(schema, &value);
@@ -390,8 +507,21 @@ fn body_json(shared: &Shared, ep: Endpoint, body: &Bytes) -> Result<Value, Answe
     Ok(value)
 }
 
-async fn create_tweet(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let window = match gate(&shared, Endpoint::CreateTweet, &Method::POST, "/2/tweets", &[], &headers).await {
+async fn create_tweet(
+    AxState(shared): AxState<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let window = match gate(
+        &shared,
+        Endpoint::CreateTweet,
+        &Method::POST,
+        "/2/tweets",
+        &[],
+        &headers,
+    )
+    .await
+    {
         Ok(w) => w,
         Err(a) => return respond(a),
     };
@@ -400,19 +530,44 @@ async fn create_tweet(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap,
         Err(a) => return finish(&shared, a, window),
     };
     let text = value["text"].as_str().unwrap_or_default().to_string();
-    let reply_to = value["reply"]["in_reply_to_tweet_id"].as_str().map(str::to_string);
+    let reply_to = value["reply"]["in_reply_to_tweet_id"]
+        .as_str()
+        .map(str::to_string);
     let mut s = shared.state();
     let answer = if text.is_empty() || weighted_len(&text) > 280 {
         Answer::json(400, invalid_request("Your post is too long or empty."))
     } else if s.posted.iter().any(|p| p.text == text) {
-        Answer::json(403, problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.", "about:blank"))
-    } else if let Some(parent) = reply_to.as_ref().filter(|p| !p.parse::<u64>().is_ok_and(|p| s.tweets.contains_key(&p))) {
-        Answer::json(400, invalid_request(&format!("The post you are replying to ({parent}) does not exist.")))
+        Answer::json(
+            403,
+            problem(
+                403,
+                "Forbidden",
+                "You are not allowed to create a Tweet with duplicate content.",
+                "about:blank",
+            ),
+        )
+    } else if let Some(parent) = reply_to
+        .as_ref()
+        .filter(|p| !p.parse::<u64>().is_ok_and(|p| s.tweets.contains_key(&p)))
+    {
+        Answer::json(
+            400,
+            invalid_request(&format!(
+                "The post you are replying to ({parent}) does not exist."
+            )),
+        )
     } else {
         let account = s.account.id.clone();
-        let reference = reply_to.clone().map(Reference::RepliedTo).unwrap_or(Reference::None);
+        let reference = reply_to
+            .clone()
+            .map(Reference::RepliedTo)
+            .unwrap_or(Reference::None);
         let id = s.add_tweet(&account, &text, reference).to_string();
-        s.posted.push(Posted { id: id.clone(), text: text.clone(), in_reply_to: reply_to });
+        s.posted.push(Posted {
+            id: id.clone(),
+            text: text.clone(),
+            in_reply_to: reply_to,
+        });
         Answer::json(201, json!({ "data": { "id": id, "text": text } }))
     };
     drop(s);
@@ -426,7 +581,16 @@ async fn create_dm(
     body: Bytes,
 ) -> Response {
     let path = format!("/2/dm_conversations/with/{participant}/messages");
-    let window = match gate(&shared, Endpoint::CreateDm, &Method::POST, &path, &[], &headers).await {
+    let window = match gate(
+        &shared,
+        Endpoint::CreateDm,
+        &Method::POST,
+        &path,
+        &[],
+        &headers,
+    )
+    .await
+    {
         Ok(w) => w,
         Err(a) => return respond(a),
     };
@@ -437,14 +601,41 @@ async fn create_dm(
     let text = value["text"].as_str().unwrap_or_default().to_string();
     let mut s = shared.state();
     let answer = match s.users.get(&participant).map(|u| u.receives_dm) {
-        None => Answer::json(400, invalid_request(&format!("Could not find user with id: [{participant}].") )),
-        Some(false) => Answer::json(403, problem(403, "Forbidden", "You cannot send messages to this user.", "about:blank")),
+        None => Answer::json(
+            400,
+            invalid_request(&format!("Could not find user with id: [{participant}].")),
+        ),
+        Some(false) => Answer::json(
+            403,
+            problem(
+                403,
+                "Forbidden",
+                "You cannot send messages to this user.",
+                "about:blank",
+            ),
+        ),
         Some(true) => {
             let id = s.id();
             let account = s.account.id.clone();
-            s.dms.insert(id, Dm { id, sender_id: account.clone(), recipient_id: participant.clone(), text: text.clone(), created_ms: now_ms() });
-            s.sent_dms.push(SentDm { id: id.to_string(), participant_id: participant.clone(), text });
-            Answer::json(201, json!({ "data": { "dm_conversation_id": conversation_id(&account, &participant), "dm_event_id": id.to_string() } }))
+            s.dms.insert(
+                id,
+                Dm {
+                    id,
+                    sender_id: account.clone(),
+                    recipient_id: participant.clone(),
+                    text: text.clone(),
+                    created_ms: now_ms(),
+                },
+            );
+            s.sent_dms.push(SentDm {
+                id: id.to_string(),
+                participant_id: participant.clone(),
+                text,
+            });
+            Answer::json(
+                201,
+                json!({ "data": { "dm_conversation_id": conversation_id(&account, &participant), "dm_event_id": id.to_string() } }),
+            )
         }
     };
     drop(s);

@@ -81,10 +81,17 @@ pub(crate) struct State {
     pub sent_dms: Vec<SentDm>,
     pub violations: Vec<String>,
     pub tokens_issued: u64,
+    /// How long the token endpoint takes to answer.
+    pub token_delay: std::time::Duration,
 }
 
 impl State {
-    pub fn new(account_id: &str, username: &str, client_id: &str, client_secret: Option<&str>) -> State {
+    pub fn new(
+        account_id: &str,
+        username: &str,
+        client_id: &str,
+        client_secret: Option<&str>,
+    ) -> State {
         let account = User {
             id: account_id.into(),
             username: username.into(),
@@ -92,9 +99,22 @@ impl State {
             receives_dm: true,
         };
         let mut windows = HashMap::new();
-        for ep in [Endpoint::Mentions, Endpoint::DmEvents, Endpoint::CreateTweet, Endpoint::CreateDm] {
+        for ep in [
+            Endpoint::Mentions,
+            Endpoint::DmEvents,
+            Endpoint::CreateTweet,
+            Endpoint::CreateDm,
+        ] {
             if let Some((limit, secs)) = ep.default_limit() {
-                windows.insert(ep, Window { limit, secs, used: 0, reset: 0 });
+                windows.insert(
+                    ep,
+                    Window {
+                        limit,
+                        secs,
+                        used: 0,
+                        reset: 0,
+                    },
+                );
             }
         }
         State {
@@ -118,6 +138,7 @@ impl State {
             sent_dms: Vec::new(),
             violations: Vec::new(),
             tokens_issued: 0,
+            token_delay: std::time::Duration::ZERO,
         }
     }
 
@@ -181,7 +202,8 @@ impl State {
         let n = self.tokens_issued;
         let access = format!("acc-{n}-{:x}", now_ms());
         let refresh = format!("ref-{n}-{:x}", now_ms() ^ 0x5a5a);
-        self.access.insert(access.clone(), now_ms() + self.access_ttl_secs * 1000);
+        self.access
+            .insert(access.clone(), now_ms() + self.access_ttl_secs * 1000);
         self.refresh.insert(refresh.clone(), true);
         (access, refresh)
     }
@@ -231,7 +253,11 @@ impl State {
                 .into_iter()
                 .map(|(start, end, name)| {
                     let mut m = serde_json::json!({ "start": start, "end": end, "username": name });
-                    if let Some(u) = self.users.values().find(|u| u.username.eq_ignore_ascii_case(&name)) {
+                    if let Some(u) = self
+                        .users
+                        .values()
+                        .find(|u| u.username.eq_ignore_ascii_case(&name))
+                    {
                         m["id"] = u.id.clone().into();
                     }
                     m
@@ -266,7 +292,10 @@ pub(crate) fn mentions(text: &str) -> Vec<(usize, usize, String)> {
         let boundary = i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
         if chars[i] == '@' && boundary {
             let mut j = i + 1;
-            while j < chars.len() && j - i <= 15 && (chars[j].is_ascii_alphanumeric() || chars[j] == '_') {
+            while j < chars.len()
+                && j - i <= 15
+                && (chars[j].is_ascii_alphanumeric() || chars[j] == '_')
+            {
                 j += 1;
             }
             if j > i + 1 {

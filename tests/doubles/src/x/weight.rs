@@ -29,9 +29,17 @@ pub fn weighted_len(text: &str) -> usize {
         let mut chars = word.chars().peekable();
         while let Some(c) = chars.next() {
             if is_emoji(c) {
+                // A flag is two regional indicators.
+                let regional = |c: char| ('\u{1F1E6}'..='\u{1F1FF}').contains(&c);
+                if regional(c) && chars.peek().is_some_and(|&n| regional(n)) {
+                    chars.next();
+                }
                 // An emoji and its joiners and modifiers count 2 together.
                 while let Some(&n) = chars.peek() {
-                    if n == '\u{200D}' || n == '\u{FE0F}' || ('\u{1F3FB}'..='\u{1F3FF}').contains(&n) {
+                    if n == '\u{200D}'
+                        || n == '\u{FE0F}'
+                        || ('\u{1F3FB}'..='\u{1F3FF}').contains(&n)
+                    {
                         chars.next();
                         if n == '\u{200D}' {
                             chars.next();
@@ -41,7 +49,10 @@ pub fn weighted_len(text: &str) -> usize {
                     }
                 }
                 total += 2;
-            } else if LIGHT.iter().any(|&(lo, hi)| (lo..=hi).contains(&(c as u32))) {
+            } else if LIGHT
+                .iter()
+                .any(|&(lo, hi)| (lo..=hi).contains(&(c as u32)))
+            {
                 total += 1;
             } else {
                 total += 2;
@@ -61,10 +72,14 @@ mod tests {
 
     #[test]
     fn urls_count_23_and_ideographs_2() {
-        assert_eq!(weighted_len("ciao https://example.org/a/very/long/path/indeed"), 5 + 23);
+        assert_eq!(
+            weighted_len("ciao https://example.org/a/very/long/path/indeed"),
+            5 + 23
+        );
         assert_eq!(weighted_len("日本"), 4);
         assert_eq!(weighted_len("perché"), 6);
         assert_eq!(weighted_len("👍"), 2);
         assert_eq!(weighted_len("👩‍💻"), 2);
+        assert_eq!(weighted_len("🇮🇹"), 2);
     }
 }
