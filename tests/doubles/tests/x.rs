@@ -277,7 +277,7 @@ async fn retweets_and_replies_carry_their_references() {
     let original = d.mention("42", "orari?");
     d.post(
         "42",
-        &format!("RT @URPMilano ciao"),
+        "RT @URPMilano ciao",
         Reference::Retweeted(original.clone()),
     );
     let token = d.issue_access_token();

@@ -335,9 +335,10 @@ async fn mentions(
         .unwrap_or(i64::MIN);
     let all: Vec<u64> = s
         .tweets
-        .values()
+        .range(since.saturating_add(1)..until)
         .rev()
-        .filter(|t| t.id > since && t.id < until && (since > 0 || t.created_ms >= start))
+        .map(|(_, t)| t)
+        .filter(|t| since > 0 || t.created_ms >= start)
         .filter(|t| s.mentions_account(t))
         .map(|t| t.id)
         .collect();

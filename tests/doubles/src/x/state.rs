@@ -46,6 +46,9 @@ pub(crate) struct Window {
     pub reset: u64,
 }
 
+/// A window as the headers tell it: limit, remaining, reset (unix seconds).
+pub(crate) type WindowState = (u32, u32, u64);
+
 /// OAuth 1.0a credentials the double accepts.
 #[derive(Debug, Clone)]
 pub(crate) struct Oauth1 {
@@ -183,7 +186,7 @@ impl State {
 
     /// Open or continue the endpoint's window: `Ok` with (limit, remaining, reset) when the
     /// request is admitted, `Err` with the same when the window is used up.
-    pub fn admit(&mut self, ep: Endpoint) -> Option<Result<(u32, u32, u64), (u32, u32, u64)>> {
+    pub fn admit(&mut self, ep: Endpoint) -> Option<Result<WindowState, WindowState>> {
         let now = (now_ms() / 1000) as u64;
         let w = self.windows.get_mut(&ep)?;
         if w.reset == 0 || now >= w.reset {
