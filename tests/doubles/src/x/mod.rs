@@ -19,9 +19,11 @@
 
 pub mod contract;
 mod oauth;
+mod posting;
 mod server;
 mod state;
 mod time;
+mod timelines;
 mod types;
 pub mod weight;
 

@@ -220,7 +220,7 @@ pub(crate) async fn token(
 }
 
 fn respond_status(code: u16) -> Response {
-    respond(super::server::Answer::problem_only(
+    respond(super::server::Answer::json(
         code,
         problem(
             code,
