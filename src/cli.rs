@@ -67,6 +67,24 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Set up the X channel.
+    X {
+        /// What to do.
+        #[command(subcommand)]
+        action: XAction,
+    },
+}
+
+/// `x` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum XAction {
+    /// Print the OAuth 2.0 authorization address; with `--code`, complete the flow and store
+    /// the tokens.
+    Authorize {
+        /// The `code` X put in the redirect address.
+        #[arg(long)]
+        code: Option<String>,
+    },
 }
 
 /// `sheets` subcommands. PATH is a folder of TOML sheets or a CSV file.

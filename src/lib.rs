@@ -22,7 +22,7 @@ pub mod sheets_cmd;
 
 pub use app::App;
 
-use crate::cli::{Cli, Command, SheetsAction, TokenAction, UserAction};
+use crate::cli::{Cli, Command, SheetsAction, TokenAction, UserAction, XAction};
 
 /// Run one command of the command line; the exit code on success.
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -67,5 +67,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Token {
             action: TokenAction::Create { name, role },
         } => access::create_token(&config, &name, role.into()).await,
+        Command::X {
+            action: XAction::Authorize { code },
+        } => {
+            let store = setup::open_store(&config).await?;
+            let text = sportello_bots::x::authorize(&config.x, &store, code.as_deref())
+                .await
+                .map_err(anyhow::Error::msg)?;
+            print!("{text}");
+            Ok(0)
+        }
     }
 }

@@ -99,13 +99,14 @@ async fn serve_refuses_a_channel_this_version_cannot_run_naming_the_key() {
             format!("sqlite://{}", dir.path().join("s.db").display()),
         )
         .env("SPORTELLO_CONSOLE__BIND", "127.0.0.1:0")
-        .env("SPORTELLO_X__ENABLED", "true")
-        .env("SPORTELLO_X__USER_ID", "12345")
-        .env("SPORTELLO_X__BEARER_TOKEN", "a-test-token")
+        .env("SPORTELLO_EMAIL__ENABLED", "true")
+        .env("SPORTELLO_EMAIL__USERNAME", "urp")
+        .env("SPORTELLO_EMAIL__ADDRESS", "urp@example.org")
+        .env("SPORTELLO_EMAIL__PASSWORD", "a-test-password")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("x.enabled"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("email.enabled"));
 }
 
 #[tokio::test]

@@ -7,14 +7,17 @@
 //!   console server (Telegram's webhook).
 //! - [`telegram`]: the Telegram bot (teloxide), long polling or webhook.
 //! - [`webchat`]: the citizen web chat under `/chat`, and its embeddable widget.
+//! - [`x`]: X (Twitter) mentions and direct messages over X API v2, and `sportello x authorize`.
 //!
-//! Channels not built yet (`x`, `email`) are refused with a clear error when
+//! Channels not built yet (`email`) are refused with a clear error when
 //! enabled, rather than silently doing nothing.
 
 #[cfg(feature = "telegram")]
 pub mod telegram;
 #[cfg(feature = "webchat")]
 pub mod webchat;
+#[cfg(feature = "x")]
+pub mod x;
 
 use std::sync::Arc;
 
@@ -34,19 +37,12 @@ pub fn known_caps() -> Vec<(&'static str, ChannelCaps)> {
         (telegram::NAME, telegram::CAPS),
         #[cfg(feature = "webchat")]
         (webchat::NAME, webchat::CAPS),
-        ("x", X_CAPS),
+        #[cfg(feature = "x")]
+        (x::NAME, x::CAPS),
         ("email", EMAIL_CAPS),
     ]
     .into()
 }
-
-/// X: 280 characters, no buttons, a sheet's short text. (Moves to the X adapter with it.)
-const X_CAPS: ChannelCaps = ChannelCaps {
-    text_limit: 280,
-    buttons: false,
-    short_answers: true,
-    subjects: false,
-};
 
 /// Email: room for the whole answer, a subject, no buttons. (Moves to the email adapter.)
 const EMAIL_CAPS: ChannelCaps = ChannelCaps {
@@ -54,6 +50,7 @@ const EMAIL_CAPS: ChannelCaps = ChannelCaps {
     buttons: false,
     short_answers: false,
     subjects: true,
+    length: sportello_core::channel::char_count,
 };
 
 /// The enabled channels.
@@ -116,13 +113,14 @@ pub fn build(config: &Config) -> Result<Channels, Error> {
         #[cfg(not(feature = "webchat"))]
         return Err(not_built("webchat.enabled", "webchat"));
     }
-    for (on, key, channel) in [
-        (config.x.enabled, "x.enabled", "x"),
-        (config.email.enabled, "email.enabled", "email"),
-    ] {
-        if on {
-            return Err(not_built(key, channel));
-        }
+    if config.x.enabled {
+        #[cfg(feature = "x")]
+        channels.all.push(Arc::new(x::X::new(&config.x)?));
+        #[cfg(not(feature = "x"))]
+        return Err(not_built("x.enabled", "x"));
+    }
+    if config.email.enabled {
+        return Err(not_built("email.enabled", "email"));
     }
     Ok(channels)
 }

@@ -13,11 +13,6 @@ use crate::session::Actor;
 /// Roles that work conversations.
 pub const OPERATORS: &[Role] = &[Role::Operator];
 
-/// The longest reply a channel takes in one message, as its adapter says.
-pub fn text_limit(state: &AppState, channel: &str) -> usize {
-    state.intake.caps(channel).text_limit
-}
-
 /// The user an actor acts as: a session's user, or for an API token the active user of the
 /// same name (claiming and replying need a person to hold the conversation).
 async fn user_id(state: &AppState, actor: &Actor) -> Result<i64, Error> {
@@ -89,8 +84,8 @@ pub async fn reply(state: &AppState, actor: &Actor, id: i64, text: &str) -> Resu
     if text.is_empty() {
         return Err(Error::Invalid("La risposta è vuota.".into()));
     }
-    let limit = text_limit(state, &c.channel);
-    let len = text.chars().count();
+    let caps = state.intake.caps(&c.channel);
+    let (limit, len) = (caps.text_limit, (caps.length)(text));
     if len > limit {
         return Err(Error::Invalid(format!(
             "La risposta ha {len} caratteri: il canale ne accetta al massimo {limit}."

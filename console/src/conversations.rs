@@ -59,7 +59,7 @@ pub struct Loaded {
 pub async fn load(state: &AppState, id: i64) -> Result<Loaded, Error> {
     let store = state.intake.store();
     let conversation = store.conversation(id).await?;
-    let limit = actions::text_limit(state, &conversation.channel);
+    let limit = state.intake.caps(&conversation.channel).text_limit;
     Ok(Loaded {
         messages: store.messages(id).await?,
         outbox: store.outbox_of(id).await?,

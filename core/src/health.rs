@@ -20,6 +20,10 @@ pub struct ChannelState {
     pub last_error_ms: Option<i64>,
     /// Consecutive errors since the last success.
     pub consecutive_errors: u64,
+    /// Facts particular to the channel (X: `state`, and the rate-limit budget left per
+    /// endpoint), shown as they are in `/healthz`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, serde_json::Value>,
 }
 
 impl ChannelState {
@@ -137,6 +141,13 @@ impl Health {
             s.last_error = Some(message.to_string());
             s.last_error_ms = Some(now);
             s.consecutive_errors += 1;
+        });
+    }
+
+    /// Set a channel-specific fact shown in `/healthz`; never pass secrets here.
+    pub fn detail(&self, channel: &str, key: &str, value: serde_json::Value) {
+        self.update(channel, |s, _| {
+            s.details.insert(key.to_string(), value);
         });
     }
 

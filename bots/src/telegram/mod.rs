@@ -42,6 +42,7 @@ pub const CAPS: ChannelCaps = ChannelCaps {
     buttons: true,
     short_answers: false,
     subjects: false,
+    length: sportello_core::channel::char_count,
 };
 
 /// Longest wait between retries of a failing poll.

@@ -50,6 +50,7 @@ pub const CAPS: ChannelCaps = ChannelCaps {
     buttons: true,
     short_answers: false,
     subjects: false,
+    length: sportello_core::channel::char_count,
 };
 
 /// A message pushed live to the citizen's open tabs.

@@ -2,7 +2,6 @@
 //! with their diffs and restore buttons.
 
 use maud::{Markup, html};
-use sportello_core::channel::ChannelCaps;
 use sportello_core::store::RevisionRow;
 use sportello_faq::Sheet;
 
@@ -11,9 +10,6 @@ use super::form::SheetForm;
 use super::view::{Outcome, Preview, Trial};
 use crate::session::Actor;
 use crate::views::{csrf_field, time};
-
-/// X counts every link as 23 characters.
-const X_LINK: usize = 23;
 
 fn decision_label(d: &str) -> &'static str {
     match d {
@@ -67,25 +63,6 @@ fn channel_label(channel: &str) -> &str {
     }
 }
 
-/// A text's length as the channel counts it: X counts every link as 23 characters.
-pub fn shown_length(caps: ChannelCaps, text: &str) -> usize {
-    if !caps.short_answers {
-        return text.chars().count();
-    }
-    let spaces = text.split_whitespace().count().saturating_sub(1);
-    let words: usize = text
-        .split_whitespace()
-        .map(|w| {
-            if w.starts_with("https://") || w.starts_with("http://") {
-                X_LINK
-            } else {
-                w.chars().count()
-            }
-        })
-        .sum();
-    words + spaces
-}
-
 /// How the answer looks on each channel: the exact text the policy would send there, with
 /// its length against the channel's limit where the limit is tight.
 pub fn preview(s: &Sheet, previews: &[Preview]) -> Markup {
@@ -94,7 +71,7 @@ pub fn preview(s: &Sheet, previews: &[Preview]) -> Markup {
             h2 id="h-preview" { "Anteprima" }
             div class="columns" {
                 @for p in previews {
-                    @let len = shown_length(p.caps, &p.text);
+                    @let len = (p.caps.length)(&p.text);
                     div class="card" id=(format!("preview-{}", p.channel)) {
                         h3 { (channel_label(&p.channel)) }
                         @if p.caps.subjects { p { "Oggetto: " (s.title) } }

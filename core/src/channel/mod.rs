@@ -19,7 +19,7 @@ use crate::model::Outgoing;
 pub use memory::MemoryChannel;
 
 /// What a channel can show, so that replies are written to fit it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct ChannelCaps {
     /// Longest text of one message, in characters; longer replies are split or shortened by
     /// the adapter.
@@ -30,6 +30,14 @@ pub struct ChannelCaps {
     pub short_answers: bool,
     /// Whether messages have a subject line (email).
     pub subjects: bool,
+    /// How the platform counts a text against `text_limit` (X weighs some characters double
+    /// and every link as 23), so that the console counts as the platform does.
+    pub length: fn(&str) -> usize,
+}
+
+/// A text's length in characters (Unicode scalar values).
+pub fn char_count(text: &str) -> usize {
+    text.chars().count()
 }
 
 impl Default for ChannelCaps {
@@ -39,6 +47,7 @@ impl Default for ChannelCaps {
             buttons: true,
             short_answers: false,
             subjects: false,
+            length: char_count,
         }
     }
 }

@@ -23,7 +23,7 @@ pub use server::{ConsoleConfig, DatabaseConfig, DispatcherConfig, SheetsConfig};
 pub use telegram::{TelegramConfig, TelegramMode};
 pub use texts::Texts;
 pub use webchat::WebchatConfig;
-pub use x::XConfig;
+pub use x::{XAuth, XConfig};
 
 /// A secret value (token, password). Its `Debug` never shows it.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -52,8 +52,12 @@ impl fmt::Debug for Secret {
 pub const SECRET_KEYS: &[&str] = &[
     "telegram.token",
     "telegram.webhook_secret",
-    "x.bearer_token",
-    "x.user_token",
+    "x.client_secret",
+    "x.refresh_token",
+    "x.consumer_key",
+    "x.consumer_secret",
+    "x.access_token",
+    "x.access_token_secret",
     "email.password",
 ];
 

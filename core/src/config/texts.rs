@@ -62,6 +62,15 @@ pub struct Texts {
 /// The shipped configuration file: the one place the default texts are written.
 const SHIPPED: &str = include_str!("../../../config/sportello.toml");
 
+/// A text of another section of the shipped file (e.g. `x.handoff_text`), for that section's
+/// defaults.
+pub(crate) fn shipped_text(section: &str, key: &str) -> String {
+    toml::from_str::<toml::Table>(SHIPPED)
+        .ok()
+        .and_then(|t| t.get(section)?.get(key)?.as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("config/sportello.toml carries {section}.{key}"))
+}
+
 impl Default for Texts {
     /// The texts of the shipped `config/sportello.toml`.
     fn default() -> Self {
@@ -84,5 +93,6 @@ mod tests {
         let t = Texts::default();
         assert!(t.welcome.starts_with("Benvenuto!"));
         assert!(t.hours.contains("lunedì"));
+        assert!(shipped_text("x", "handoff_text").contains("{ref}"));
     }
 }

@@ -21,6 +21,7 @@ mod sheets;
 mod stats;
 mod transcript;
 mod users;
+mod x;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ pub use sheets::StoredSheet;
 pub use stats::{FeedbackCounts, Handled, MessageCount, StatsPlan, StatsRange};
 pub use transcript::TranscriptEntry;
 pub use users::{Principal, UserRow};
+pub use x::{XOutgoing, XTokens, XUser};
 
 pub use accounts::{AccountRow, AuditRow, TokenRow};
 pub use desk::{NoteRow, OfficeNotificationRow, PhrasingRow};
