@@ -5,8 +5,6 @@
 mod support;
 mod tokens;
 
-use std::time::Duration;
-
 use sportello_bots::x::text;
 use sportello_doubles::x::{Endpoint, Fault, Reference, weight};
 use support::{ANNA, BRUNO, CARLA, Office, PATIENCE, eventually};
@@ -181,7 +179,7 @@ async fn since_id_survives_a_restart_and_nothing_is_answered_twice() {
             .iter()
             .any(|r| r.param("since_id") == Some(first.as_str()))
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    office.settled().await;
     assert_eq!(
         office.double.posted().len(),
         2,
@@ -205,7 +203,7 @@ async fn crash_and_restart(failpoint: &str) {
     office.start_only().await;
     let posts = office.posts(1).await;
     assert_eq!(posts[0].in_reply_to.as_deref(), Some(asked.as_str()));
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    office.settled().await;
     assert_eq!(
         office.double.posted().len(),
         1,
