@@ -326,6 +326,10 @@ async fn a_handoff_answers_publicly_only_with_an_invitation_to_dm_and_the_operat
         .await
         .unwrap();
     store.claim(conversation, operator, "op1").await.unwrap();
+    assert!(
+        !store.x_reply_is_public(conversation).await.unwrap(),
+        "Anna accepts DMs"
+    );
     desk.operator_reply(
         conversation,
         operator,
@@ -365,6 +369,10 @@ async fn an_operator_answer_to_a_citizen_without_dms_is_a_public_reply_within_28
         .await
         .unwrap();
     store.claim(conversation, operator, "op1").await.unwrap();
+    assert!(
+        store.x_reply_is_public(conversation).await.unwrap(),
+        "the console is told the answer will be public"
+    );
     let long = "Buongiorno, per la sua richiesta può rivolgersi allo sportello di via Vivaio 1 dal lunedì al venerdì. ".repeat(4);
     desk.operator_reply(conversation, operator, "op1", &long)
         .await
