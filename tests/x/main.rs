@@ -5,8 +5,6 @@
 mod support;
 mod tokens;
 
-use std::time::Duration;
-
 use sportello_bots::x::text;
 use sportello_doubles::x::{Endpoint, Fault, Reference, weight};
 use support::{ANNA, BRUNO, CARLA, Office, PATIENCE, eventually};
@@ -181,7 +179,7 @@ async fn since_id_survives_a_restart_and_nothing_is_answered_twice() {
             .iter()
             .any(|r| r.param("since_id") == Some(first.as_str()))
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    office.settled().await;
     assert_eq!(
         office.double.posted().len(),
         2,
@@ -205,7 +203,7 @@ async fn crash_and_restart(failpoint: &str) {
     office.start_only().await;
     let posts = office.posts(1).await;
     assert_eq!(posts[0].in_reply_to.as_deref(), Some(asked.as_str()));
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    office.settled().await;
     assert_eq!(
         office.double.posted().len(),
         1,
@@ -328,6 +326,10 @@ async fn a_handoff_answers_publicly_only_with_an_invitation_to_dm_and_the_operat
         .await
         .unwrap();
     store.claim(conversation, operator, "op1").await.unwrap();
+    assert!(
+        !store.x_reply_is_public(conversation).await.unwrap(),
+        "Anna accepts DMs"
+    );
     desk.operator_reply(
         conversation,
         operator,
@@ -367,6 +369,10 @@ async fn an_operator_answer_to_a_citizen_without_dms_is_a_public_reply_within_28
         .await
         .unwrap();
     store.claim(conversation, operator, "op1").await.unwrap();
+    assert!(
+        store.x_reply_is_public(conversation).await.unwrap(),
+        "the console is told the answer will be public"
+    );
     let long = "Buongiorno, per la sua richiesta può rivolgersi allo sportello di via Vivaio 1 dal lunedì al venerdì. ".repeat(4);
     desk.operator_reply(conversation, operator, "op1", &long)
         .await

@@ -225,6 +225,25 @@ impl Office {
             .collect()
     }
 
+    /// Wait until the office has nothing left to do: two more polls of mentions have
+    /// completed (so anything they found is stored) and no outbox row is waiting. What the
+    /// double holds then is final.
+    pub async fn settled(&self) {
+        let polls = self.requests(Endpoint::Mentions).len();
+        eventually(
+            "two more polls and an empty outbox",
+            || async {
+                self.requests(Endpoint::Mentions).len() >= polls + 2
+                    && self
+                        .count("select count(*) from outbox where state in ('pending', 'sending')")
+                        .await
+                        == 0
+            },
+            || self.logs(),
+        )
+        .await;
+    }
+
     /// No request broke the contract.
     pub fn assert_no_violations(&self) {
         let v = self.double.violations();

@@ -4,7 +4,8 @@
 //! - A bot's answer to a mention is a public reply to it, addressed to the citizen
 //!   (`@handle …`, so two citizens never get identical posts) and fitted to 280 weighted
 //!   characters; if X still calls it a duplicate (the same citizen asked the same thing), it
-//!   is posted once more with the conversation's reference.
+//!   is posted once more with the conversation's reference — unless this row was tried
+//!   before, when X's refusal means the earlier attempt got through.
 //! - A handoff answers publicly only with `x.handoff_text`, asking to continue by DM.
 //! - An operator's answer goes by DM when the citizen accepts DMs, otherwise publicly,
 //!   fitted to 280 (the console warns the operator before sending).
@@ -136,6 +137,12 @@ impl X {
                     return Ok(Delivered {
                         platform_ref: Some(created.data.id),
                     });
+                }
+                // A retry of this very row after an attempt whose answer was lost (timeout,
+                // crash before the row was marked sent): X already holds the post.
+                Err(e) if message.attempt > 1 && !retry && is_duplicate(&e) => {
+                    tracing::info!(outbox = message.id, "X already holds this reply: delivered");
+                    return Ok(Delivered { platform_ref: None });
                 }
                 Err(e) if !retry && is_duplicate(&e) => {
                     tracing::info!(

@@ -225,4 +225,27 @@ impl Store {
                 .await?;
         Ok(v.map(Secret::new))
     }
+
+    /// Whether an operator's answer in this conversation would be posted publicly on X: the
+    /// citizen wrote by mention (not by DM) and does not accept DMs from the office. The
+    /// console warns before such a reply; `false` for conversations on other channels.
+    pub async fn x_reply_is_public(&self, conversation_id: i64) -> Result<bool> {
+        let row = sqlx::query(
+            "select (select m.platform_id from messages m where m.conversation_id = c.id \
+              and m.direction = 'in' order by m.id desc limit 1) as last_inbound, \
+             (select u.receives_dm from x_users u where u.user_id = k.external_id) as receives_dm \
+             from conversations c join contacts k on k.id = c.contact_id \
+             where c.id = $1 and c.channel = 'x'",
+        )
+        .bind(conversation_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let last: Option<String> = row.try_get("last_inbound")?;
+        let receives_dm: Option<i64> = row.try_get("receives_dm")?;
+        let by_dm = last.is_some_and(|p| p.starts_with("dm:"));
+        Ok(!by_dm && receives_dm.unwrap_or(0) == 0)
+    }
 }
