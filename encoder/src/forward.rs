@@ -1,0 +1,119 @@
+//! The BERT / XLM-RoBERTa encoder over one window of at most 512 tokens:
+//! embeddings, twelve post-norm layers of self-attention and GELU feed-forward,
+//! then the mean of the token states. Arithmetic follows the reference engine
+//! (int8 activations times 4-bit weights for every projection, f32 elsewhere).
+
+use crate::kernel::{self, Linear, Quantized};
+use crate::model::{BLOCK, BLOCK_BYTES, Norm, Weights, dequantize_row};
+
+/// Mean of the final token states of one window (`ids` with `<s>` and `</s>`),
+/// not yet normalised.
+pub(crate) fn mean_state(w: &Weights, ids: &[u32]) -> Vec<f32> {
+    let h = w.shape.hidden;
+    let tokens = ids.len();
+    let row_bytes = h / BLOCK * BLOCK_BYTES;
+    let mut x = vec![0f32; tokens * h];
+    for (t, (&id, xt)) in ids.iter().zip(x.chunks_exact_mut(h)).enumerate() {
+        let row = w.vocab.row(id);
+        dequantize_row(&w.word[row * row_bytes..(row + 1) * row_bytes], xt);
+        let pos = &w.position[t * h..(t + 1) * h];
+        for ((v, p), ty) in xt.iter_mut().zip(pos).zip(&w.token_type) {
+            *v += p + ty;
+        }
+    }
+    layer_norm(&mut x, None, &w.embed_norm, h, w.shape.eps);
+
+    let mut q = vec![0f32; tokens * h];
+    let mut k = vec![0f32; tokens * h];
+    let mut v = vec![0f32; tokens * h];
+    let mut ctx = vec![0f32; tokens * h];
+    let mut proj = vec![0f32; tokens * h];
+    let mut mid = vec![0f32; tokens * w.shape.ffn];
+    for layer in &w.layers {
+        let xq = Quantized::new(&x, h);
+        kernel::matmul(&layer.q, &xq, &mut q);
+        kernel::matmul(&layer.k, &xq, &mut k);
+        kernel::matmul(&layer.v, &xq, &mut v);
+        attention(&q, &k, &v, &mut ctx, tokens, h, w.shape.heads);
+        project(&layer.attn_out, &ctx, &mut proj);
+        layer_norm(&mut x, Some(&proj), &layer.attn_norm, h, w.shape.eps);
+        project(&layer.ffn_in, &x, &mut mid);
+        mid.iter_mut().for_each(|m| *m = gelu(*m));
+        project(&layer.ffn_out, &mid, &mut proj);
+        layer_norm(&mut x, Some(&proj), &layer.out_norm, h, w.shape.eps);
+    }
+
+    let mut mean = vec![0f32; h];
+    for xt in x.chunks_exact(h) {
+        mean.iter_mut().zip(xt).for_each(|(m, v)| *m += v);
+    }
+    let inv = 1.0 / tokens as f32;
+    mean.iter_mut().for_each(|m| *m *= inv);
+    mean
+}
+
+fn project(w: &Linear, input: &[f32], out: &mut [f32]) {
+    kernel::matmul(w, &Quantized::new(input, w.cols), out);
+}
+
+/// `x = layer_norm(x + y)` per token (or of `x` alone).
+fn layer_norm(x: &mut [f32], y: Option<&[f32]>, norm: &Norm, h: usize, eps: f32) {
+    for (t, r) in x.chunks_exact_mut(h).enumerate() {
+        if let Some(y) = y {
+            r.iter_mut()
+                .zip(&y[t * h..(t + 1) * h])
+                .for_each(|(a, b)| *a += b);
+        }
+        let mean = r.iter().sum::<f32>() / h as f32;
+        let var = r.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+        let inv = 1.0 / (var + eps).sqrt();
+        for ((v, g), b) in r.iter_mut().zip(&norm.weight).zip(&norm.bias) {
+            *v = (*v - mean) * inv * g + b;
+        }
+    }
+}
+
+/// Scaled dot-product self-attention of every token over the whole window.
+fn attention(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    ctx: &mut [f32],
+    tokens: usize,
+    h: usize,
+    heads: usize,
+) {
+    let hd = h / heads;
+    let scale = 1.0 / (hd as f32).sqrt();
+    let mut prob = vec![0f32; tokens];
+    for t in 0..tokens {
+        for head in 0..heads {
+            let off = head * hd;
+            let qh = &q[t * h + off..t * h + off + hd];
+            let mut max = f32::NEG_INFINITY;
+            for (s, p) in prob.iter_mut().enumerate() {
+                let kh = &k[s * h + off..s * h + off + hd];
+                let d = qh.iter().zip(kh).map(|(a, b)| a * b).sum::<f32>() * scale;
+                *p = d;
+                max = max.max(d);
+            }
+            let mut sum = 0f32;
+            for p in prob.iter_mut() {
+                *p = (*p - max).exp();
+                sum += *p;
+            }
+            let inv = 1.0 / sum;
+            let out = &mut ctx[t * h + off..t * h + off + hd];
+            out.fill(0.0);
+            for (s, p) in prob.iter().enumerate() {
+                let weight = p * inv;
+                let vh = &v[s * h + off..s * h + off + hd];
+                out.iter_mut().zip(vh).for_each(|(o, x)| *o += weight * x);
+            }
+        }
+    }
+}
+
+fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+}
