@@ -38,7 +38,7 @@ pub(crate) fn mean_state(w: &Weights, ids: &[u32]) -> Vec<f32> {
         project(&layer.attn_out, &ctx, &mut proj);
         layer_norm(&mut x, Some(&proj), &layer.attn_norm, h, w.shape.eps);
         project(&layer.ffn_in, &x, &mut mid);
-        mid.iter_mut().for_each(|m| *m = gelu(*m));
+        kernel::gelu(&mut mid);
         project(&layer.ffn_out, &mid, &mut proj);
         layer_norm(&mut x, Some(&proj), &layer.out_norm, h, w.shape.eps);
     }
@@ -90,30 +90,17 @@ fn attention(
         for head in 0..heads {
             let off = head * hd;
             let qh = &q[t * h + off..t * h + off + hd];
-            let mut max = f32::NEG_INFINITY;
             for (s, p) in prob.iter_mut().enumerate() {
                 let kh = &k[s * h + off..s * h + off + hd];
-                let d = qh.iter().zip(kh).map(|(a, b)| a * b).sum::<f32>() * scale;
-                *p = d;
-                max = max.max(d);
+                *p = qh.iter().zip(kh).map(|(a, b)| a * b).sum::<f32>() * scale;
             }
-            let mut sum = 0f32;
-            for p in prob.iter_mut() {
-                *p = (*p - max).exp();
-                sum += *p;
-            }
-            let inv = 1.0 / sum;
+            kernel::softmax(&mut prob);
             let out = &mut ctx[t * h + off..t * h + off + hd];
             out.fill(0.0);
-            for (s, p) in prob.iter().enumerate() {
-                let weight = p * inv;
+            for (s, &weight) in prob.iter().enumerate() {
                 let vh = &v[s * h + off..s * h + off + hd];
                 out.iter_mut().zip(vh).for_each(|(o, x)| *o += weight * x);
             }
         }
     }
-}
-
-fn gelu(x: f32) -> f32 {
-    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
 }

@@ -10,6 +10,7 @@
 //! the processor has AVX2 and FMA, and in `portable` otherwise.
 
 mod avx2;
+mod math;
 mod portable;
 
 use crate::model::{BLOCK, BLOCK_BYTES, f16_to_f32};
@@ -51,56 +52,95 @@ impl Linear {
     }
 }
 
-/// Activations of `tokens` rows quantised per block of 32 to int8.
+/// Tokens per tile of the quantised activations.
+pub(crate) const TILE: usize = 4;
+
+/// Activations of `tokens` rows quantised per block of 32 to int8, stored by
+/// tiles of four tokens so that the product reads each tile's blocks in one
+/// stream: tile, then block, then token (a short last tile is padded with
+/// zeros).
 pub(crate) struct Quantized {
     pub cols: usize,
+    pub tokens: usize,
+    /// 32 values per (tile, block, token).
     pub values: Vec<i8>,
-    /// One scale per token and block.
+    /// One scale per (tile, block, token).
     pub scales: Vec<f32>,
-    /// Eight times the sum of each block's values (the -8 weight offset).
+    /// Eight times the sum of the block's values (the -8 weight offset).
     pub offsets: Vec<i32>,
+    /// The same offsets times the block's scale.
+    pub corrections: Vec<f32>,
+    /// Minus the sum of the block's values.
+    pub neg_sums: Vec<i32>,
 }
 
 impl Quantized {
     /// Quantises `x` (tokens x cols, row-major) as the reference does:
     /// scale = max |x| / 127, values rounded to nearest, ties to even.
     pub(crate) fn new(x: &[f32], cols: usize) -> Quantized {
-        let blocks = x.len() / BLOCK;
+        let tokens = x.len() / cols;
+        let blocks = cols / BLOCK;
+        let slots = tokens.div_ceil(TILE) * TILE * blocks;
         let mut q = Quantized {
             cols,
-            values: vec![0; x.len()],
-            scales: Vec::with_capacity(blocks),
-            offsets: Vec::with_capacity(blocks),
+            tokens,
+            values: vec![0; slots * BLOCK],
+            scales: vec![0.0; slots],
+            offsets: vec![0; slots],
+            corrections: vec![0.0; slots],
+            neg_sums: vec![0; slots],
         };
-        for (xb, qb) in x.chunks_exact(BLOCK).zip(q.values.chunks_exact_mut(BLOCK)) {
-            let amax = xb.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let d = amax / 127.0;
-            let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
-            let mut sum = 0i32;
-            for (o, &v) in qb.iter_mut().zip(xb) {
-                let r = (v * inv).round_ties_even().clamp(-128.0, 127.0) as i32;
-                *o = r as i8;
-                sum += r;
+        for (t, row) in x.chunks_exact(cols).enumerate() {
+            for (b, xb) in row.chunks_exact(BLOCK).enumerate() {
+                let i = q.slot(t, b);
+                let out = &mut q.values[i * BLOCK..(i + 1) * BLOCK];
+                let (d, sum) = match avx2::quantize_block(xb, out) {
+                    Some(done) => done,
+                    None => portable::quantize_block(xb, out),
+                };
+                q.scales[i] = d;
+                q.offsets[i] = 8 * sum;
+                q.corrections[i] = d * (8 * sum) as f32;
+                q.neg_sums[i] = -sum;
             }
-            q.scales.push(d);
-            q.offsets.push(8 * sum);
         }
         q
     }
 
-    /// Number of token rows.
-    pub(crate) fn tokens(&self) -> usize {
-        self.values.len() / self.cols
+    /// Index of token t's block b in the tiled layout.
+    pub(crate) fn slot(&self, t: usize, b: usize) -> usize {
+        ((t / TILE) * (self.cols / BLOCK) + b) * TILE + t % TILE
     }
 }
 
 /// `out[t][r] = bias[r] + <row r of w, token t of a>`; out is tokens x rows.
 pub(crate) fn matmul(w: &Linear, a: &Quantized, out: &mut [f32]) {
     debug_assert_eq!(w.cols, a.cols);
-    debug_assert_eq!(out.len(), a.tokens() * w.rows);
+    debug_assert_eq!(out.len(), a.tokens * w.rows);
     if !avx2::matmul(w, a, out) {
         portable::matmul(w, a, out);
     }
+}
+
+/// GELU (erf form) in place.
+pub(crate) fn gelu(x: &mut [f32]) {
+    if !avx2::gelu(x) {
+        x.iter_mut().for_each(|v| *v = math::gelu(*v));
+    }
+}
+
+/// Softmax in place.
+pub(crate) fn softmax(x: &mut [f32]) {
+    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let sum = match avx2::exp_shifted(x, max) {
+        Some(sum) => sum,
+        None => {
+            x.iter_mut().for_each(|v| *v = math::exp(*v - max));
+            x.iter().sum()
+        }
+    };
+    let inv = 1.0 / sum;
+    x.iter_mut().for_each(|v| *v *= inv);
 }
 
 #[cfg(test)]
@@ -152,5 +192,8 @@ mod tests {
         assert_eq!(q.scales, vec![1.0]);
         assert_eq!(&q.values[..3], &[127, 2, -4]);
         assert_eq!(q.offsets, vec![8 * (127 + 2 - 4)]);
+        let mut slow = vec![0i8; 32];
+        assert_eq!(portable::quantize_block(&x, &mut slow), (1.0, 125));
+        assert_eq!(slow, q.values[..32]);
     }
 }
