@@ -1,7 +1,7 @@
 //! The BERT / XLM-RoBERTa encoder over one window of at most 512 tokens:
 //! embeddings, twelve post-norm layers of self-attention and GELU feed-forward,
-//! then the mean of the token states. Arithmetic follows the reference engine
-//! (int8 activations times 4-bit weights for every projection, f32 elsewhere).
+//! then the mean of the token states. The projections run in int8 (see
+//! `kernel`), everything else in f32.
 
 use crate::kernel::{self, Linear, Quantized};
 use crate::model::{BLOCK, BLOCK_BYTES, Norm, Weights, dequantize_row};
@@ -9,6 +9,14 @@ use crate::model::{BLOCK, BLOCK_BYTES, Norm, Weights, dequantize_row};
 /// Mean of the final token states of one window (`ids` with `<s>` and `</s>`),
 /// not yet normalised.
 pub(crate) fn mean_state(w: &Weights, ids: &[u32]) -> Vec<f32> {
+    kernel::with_simd(
+        #[inline(always)]
+        || mean_state_inline(w, ids),
+    )
+}
+
+#[inline(always)]
+fn mean_state_inline(w: &Weights, ids: &[u32]) -> Vec<f32> {
     let h = w.shape.hidden;
     let tokens = ids.len();
     let row_bytes = h / BLOCK * BLOCK_BYTES;
@@ -57,6 +65,7 @@ fn project(w: &Linear, input: &[f32], out: &mut [f32]) {
 }
 
 /// `x = layer_norm(x + y)` per token (or of `x` alone).
+#[inline(always)]
 fn layer_norm(x: &mut [f32], y: Option<&[f32]>, norm: &Norm, h: usize, eps: f32) {
     for (t, r) in x.chunks_exact_mut(h).enumerate() {
         if let Some(y) = y {
@@ -64,8 +73,20 @@ fn layer_norm(x: &mut [f32], y: Option<&[f32]>, norm: &Norm, h: usize, eps: f32)
                 .zip(&y[t * h..(t + 1) * h])
                 .for_each(|(a, b)| *a += b);
         }
-        let mean = r.iter().sum::<f32>() / h as f32;
-        let var = r.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+        let mean = kernel::sum(r) / h as f32;
+        let mut centred = [0f32; 8];
+        for c in r.chunks_exact(8) {
+            for (a, v) in centred.iter_mut().zip(c) {
+                *a += (v - mean) * (v - mean);
+            }
+        }
+        let rest: f32 = r
+            .chunks_exact(8)
+            .remainder()
+            .iter()
+            .map(|v| (v - mean) * (v - mean))
+            .sum();
+        let var = (centred.iter().sum::<f32>() + rest) / h as f32;
         let inv = 1.0 / (var + eps).sqrt();
         for ((v, g), b) in r.iter_mut().zip(&norm.weight).zip(&norm.bias) {
             *v = (*v - mean) * inv * g + b;
@@ -74,6 +95,7 @@ fn layer_norm(x: &mut [f32], y: Option<&[f32]>, norm: &Norm, h: usize, eps: f32)
 }
 
 /// Scaled dot-product self-attention of every token over the whole window.
+#[inline(always)]
 fn attention(
     q: &[f32],
     k: &[f32],
@@ -92,7 +114,7 @@ fn attention(
             let qh = &q[t * h + off..t * h + off + hd];
             for (s, p) in prob.iter_mut().enumerate() {
                 let kh = &k[s * h + off..s * h + off + hd];
-                *p = qh.iter().zip(kh).map(|(a, b)| a * b).sum::<f32>() * scale;
+                *p = kernel::dot(qh, kh) * scale;
             }
             kernel::softmax(&mut prob);
             let out = &mut ctx[t * h + off..t * h + off + hd];

@@ -16,7 +16,9 @@ pub(crate) fn exp(x: f32) -> f32 {
     let p = p * r + 0.166_666_65;
     let p = p * r + 0.5;
     let y = p * r * r + r + 1.0;
-    y * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // 2^n: n + 127 lands in the low mantissa bits of 2^23 + n + 127 (n is a
+    // small integer), and the shift moves them into the exponent field.
+    y * f32::from_bits((n + 8_388_735.0).to_bits() << 23)
 }
 
 /// The error function (Abramowitz and Stegun 7.1.26, absolute error below 2e-7).
@@ -39,6 +41,39 @@ pub(crate) fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
+/// Sum with eight partial sums, which the compiler keeps in one vector.
+#[inline(always)]
+pub(crate) fn sum(x: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    acc.iter().sum::<f32>() + rest
+}
+
+/// Dot product with eight partial sums.
+#[inline(always)]
+pub(crate) fn dot(x: &[f32], y: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
+    let rest: f32 = xc
+        .remainder()
+        .iter()
+        .zip(yc.remainder())
+        .map(|(a, b)| a * b)
+        .sum();
+    for (a8, b8) in xc.zip(yc) {
+        for ((acc, a), b) in acc.iter_mut().zip(a8).zip(b8) {
+            *acc += a * b;
+        }
+    }
+    acc.iter().sum::<f32>() + rest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +89,15 @@ mod tests {
                 exp(x)
             );
         }
+    }
+
+    #[test]
+    fn sums_and_dot_products_match_plain_ones() {
+        let x: Vec<f32> = (0..37).map(|i| i as f32 * 0.25 - 3.0).collect();
+        let y: Vec<f32> = (0..37).map(|i| 2.0 - i as f32 * 0.125).collect();
+        assert_eq!(sum(&x), x.iter().sum::<f32>());
+        let plain: f32 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
+        assert!((dot(&x, &y) - plain).abs() < 1e-4);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The products in plain Rust, for processors without AVX2 (and as the
-//! yardstick the SIMD kernel is tested against).
+//! yardstick the SIMD kernels are tested against).
 
 use super::{Linear, Quantized};
 use crate::model::BLOCK;
@@ -10,32 +10,28 @@ pub(super) fn matmul(w: &Linear, a: &Quantized, out: &mut [f32]) {
     for (t, out_t) in out.chunks_exact_mut(w.rows).enumerate() {
         for (r, o) in out_t.iter_mut().enumerate() {
             let row = &w.weights[r * w.cols..(r + 1) * w.cols];
-            let mut acc = 0f32;
-            for b in 0..blocks {
-                let i = a.slot(t, b);
-                let dot: i32 = row[b * BLOCK..(b + 1) * BLOCK]
+            let mut dot = 0i32;
+            for (b, wb) in row.chunks_exact(BLOCK).enumerate().take(blocks) {
+                let at = a.slot(t, b) * BLOCK;
+                dot += wb
                     .iter()
-                    .zip(&a.values[i * BLOCK..(i + 1) * BLOCK])
+                    .zip(&a.values[at..at + BLOCK])
                     .map(|(&x, &y)| i32::from(x) * i32::from(y))
-                    .sum();
-                acc += w.scales[r * blocks + b] * a.scales[i] * (dot - a.offsets[i]) as f32;
+                    .sum::<i32>();
             }
-            *o = w.bias[r] + acc;
+            *o = w.bias[r] + w.scales[r] * a.scales[t] * dot as f32;
         }
     }
 }
 
-/// Quantises one block of 32 into `out`: returns its scale and the sum of
-/// its values. The reference's quantisation, element by element.
-pub(super) fn quantize_block(xb: &[f32], out: &mut [i8]) -> (f32, i32) {
-    let amax = xb.iter().fold(0f32, |m, v| m.max(v.abs()));
+/// Quantises one token's activations into `out` (-127..=127) and returns the
+/// scale: max |x| / 127, values rounded to nearest, ties to even.
+pub(super) fn quantize_row(x: &[f32], out: &mut [i8]) -> f32 {
+    let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
     let d = amax / 127.0;
     let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
-    let mut sum = 0i32;
-    for (o, &v) in out.iter_mut().zip(xb) {
-        let r = (v * inv).round_ties_even().clamp(-128.0, 127.0) as i32;
-        *o = r as i8;
-        sum += r;
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = (v * inv).round_ties_even().clamp(-127.0, 127.0) as i8;
     }
-    (d, sum)
+    d
 }
