@@ -23,7 +23,7 @@ fn encode(c: &mut Criterion) {
     c.bench_function("query_20_tokens", |b| {
         b.iter(|| encoder.query(black_box(QUESTION)))
     });
-    c.bench_function("passage_70_tokens", |b| {
+    c.bench_function("passage_52_tokens", |b| {
         b.iter(|| encoder.passage(black_box(PASSAGE)))
     });
     c.bench_function("tokenize_query", |b| {

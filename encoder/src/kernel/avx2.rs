@@ -94,10 +94,10 @@ pub(super) fn matmul(w: &Linear, a: &Quantized, out: &mut [f32], plain: bool) ->
 #[target_feature(enable = "avx2,fma,avxvnni")]
 unsafe fn rows_vnni(w: &Linear, a: &Quantized, r: usize, out: &mut [f32]) {
     let tiles = a.tokens.div_ceil(TILE);
-    // The next two rows are fetched into the cache while these are computed:
+    // The two rows after the next two are fetched into the cache while these are computed:
     // the weights stream from memory once per text, and the stream is what
     // the product otherwise waits for.
-    let next = (r + 2) * w.cols;
+    let next = (r + 4) * w.cols;
     if next + 2 * w.cols <= w.weights.len() {
         for line in (0..2 * w.cols).step_by(64) {
             // SAFETY: the prefetched addresses lie within the weights.
@@ -158,10 +158,34 @@ unsafe fn dot_vnni<const K: usize>(
                 *a1 = _mm256_dpbusd_avx_epi32(*a1, v, x1);
             }
         }
-        for (row, (dots, acc)) in dots.iter_mut().zip(&acc).enumerate() {
-            let shift = 128 * w.sums[r + row];
-            for (d, &v) in dots.iter_mut().zip(acc) {
-                *d = hsum_i32(v) - shift;
+        if K == TILE {
+            // eight horizontal sums at once: [row r tokens 0..4, row r + 1 tokens 0..4]
+            let h0 = _mm256_hadd_epi32(
+                _mm256_hadd_epi32(acc[0][0], acc[0][1]),
+                _mm256_hadd_epi32(acc[0][2], acc[0][3 % K]),
+            );
+            let h1 = _mm256_hadd_epi32(
+                _mm256_hadd_epi32(acc[1][0], acc[1][1]),
+                _mm256_hadd_epi32(acc[1][2], acc[1][3 % K]),
+            );
+            let sums = _mm256_add_epi32(
+                _mm256_permute2x128_si256(h0, h1, 0x20),
+                _mm256_permute2x128_si256(h0, h1, 0x31),
+            );
+            let mut lanes = [0i32; 8];
+            _mm256_storeu_si256(lanes.as_mut_ptr().cast(), sums);
+            for (row, dots) in dots.iter_mut().enumerate() {
+                let shift = 128 * w.sums[r + row];
+                for (k, d) in dots.iter_mut().enumerate() {
+                    *d = lanes[row * TILE + k] - shift;
+                }
+            }
+        } else {
+            for (row, (dots, acc)) in dots.iter_mut().zip(&acc).enumerate() {
+                let shift = 128 * w.sums[r + row];
+                for (d, &v) in dots.iter_mut().zip(acc) {
+                    *d = hsum_i32(v) - shift;
+                }
             }
         }
     }
