@@ -7,6 +7,7 @@
 //! - `tokenizer`: SentencePiece Unigram tokenisation as XLM-RoBERTa does it.
 //! - `forward`: the BERT encoder over one window and its mean pooling.
 //! - `kernel`: the 4-bit x 8-bit matrix products (AVX2, portable fallback).
+//! - `cache`: [`CachedEncoder`], an LRU cache of query embeddings.
 //! - this file: [`Encoder`], prefixes, truncation and windowing, L2 norm.
 //!
 //! Texts are embedded with the model card's prefixes: `query: ` for what a
@@ -14,6 +15,7 @@
 //! tokens is truncated; a longer passage is cut into windows of 510 content
 //! tokens whose mean states are averaged, weighted by their length.
 
+mod cache;
 mod forward;
 mod kernel;
 mod model;
@@ -22,6 +24,8 @@ mod tokenizer;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
+
+pub use cache::{CachedEncoder, normalise_query};
 
 /// Dimension of the embeddings.
 pub const DIMENSION: usize = 384;
