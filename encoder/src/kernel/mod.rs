@@ -10,8 +10,9 @@
 //! times cheaper than the reference's per-block scaling; the test vectors show
 //! what it costs in agreement (cosine >= 0.995 with the reference, asserted).
 //!
-//! The products run in `avx2` (AVX-VNNI or AVX2 intrinsics, the crate's only
-//! unsafe code) when the processor has them, and in `portable` otherwise.
+//! The products run in `avx2` (AVX-512 VNNI, AVX-VNNI or AVX2 intrinsics, the
+//! crate's only unsafe code) when the processor has them, and in `portable`
+//! otherwise.
 
 mod avx2;
 mod math;
@@ -21,6 +22,9 @@ use crate::model::{BLOCK, BLOCK_BYTES, f16_to_f32};
 
 /// Tokens per tile of the quantised activations.
 pub(crate) const TILE: usize = 4;
+/// Bytes of one token's activations stored together in a tile (one AVX-512
+/// register, two AVX2 ones); inputs come in multiples of it.
+pub(crate) const CHUNK: usize = 64;
 
 /// A linear layer: `rows` outputs of `cols` inputs.
 pub(crate) struct Linear {
@@ -86,12 +90,12 @@ impl Linear {
 }
 
 /// Activations of `tokens` rows quantised to int8 per token, stored by tiles
-/// of four tokens so that the product reads a tile's blocks of 32 in one
-/// stream (tile, then block, then token; a short last tile is zero-padded).
+/// of four tokens so that the product reads a tile in one stream (tile, then
+/// chunk of 64 inputs, then token; a short last tile is zero-padded).
 pub(crate) struct Quantized {
     pub cols: usize,
     pub tokens: usize,
-    /// Values in -127..=127, 32 per (tile, block, token).
+    /// Values in -127..=127, 64 per (tile, chunk, token).
     pub values: Vec<i8>,
     /// The values plus 128, same layout (AVX-VNNI multiplies unsigned bytes).
     pub shifted: Vec<u8>,
@@ -107,15 +111,18 @@ impl Quantized {
     /// loops are vectorised inside [`with_simd`].
     #[inline(always)]
     pub(crate) fn new(x: &[f32], cols: usize) -> Quantized {
+        assert!(
+            cols.is_multiple_of(CHUNK),
+            "inputs come in chunks of {CHUNK}"
+        );
         let tokens = x.len() / cols;
-        let blocks = cols / BLOCK;
-        let slots = tokens.div_ceil(TILE) * TILE * blocks;
+        let slots = tokens.div_ceil(TILE) * TILE * (cols / CHUNK);
         let mut q = Quantized {
             cols,
             tokens,
-            values: vec![0; slots * BLOCK],
-            shifted: vec![128; slots * BLOCK],
-            magnitudes: vec![0; slots * BLOCK],
+            values: vec![0; slots * CHUNK],
+            shifted: vec![128; slots * CHUNK],
+            magnitudes: vec![0; slots * CHUNK],
             scales: Vec::with_capacity(tokens),
         };
         let mut row_values = vec![0i8; cols];
@@ -125,13 +132,13 @@ impl Quantized {
                 None => portable::quantize_row(row, &mut row_values),
             };
             q.scales.push(scale);
-            for (b, block) in row_values.chunks_exact(BLOCK).enumerate() {
-                let at = q.slot(t, b) * BLOCK;
-                q.values[at..at + BLOCK].copy_from_slice(block);
-                for (s, &v) in q.shifted[at..at + BLOCK].iter_mut().zip(block) {
+            for (c, chunk) in row_values.chunks_exact(CHUNK).enumerate() {
+                let at = q.slot(t, c) * CHUNK;
+                q.values[at..at + CHUNK].copy_from_slice(chunk);
+                for (s, &v) in q.shifted[at..at + CHUNK].iter_mut().zip(chunk) {
                     *s = (v as u8) ^ 0x80;
                 }
-                for (m, &v) in q.magnitudes[at..at + BLOCK].iter_mut().zip(block) {
+                for (m, &v) in q.magnitudes[at..at + CHUNK].iter_mut().zip(chunk) {
                     *m = v.unsigned_abs();
                 }
             }
@@ -139,9 +146,9 @@ impl Quantized {
         q
     }
 
-    /// Index of token t's block b in the tiled layout.
-    pub(crate) fn slot(&self, t: usize, b: usize) -> usize {
-        ((t / TILE) * (self.cols / BLOCK) + b) * TILE + t % TILE
+    /// Index of token t's chunk c in the tiled layout.
+    pub(crate) fn slot(&self, t: usize, c: usize) -> usize {
+        ((t / TILE) * (self.cols / CHUNK) + c) * TILE + t % TILE
     }
 }
 

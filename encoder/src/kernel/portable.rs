@@ -1,21 +1,19 @@
 //! The products in plain Rust, for processors without AVX2 (and as the
 //! yardstick the SIMD kernels are tested against).
 
-use super::{Linear, Quantized};
-use crate::model::BLOCK;
+use super::{CHUNK, Linear, Quantized};
 
 /// See [`super::matmul`].
 pub(super) fn matmul(w: &Linear, a: &Quantized, out: &mut [f32]) {
-    let blocks = w.cols / BLOCK;
     for (t, out_t) in out.chunks_exact_mut(w.rows).enumerate() {
         for (r, o) in out_t.iter_mut().enumerate() {
             let row = &w.weights[r * w.cols..(r + 1) * w.cols];
             let mut dot = 0i32;
-            for (b, wb) in row.chunks_exact(BLOCK).enumerate().take(blocks) {
-                let at = a.slot(t, b) * BLOCK;
-                dot += wb
+            for (c, wc) in row.chunks_exact(CHUNK).enumerate() {
+                let at = a.slot(t, c) * CHUNK;
+                dot += wc
                     .iter()
-                    .zip(&a.values[at..at + BLOCK])
+                    .zip(&a.values[at..at + CHUNK])
                     .map(|(&x, &y)| i32::from(x) * i32::from(y))
                     .sum::<i32>();
             }

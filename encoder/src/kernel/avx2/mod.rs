@@ -1,4 +1,4 @@
-//! The hot loops with AVX2 (and AVX-VNNI where present), and the only module
+//! The hot loops with AVX2 (and AVX-VNNI, AVX-512 VNNI where present), and the only module
 //! of the crate with unsafe code: the intrinsics that touch memory take raw
 //! pointers, and a function compiled for AVX2 may only be called once the
 //! processor is known to have it. Every entry point checks that first and
@@ -6,7 +6,8 @@
 //!
 //! The product keeps a tile of four tokens in registers while it streams the
 //! weight rows, and accumulates whole dot products in 32-bit integer lanes:
-//! - AVX-VNNI, two rows at a time: `dpbusd` multiplies the activations
+//! - AVX-512 VNNI, four rows at a time, 64 inputs per instruction, and
+//!   AVX-VNNI, two rows at a time, 32 inputs: `dpbusd` multiplies the activations
 //!   shifted to 0..255 by the signed weights and adds groups of four; the
 //!   shift is taken off at the end (128 times the row's weight sum);
 //! - AVX2, one row at a time: `maddubs` multiplies the activations' absolute
@@ -15,7 +16,10 @@
 
 #![allow(unsafe_code)]
 
-use super::{Linear, Quantized, TILE, math};
+#[cfg(target_arch = "x86_64")]
+mod vnni;
+
+use super::{CHUNK, Linear, Quantized, TILE, math};
 use crate::model::BLOCK;
 
 #[cfg(target_arch = "x86_64")]
@@ -41,25 +45,49 @@ fn vnni() -> bool {
     false
 }
 
-/// See [`super::matmul`]; false if the processor lacks AVX2. AVX-VNNI is
-/// used when present, unless `plain` asks for the AVX2 code (for tests).
+/// Whether it has AVX-512 with VNNI.
+fn vnni512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        available()
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// See [`super::matmul`]; false if the processor lacks AVX2. AVX-512 VNNI or
+/// AVX-VNNI is used when present, unless `plain` asks for the AVX2 code (for
+/// tests).
 pub(super) fn matmul(w: &Linear, a: &Quantized, out: &mut [f32], plain: bool) -> bool {
     if !available() {
         return false;
     }
-    let blocks = w.cols / BLOCK;
     let tiles = a.tokens.div_ceil(TILE);
-    let slots = tiles * blocks * TILE;
-    assert!(w.cols == a.cols && w.cols.is_multiple_of(BLOCK) && w.bias.len() == w.rows);
+    let slots = tiles * (w.cols / CHUNK) * TILE;
+    assert!(w.cols == a.cols && w.cols.is_multiple_of(CHUNK) && w.bias.len() == w.rows);
     assert!(
         w.weights.len() == w.rows * w.cols && w.scales.len() == w.rows && w.sums.len() == w.rows
     );
-    assert!(a.values.len() == slots * BLOCK && a.shifted.len() == slots * BLOCK);
-    assert!(a.magnitudes.len() == slots * BLOCK && a.scales.len() == a.tokens);
+    assert!(a.values.len() == slots * CHUNK && a.shifted.len() == slots * CHUNK);
+    assert!(a.magnitudes.len() == slots * CHUNK && a.scales.len() == a.tokens);
     assert!(out.len() == a.tokens * w.rows);
     let vnni = vnni() && !plain;
+    let wide = vnni512() && !plain;
     let mut r = 0;
     while r < w.rows {
+        if wide && r + 4 <= w.rows {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: AVX-512 VNNI is available, checked above; rows r..r + 4
+            // are in range, and the lengths asserted above cover every byte
+            // the tiles read.
+            unsafe {
+                vnni::rows_vnni512(w, a, r, out);
+            }
+            r += 4;
+            continue;
+        }
         let pair = vnni && r + 1 < w.rows;
         #[cfg(target_arch = "x86_64")]
         // SAFETY: AVX2 (and for a pair AVX-VNNI) is available, checked above;
@@ -67,7 +95,7 @@ pub(super) fn matmul(w: &Linear, a: &Quantized, out: &mut [f32], plain: bool) ->
         // cover every byte the tiles read.
         unsafe {
             if pair {
-                rows_vnni(w, a, r, out);
+                vnni::rows_vnni(w, a, r, out);
             } else {
                 for tile in 0..tiles {
                     let mut dots = [0i32; TILE];
@@ -85,112 +113,6 @@ pub(super) fn matmul(w: &Linear, a: &Quantized, out: &mut [f32], plain: bool) ->
     true
 }
 
-/// Outputs of rows `r` and `r + 1` for every token.
-///
-/// # Safety
-/// AVX2 and AVX-VNNI must be available, and rows r, r + 1 in range for the
-/// lengths that `matmul` asserts.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,avxvnni")]
-unsafe fn rows_vnni(w: &Linear, a: &Quantized, r: usize, out: &mut [f32]) {
-    let tiles = a.tokens.div_ceil(TILE);
-    // The two rows after the next two are fetched into the cache while these are computed:
-    // the weights stream from memory once per text, and the stream is what
-    // the product otherwise waits for.
-    let next = (r + 4) * w.cols;
-    if next + 2 * w.cols <= w.weights.len() {
-        for line in (0..2 * w.cols).step_by(64) {
-            // SAFETY: the prefetched addresses lie within the weights.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(w.weights.as_ptr().add(next + line)) };
-        }
-    }
-    for tile in 0..tiles {
-        let t0 = tile * TILE;
-        let mut dots = [[0i32; TILE]; 2];
-        // SAFETY: as for this function; the tile is in range.
-        unsafe {
-            match a.tokens - t0 {
-                1 => dot_vnni::<1>(w, a, r, tile, &mut dots),
-                2 => dot_vnni::<2>(w, a, r, tile, &mut dots),
-                3 => dot_vnni::<3>(w, a, r, tile, &mut dots),
-                _ => dot_vnni::<4>(w, a, r, tile, &mut dots),
-            }
-        }
-        for (k, &scale) in a.scales[t0..].iter().enumerate().take(TILE) {
-            let at = (t0 + k) * w.rows + r;
-            out[at] = w.bias[r] + w.scales[r] * scale * dots[0][k] as f32;
-            out[at + 1] = w.bias[r + 1] + w.scales[r + 1] * scale * dots[1][k] as f32;
-        }
-    }
-}
-
-/// Integer dot products of rows `r` and `r + 1` with the first K tokens of a tile.
-///
-/// # Safety
-/// AVX2 and AVX-VNNI must be available, and rows r, r + 1 and the tile in
-/// range for the lengths that `matmul` asserts.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,avxvnni")]
-#[inline]
-unsafe fn dot_vnni<const K: usize>(
-    w: &Linear,
-    a: &Quantized,
-    r: usize,
-    tile: usize,
-    dots: &mut [[i32; TILE]; 2],
-) {
-    let blocks = w.cols / BLOCK;
-    // SAFETY: the caller guarantees that both rows' `cols`
-    // weights and the tile's blocks * TILE * 32 shifted values are in range.
-    unsafe {
-        let w0 = w.weights.as_ptr().add(r * w.cols);
-        let w1 = w0.add(w.cols);
-        let act = a.shifted.as_ptr().add(tile * blocks * TILE * BLOCK);
-        let mut acc = [[_mm256_setzero_si256(); K]; 2];
-        for b in 0..blocks {
-            let x0 = _mm256_loadu_si256(w0.add(b * BLOCK).cast());
-            let x1 = _mm256_loadu_si256(w1.add(b * BLOCK).cast());
-            let at = act.add(b * TILE * BLOCK);
-            let [acc0, acc1] = &mut acc;
-            for (k, (a0, a1)) in acc0.iter_mut().zip(acc1.iter_mut()).enumerate() {
-                let v = _mm256_loadu_si256(at.add(k * BLOCK).cast());
-                *a0 = _mm256_dpbusd_avx_epi32(*a0, v, x0);
-                *a1 = _mm256_dpbusd_avx_epi32(*a1, v, x1);
-            }
-        }
-        if K == TILE {
-            // eight horizontal sums at once: [row r tokens 0..4, row r + 1 tokens 0..4]
-            let h0 = _mm256_hadd_epi32(
-                _mm256_hadd_epi32(acc[0][0], acc[0][1]),
-                _mm256_hadd_epi32(acc[0][2], acc[0][3 % K]),
-            );
-            let h1 = _mm256_hadd_epi32(
-                _mm256_hadd_epi32(acc[1][0], acc[1][1]),
-                _mm256_hadd_epi32(acc[1][2], acc[1][3 % K]),
-            );
-            let sums = _mm256_add_epi32(
-                _mm256_permute2x128_si256(h0, h1, 0x20),
-                _mm256_permute2x128_si256(h0, h1, 0x31),
-            );
-            let mut lanes = [0i32; 8];
-            _mm256_storeu_si256(lanes.as_mut_ptr().cast(), sums);
-            for (row, dots) in dots.iter_mut().enumerate() {
-                let shift = 128 * w.sums[r + row];
-                for (k, d) in dots.iter_mut().enumerate() {
-                    *d = lanes[row * TILE + k] - shift;
-                }
-            }
-        } else {
-            for (row, (dots, acc)) in dots.iter_mut().zip(&acc).enumerate() {
-                let shift = 128 * w.sums[r + row];
-                for (d, &v) in dots.iter_mut().zip(acc) {
-                    *d = hsum_i32(v) - shift;
-                }
-            }
-        }
-    }
-}
-
 /// Integer dot products of row `r` with the four tokens of a tile.
 ///
 /// # Safety
@@ -199,20 +121,21 @@ unsafe fn dot_vnni<const K: usize>(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn dot_avx2(w: &Linear, a: &Quantized, r: usize, tile: usize, dots: &mut [i32; TILE]) {
-    let blocks = w.cols / BLOCK;
+    let chunks = w.cols / CHUNK;
     let ones = _mm256_set1_epi16(1);
-    // SAFETY: the caller guarantees that the row's `cols` weights
-    // and the tile's blocks * TILE * 32 values and magnitudes are in range.
+    // SAFETY: the caller guarantees that the row's `cols` weights and the
+    // tile's chunks * TILE * CHUNK values and magnitudes are in range.
     unsafe {
         let w0 = w.weights.as_ptr().add(r * w.cols);
-        let first = tile * blocks * TILE * BLOCK;
+        let first = tile * chunks * TILE * CHUNK;
         let values = a.values.as_ptr().add(first);
         let magnitudes = a.magnitudes.as_ptr().add(first);
         let mut acc = [_mm256_setzero_si256(); TILE];
-        for b in 0..blocks {
-            let x = _mm256_loadu_si256(w0.add(b * BLOCK).cast());
+        for half in 0..chunks * 2 {
+            let (c, h) = (half / 2, (half % 2) * 32);
+            let x = _mm256_loadu_si256(w0.add(c * CHUNK + h).cast());
             for (k, acc) in acc.iter_mut().enumerate() {
-                let at = (b * TILE + k) * BLOCK;
+                let at = (c * TILE + k) * CHUNK + h;
                 let v = _mm256_loadu_si256(values.add(at).cast());
                 let m = _mm256_loadu_si256(magnitudes.add(at).cast());
                 let p = _mm256_maddubs_epi16(m, _mm256_sign_epi8(x, v));
