@@ -41,7 +41,7 @@ fn main() {
         .token_ids(&question, sportello_encoder::Kind::Query)
         .len()
         + 2;
-    let n = 200;
+    let n = if tokens > 100 { 10 } else { 200 };
     let mut walls = Vec::with_capacity(n);
     let cpu = cpu_ns();
     for _ in 0..n {

@@ -107,22 +107,47 @@ fn attention(
 ) {
     let hd = h / heads;
     let scale = 1.0 / (hd as f32).sqrt();
+    // keys transposed (input dimension, then token), so that the scores of a
+    // query against every key are a sum of vectors over the tokens rather
+    // than one horizontal sum per key
+    let mut keys = vec![0f32; h * tokens];
+    for (s, ks) in k.chunks_exact(h).enumerate() {
+        for (c, &x) in ks.iter().enumerate() {
+            keys[c * tokens + s] = x;
+        }
+    }
     let mut prob = vec![0f32; tokens];
     for t in 0..tokens {
         for head in 0..heads {
             let off = head * hd;
-            let qh = &q[t * h + off..t * h + off + hd];
-            for (s, p) in prob.iter_mut().enumerate() {
-                let kh = &k[s * h + off..s * h + off + hd];
-                *p = kernel::dot(qh, kh) * scale;
+            prob.fill(0.0);
+            for c in off..off + hd {
+                let qc = q[t * h + c] * scale;
+                let row = &keys[c * tokens..(c + 1) * tokens];
+                prob.iter_mut().zip(row).for_each(|(p, k)| *p += qc * k);
             }
             kernel::softmax(&mut prob);
             let out = &mut ctx[t * h + off..t * h + off + hd];
-            out.fill(0.0);
-            for (s, &weight) in prob.iter().enumerate() {
-                let vh = &v[s * h + off..s * h + off + hd];
-                out.iter_mut().zip(vh).for_each(|(o, x)| *o += weight * x);
+            if hd == HEAD {
+                // the sum stays in registers instead of going through memory
+                // at every token (a store-to-load chain that dominated long
+                // windows)
+                let mut acc = [0f32; HEAD];
+                for (s, &weight) in prob.iter().enumerate() {
+                    let vh = &v[s * h + off..s * h + off + HEAD];
+                    acc.iter_mut().zip(vh).for_each(|(o, x)| *o += weight * x);
+                }
+                out.copy_from_slice(&acc);
+            } else {
+                out.fill(0.0);
+                for (s, &weight) in prob.iter().enumerate() {
+                    let vh = &v[s * h + off..s * h + off + hd];
+                    out.iter_mut().zip(vh).for_each(|(o, x)| *o += weight * x);
+                }
             }
         }
     }
 }
+
+/// Width of an attention head in multilingual-e5-small (384 / 12).
+const HEAD: usize = 32;

@@ -55,25 +55,6 @@ pub(crate) fn sum(x: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + rest
 }
 
-/// Dot product with eight partial sums.
-#[inline(always)]
-pub(crate) fn dot(x: &[f32], y: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
-    let rest: f32 = xc
-        .remainder()
-        .iter()
-        .zip(yc.remainder())
-        .map(|(a, b)| a * b)
-        .sum();
-    for (a8, b8) in xc.zip(yc) {
-        for ((acc, a), b) in acc.iter_mut().zip(a8).zip(b8) {
-            *acc += a * b;
-        }
-    }
-    acc.iter().sum::<f32>() + rest
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,12 +73,9 @@ mod tests {
     }
 
     #[test]
-    fn sums_and_dot_products_match_plain_ones() {
+    fn sums_match_plain_ones() {
         let x: Vec<f32> = (0..37).map(|i| i as f32 * 0.25 - 3.0).collect();
-        let y: Vec<f32> = (0..37).map(|i| 2.0 - i as f32 * 0.125).collect();
         assert_eq!(sum(&x), x.iter().sum::<f32>());
-        let plain: f32 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
-        assert!((dot(&x, &y) - plain).abs() < 1e-4);
     }
 
     #[test]

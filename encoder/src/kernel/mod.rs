@@ -161,7 +161,7 @@ pub(crate) fn matmul(w: &Linear, a: &Quantized, out: &mut [f32]) {
     }
 }
 
-pub(crate) use math::{dot, sum};
+pub(crate) use math::sum;
 
 /// Runs `f` compiled for AVX2 and FMA when the processor has them (the
 /// element-wise loops it inlines are then vectorised 8 wide), else as is.
