@@ -7,7 +7,7 @@
 #[inline(always)]
 pub(crate) fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * std::f32::consts::LOG2_E).round_ties_even();
+    let n = round_even(x * std::f32::consts::LOG2_E);
     let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
     let p = 1.987_569_1e-4;
     let p = p * r + 1.398_2e-3;
@@ -19,6 +19,16 @@ pub(crate) fn exp(x: f32) -> f32 {
     // 2^n: n + 127 lands in the low mantissa bits of 2^23 + n + 127 (n is a
     // small integer), and the shift moves them into the exponent field.
     y * f32::from_bits((n + 8_388_735.0).to_bits() << 23)
+}
+
+/// Rounds to the nearest integer, ties to even, for |x| < 2^22: adding and
+/// taking off 1.5 * 2^23 leaves no fraction bits, and the processor rounds
+/// (ties to even by default). Unlike `round_ties_even`, no library call
+/// where the target lacks a rounding instruction (SSE2).
+#[inline(always)]
+pub(crate) fn round_even(x: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0;
+    (x + MAGIC) - MAGIC
 }
 
 /// The error function (Abramowitz and Stegun 7.1.26, absolute error below 2e-7).
@@ -69,6 +79,24 @@ mod tests {
                 "{x}: {} vs {want}",
                 exp(x)
             );
+        }
+    }
+
+    #[test]
+    fn rounding_goes_to_the_nearest_even_integer() {
+        for (x, want) in [
+            (2.5, 2.0),
+            (3.5, 4.0),
+            (-2.5, -2.0),
+            (-0.5, -0.0),
+            (126.6, 127.0),
+            (-127.4, -127.0),
+        ] {
+            assert_eq!(round_even(x), want, "{x}");
+        }
+        for i in -4000..4000 {
+            let x = i as f32 * 0.0625;
+            assert_eq!(round_even(x), x.round_ties_even(), "{x}");
         }
     }
 

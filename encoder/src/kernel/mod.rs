@@ -73,7 +73,7 @@ impl Linear {
             let scale = real.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
             let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
             for (o, v) in out.iter_mut().zip(&real) {
-                *o = (v * inv).round_ties_even().clamp(-127.0, 127.0) as i8;
+                *o = math::round_even(v * inv).clamp(-127.0, 127.0) as i8;
             }
             scales.push(scale);
             sums.push(out.iter().map(|&v| i32::from(v)).sum());

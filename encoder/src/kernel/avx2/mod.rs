@@ -25,13 +25,14 @@ use crate::model::BLOCK;
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
-/// Whether this processor runs the AVX2 code (checked once, then cached by std).
+/// Whether this processor runs the AVX2 code (checked once, then cached by
+/// std); never with the `portable` feature, which tests the fallback.
 fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(feature = "portable")))]
     {
         std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(any(not(target_arch = "x86_64"), feature = "portable"))]
     false
 }
 
