@@ -6,11 +6,14 @@
 //!   dispatcher and the receiving tasks, plus the HTTP routes some of them need on the
 //!   console server (Telegram's webhook).
 //! - [`telegram`]: the Telegram bot (teloxide), long polling or webhook.
+//! - [`email`]: one IMAP mailbox (IDLE or polling) answered over SMTP.
 //! - [`webchat`]: the citizen web chat under `/chat`, and its embeddable widget.
 //!
-//! Channels not built yet (`x`, `email`) are refused with a clear error when
+//! Channels not built yet (`x`) are refused with a clear error when
 //! enabled, rather than silently doing nothing.
 
+#[cfg(feature = "email")]
+pub mod email;
 #[cfg(feature = "telegram")]
 pub mod telegram;
 #[cfg(feature = "webchat")]
@@ -99,13 +102,20 @@ pub fn build(config: &Config) -> Result<Channels, Unavailable> {
         #[cfg(not(feature = "webchat"))]
         return Err(not_built("webchat.enabled", "webchat"));
     }
-    for (on, key, channel) in [
-        (config.x.enabled, "x.enabled", "x"),
-        (config.email.enabled, "email.enabled", "email"),
-    ] {
-        if on {
-            return Err(not_built(key, channel));
+    if config.email.enabled {
+        #[cfg(feature = "email")]
+        {
+            let email = email::Email::new(&config.email).map_err(|message| Unavailable {
+                key: "email.enabled",
+                message,
+            })?;
+            channels.all.push(Arc::new(email));
         }
+        #[cfg(not(feature = "email"))]
+        return Err(not_built("email.enabled", "email"));
+    }
+    if config.x.enabled {
+        return Err(not_built("x.enabled", "x"));
     }
     Ok(channels)
 }

@@ -20,6 +20,9 @@ pub struct ChannelState {
     pub last_error_ms: Option<i64>,
     /// Consecutive errors since the last success.
     pub consecutive_errors: u64,
+    /// How the channel receives, when it has several ways (email: `idle` or `poll`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
 }
 
 impl ChannelState {
@@ -55,6 +58,11 @@ impl Health {
     /// Record whether a channel's receiving task runs.
     pub fn running(&self, channel: &str, running: bool) {
         self.update(channel, |s, _| s.running = running);
+    }
+
+    /// Record how a channel receives (email: `idle` when the server pushes, `poll` otherwise).
+    pub fn mode(&self, channel: &str, mode: &str) {
+        self.update(channel, |s, _| s.mode = Some(mode.to_string()));
     }
 
     /// Record a successful contact with the platform.

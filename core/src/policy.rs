@@ -148,6 +148,10 @@ impl Policy {
                 self.smalltalk("unsupported", Some(self.texts.unsupported.clone()))
             }
             Action::Edited => self.smalltalk("edited", None),
+            Action::Quiet => Outcome {
+                reply: None,
+                ..self.handoff("no_auto_reply", None, Vec::new(), "")
+            },
             // Intake records feedback and ratings itself; this outcome is not used.
             Action::Feedback { .. } | Action::Rate { .. } => self.smalltalk("feedback", None),
             Action::Attachment => self.handoff(

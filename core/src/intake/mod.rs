@@ -249,7 +249,7 @@ impl Intake {
                 .reply
                 .as_ref()
                 .map(|r| (r.text.as_str(), r.buttons.as_slice()))
-        } else if !acknowledged {
+        } else if !acknowledged && inbound.action != Action::Quiet {
             // Operators hold the conversation: the citizen hears from the bot once, no more.
             sqlx::query("update conversations set acknowledged = 1 where id = $1")
                 .bind(conversation_id)
