@@ -253,3 +253,9 @@ pub fn body(raw: &[u8]) -> String {
     let msg = mail_parser::MessageParser::default().parse(raw).unwrap();
     msg.body_text(0).unwrap_or_default().to_string()
 }
+
+/// The decoded subject of a raw message.
+pub fn subject(raw: &[u8]) -> String {
+    let msg = mail_parser::MessageParser::default().parse(raw).unwrap();
+    msg.subject().unwrap_or_default().to_string()
+}
