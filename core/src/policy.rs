@@ -313,6 +313,11 @@ impl Policy {
             };
         }
         let mut text = sheet.summary.trim().to_string();
+        // A channel with subject lines (email) has room for the whole sheet.
+        if caps.subjects && !sheet.body.trim().is_empty() {
+            text.push_str("\n\n");
+            text.push_str(sheet.body.trim());
+        }
         if let Some(link) = &sheet.link {
             text.push_str("\n\n");
             text.push_str(link);

@@ -45,6 +45,11 @@ async fn a_question_gets_a_threaded_answer_and_a_reply_joins_the_thread() {
     let text = body(&answer);
     assert!(text.contains("Pink Card"), "{text}");
     assert!(
+        text.contains("## Chi può richiederlo"),
+        "the sheet's whole body: {text}"
+    );
+    assert!(text.contains("https://"), "the sheet's link: {text}");
+    assert!(
         text.contains("Ufficio Relazioni con il Pubblico"),
         "signature: {text}"
     );
@@ -342,4 +347,49 @@ fn base64_lines(data: &[u8]) -> Vec<u8> {
         out.extend_from_slice(b"\r\n");
     }
     out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_reply_goes_out_as_a_threaded_email_without_auto_submitted() {
+    let mut office = Office::new().await;
+    office.start().await;
+    let who = "luca@cittadini.test";
+    let question = email(
+        who,
+        "Parlare con qualcuno",
+        "",
+        "vorrei parlare con un operatore",
+    );
+    office.mail.submit(who, OFFICE, &question).await;
+    office.mail.wait_mail(who, 1).await;
+    let store = office.store().await;
+    let conv = store.conversations(None, 10).await.unwrap()[0].clone();
+    let operator = store
+        .add_user(
+            "giulia",
+            sportello_core::model::Role::Operator,
+            "pw-giulia-123",
+        )
+        .await
+        .unwrap();
+    store.claim(conv.id, operator, "giulia").await.unwrap();
+    let desk = support::operator_desk(&office).await;
+    desk.operator_reply(
+        conv.id,
+        operator,
+        "giulia",
+        "Buongiorno, la richiamo domani.\r\nBcc: x@y",
+    )
+    .await
+    .unwrap();
+    let mails = office.mail.wait_mail(who, 2).await;
+    let reply = mails.last().unwrap();
+    assert_eq!(support::subject(reply), "Re: Parlare con qualcuno");
+    assert_eq!(
+        header(reply, "In-Reply-To"),
+        Some(format!("<{}>", message_id(&question)))
+    );
+    assert_eq!(header(reply, "Auto-Submitted"), None, "written by a person");
+    assert_eq!(header(reply, "Bcc"), None);
+    assert!(body(reply).contains("la richiamo domani"));
 }

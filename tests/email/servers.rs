@@ -20,7 +20,7 @@ pub const OFFICE: &str = "urp@comune.test";
 /// Every user's password.
 pub const PASSWORD: &str = "mail-test-password";
 /// Citizens with a mailbox: `c1@cittadini.test` … `cN@cittadini.test`, plus named ones.
-pub const CITIZENS: usize = 600;
+pub const CITIZENS: usize = 2000;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

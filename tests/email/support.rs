@@ -259,3 +259,17 @@ pub fn subject(raw: &[u8]) -> String {
     let msg = mail_parser::MessageParser::default().parse(raw).unwrap();
     msg.subject().unwrap_or_default().to_string()
 }
+
+/// Intake over the office's database, as the operators' console uses it.
+pub async fn operator_desk(office: &Office) -> std::sync::Arc<sportello_core::intake::Intake> {
+    use sportello_core::config::Texts;
+    use sportello_core::health::Health;
+    use sportello_core::intake::Intake;
+    use sportello_core::policy::Policy;
+    use sportello_faq::{Matcher, MatcherParams, Synonyms};
+    let store = office.store().await;
+    let matcher = Matcher::new(&[], &Synonyms::default(), MatcherParams::default());
+    let policy = std::sync::Arc::new(Policy::new(matcher, &[], Texts::default()));
+    let health = std::sync::Arc::new(Health::new(store.clock()));
+    std::sync::Arc::new(Intake::new(store, policy, health))
+}

@@ -77,7 +77,12 @@ pub fn build(sender: &Sender<'_>, reply: &Reply<'_>) -> Result<Message, String> 
             "<{}>",
             message_id(reply.outbox_id, sender.address)
         )));
-    if let Some(parent) = reply.in_reply_to.map(header_safe).filter(|p| !p.is_empty()) {
+    // A message without a Message-ID has a hash for platform id: nothing to thread on.
+    if let Some(parent) = reply
+        .in_reply_to
+        .map(header_safe)
+        .filter(|p| !p.is_empty() && !p.starts_with("sha256:"))
+    {
         builder = builder
             .in_reply_to(format!("<{parent}>"))
             .references(format!("<{parent}>"));
