@@ -19,7 +19,15 @@ pub(crate) const SENT: &str =
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_question_gets_a_threaded_answer_and_a_reply_joins_the_thread() {
-    let mut office = Office::new().await;
+    question_answer_and_reply(Office::new().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_gets_a_threaded_answer_and_a_reply_joins_the_thread_on_postgres() {
+    question_answer_and_reply(Office::postgres().await).await;
+}
+
+async fn question_answer_and_reply(mut office: Office) {
     office.start().await;
     let question = email(
         "Mario Rossi <mario@cittadini.test>",
@@ -91,6 +99,21 @@ async fn a_question_gets_a_threaded_answer_and_a_reply_joins_the_thread() {
     let health = office.health().await;
     assert_eq!(health["channels"]["email"]["running"], true, "{health}");
     assert_eq!(health["channels"]["email"]["mode"], "idle", "{health}");
+    assert!(
+        health["channels"]["email"]["last_ok_ms"].is_i64(),
+        "{health}"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", office.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("sportello_channel_push{channel=\"email\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("sportello_channel_last_ok_seconds{channel=\"email\"}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

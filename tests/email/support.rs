@@ -25,11 +25,37 @@ pub struct Office {
 }
 
 impl Office {
-    /// Mail servers up, Sportello not started yet.
+    /// Mail servers up, Sportello not started yet, on a SQLite file.
     pub async fn new() -> Self {
-        let mail = MailServers::start().await;
         let dir = tempfile::tempdir().unwrap();
         let db_url = format!("sqlite://{}", dir.path().join("sportello.db").display());
+        Self::with_database(dir, db_url).await
+    }
+
+    /// The same on a fresh PostgreSQL database (`SPORTELLO_TEST_POSTGRES`); `scripts/test`
+    /// drops the databases tests leave behind.
+    pub async fn postgres() -> Self {
+        use sqlx::Connection;
+        let admin = std::env::var("SPORTELLO_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!(
+            "sportello_test_email_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("PostgreSQL must be running");
+        sqlx::query(&format!("create database {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let base = admin.rsplit_once('/').unwrap().0;
+        Self::with_database(tempfile::tempdir().unwrap(), format!("{base}/{name}")).await
+    }
+
+    async fn with_database(dir: tempfile::TempDir, db_url: String) -> Self {
+        let mail = MailServers::start().await;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
