@@ -416,3 +416,28 @@ async fn an_operator_reply_goes_out_as_a_threaded_email_without_auto_submitted()
     assert_eq!(header(reply, "Bcc"), None);
     assert!(body(reply).contains("la richiamo domani"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_idle_the_mailbox_is_polled() {
+    let mut office = Office::without_idle().await;
+    office.env("SPORTELLO_EMAIL__POLL_SECS", "1");
+    office.start().await;
+    let raw = email(
+        "anna@cittadini.test",
+        "Pink card",
+        "",
+        "come richiedo la pink card?",
+    );
+    office
+        .mail
+        .submit("anna@cittadini.test", OFFICE, &raw)
+        .await;
+    let answer = office
+        .mail
+        .wait_mail("anna@cittadini.test", 1)
+        .await
+        .remove(0);
+    assert!(body(&answer).contains("Pink Card"));
+    let health = office.health().await;
+    assert_eq!(health["channels"]["email"]["mode"], "poll", "{health}");
+}

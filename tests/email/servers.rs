@@ -56,6 +56,11 @@ pub struct MailServers {
 impl MailServers {
     /// Configure and start both servers, and wait until they answer.
     pub async fn start() -> Self {
+        Self::start_with(true).await
+    }
+
+    /// The same; without `idle`, Dovecot does not offer IDLE (as some servers do not).
+    pub async fn start_with(idle: bool) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("sportello-mail-")
             .tempdir()
@@ -69,7 +74,7 @@ impl MailServers {
             dovecot: None,
             postfix: None,
         };
-        servers.configure();
+        servers.configure(idle);
         servers.start_dovecot().await;
         servers.start_postfix().await;
         servers
@@ -84,7 +89,7 @@ impl MailServers {
         self.path("ca.pem")
     }
 
-    fn configure(&self) {
+    fn configure(&self, idle: bool) {
         let d = self.dir.path();
         let t = d.display();
         // Daemons that drop privileges must reach the folder.
@@ -103,10 +108,16 @@ impl MailServers {
             let _ = writeln!(users, "c{n}@cittadini.test:{{PLAIN}}{PASSWORD}::::::");
         }
         std::fs::write(d.join("users"), users).unwrap();
+        let capability = if idle {
+            ""
+        } else {
+            "imap_capability = IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE SORT UIDPLUS \
+             MOVE NAMESPACE CHILDREN UNSELECT ESEARCH SEARCHRES\n"
+        };
         std::fs::write(
             d.join("dovecot.conf"),
             format!(
-                "base_dir = {t}/run\nstate_dir = {t}/state\ninstance_name = sportello-{port}\n\
+                "{capability}base_dir = {t}/run\nstate_dir = {t}/state\ninstance_name = sportello-{port}\n\
                  log_path = {t}/dovecot.log\nprotocols = imap lmtp\nlisten = 127.0.0.1\n\
                  ssl = yes\nssl_cert = <{t}/cert.pem\nssl_key = <{t}/key.pem\n\
                  disable_plaintext_auth = no\nauth_mechanisms = plain login\n\

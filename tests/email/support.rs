@@ -29,7 +29,14 @@ impl Office {
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db_url = format!("sqlite://{}", dir.path().join("sportello.db").display());
-        Self::with_database(dir, db_url).await
+        Self::with_database(dir, db_url, true).await
+    }
+
+    /// On a SQLite file, with a Dovecot that does not offer IDLE.
+    pub async fn without_idle() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = format!("sqlite://{}", dir.path().join("sportello.db").display());
+        Self::with_database(dir, db_url, false).await
     }
 
     /// The same on a fresh PostgreSQL database (`SPORTELLO_TEST_POSTGRES`); `scripts/test`
@@ -51,11 +58,11 @@ impl Office {
             .await
             .unwrap();
         let base = admin.rsplit_once('/').unwrap().0;
-        Self::with_database(tempfile::tempdir().unwrap(), format!("{base}/{name}")).await
+        Self::with_database(tempfile::tempdir().unwrap(), format!("{base}/{name}"), true).await
     }
 
-    async fn with_database(dir: tempfile::TempDir, db_url: String) -> Self {
-        let mail = MailServers::start().await;
+    async fn with_database(dir: tempfile::TempDir, db_url: String, idle: bool) -> Self {
+        let mail = MailServers::start_with(idle).await;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
