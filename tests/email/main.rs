@@ -441,3 +441,65 @@ async fn without_idle_the_mailbox_is_polled() {
     let health = office.health().await;
     assert_eq!(health["channels"]["email"]["mode"], "poll", "{health}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_mail_is_flagged_seen_or_moved_and_never_deleted() {
+    let mut office = Office::new().await;
+    office.start().await;
+    let raw = email(
+        "c47@cittadini.test",
+        "Pink card",
+        "",
+        "come richiedo la pink card?",
+    );
+    office.mail.submit("c47@cittadini.test", OFFICE, &raw).await;
+    office.mail.wait_mail("c47@cittadini.test", 1).await;
+    // The flag is set after the commit, maybe after the answer left: wait for it.
+    let inbox = folder_until(&office, "INBOX", |f| f.iter().all(|(_, seen)| *seen)).await;
+    assert_eq!(inbox.len(), 1);
+
+    assert_eq!(office.stop(), Some(0));
+    office.env("SPORTELLO_EMAIL__PROCESSED_MAILBOX", "Sportello");
+    office.env("SPORTELLO_EMAIL__MARK_SEEN", "false");
+    office.start().await;
+    let raw = email(
+        "c48@cittadini.test",
+        "Pink card",
+        "",
+        "come richiedo la pink card?",
+    );
+    office.mail.submit("c48@cittadini.test", OFFICE, &raw).await;
+    office.mail.wait_mail("c48@cittadini.test", 1).await;
+    let processed = folder_until(&office, "Sportello", |f| !f.is_empty()).await;
+    assert_eq!(processed.len(), 1, "moved after the commit");
+    assert_eq!(
+        support::message_id(&processed[0].0),
+        support::message_id(&raw)
+    );
+    assert_eq!(
+        office.mail.folder(OFFICE, "INBOX").await.len(),
+        1,
+        "the first one stays"
+    );
+}
+
+/// The office's mailbox `name` once `done` holds for it (within a minute).
+async fn folder_until(
+    office: &Office,
+    name: &str,
+    done: impl Fn(&[(Vec<u8>, bool)]) -> bool,
+) -> Vec<(Vec<u8>, bool)> {
+    let deadline = std::time::Instant::now() + support::PATIENCE;
+    loop {
+        let folder = office.mail.folder(OFFICE, name).await;
+        if done(&folder) {
+            return folder;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name}: {} messages",
+            folder.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -332,27 +332,39 @@ impl MailServers {
 
     /// Every message in `user`'s INBOX, raw, in UID order.
     pub async fn mailbox(&self, user: &str) -> Vec<Vec<u8>> {
+        self.folder(user, "INBOX")
+            .await
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect()
+    }
+
+    /// Every message in one of `user`'s mailboxes, raw, with whether it is `\Seen`.
+    pub async fn folder(&self, user: &str, name: &str) -> Vec<(Vec<u8>, bool)> {
         let tcp = TcpStream::connect(("127.0.0.1", self.imap_port))
             .await
             .unwrap();
         let mut client = async_imap::Client::new(tcp);
         client.read_response().await.unwrap();
         let mut session = client.login(user, PASSWORD).await.map_err(|e| e.0).unwrap();
-        session.select("INBOX").await.unwrap();
+        session.select(name).await.unwrap();
         let fetched: Vec<_> = session
-            .uid_fetch("1:*", "(UID BODY.PEEK[])")
+            .uid_fetch("1:*", "(UID FLAGS BODY.PEEK[])")
             .await
             .unwrap()
             .try_collect()
             .await
             .unwrap();
-        let mut mails: Vec<(u32, Vec<u8>)> = fetched
+        let mut mails: Vec<(u32, Vec<u8>, bool)> = fetched
             .iter()
-            .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+            .filter_map(|f| {
+                let seen = f.flags().any(|flag| flag == async_imap::types::Flag::Seen);
+                Some((f.uid?, f.body()?.to_vec(), seen))
+            })
             .collect();
-        mails.sort_by_key(|(uid, _)| *uid);
+        mails.sort_by_key(|(uid, _, _)| *uid);
         let _ = session.logout().await;
-        mails.into_iter().map(|(_, m)| m).collect()
+        mails.into_iter().map(|(_, m, seen)| (m, seen)).collect()
     }
 
     /// Wait until `user`'s INBOX holds at least `n` messages; all of them.
