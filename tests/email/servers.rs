@@ -54,12 +54,8 @@ pub struct MailServers {
 }
 
 impl MailServers {
-    /// Configure and start both servers, and wait until they answer.
-    pub async fn start() -> Self {
-        Self::start_with(true).await
-    }
-
-    /// The same; without `idle`, Dovecot does not offer IDLE (as some servers do not).
+    /// Configure and start both servers, and wait until they answer; without `idle`, Dovecot
+    /// does not offer IDLE (as some servers do not).
     pub async fn start_with(idle: bool) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("sportello-mail-")
