@@ -54,6 +54,9 @@ pub struct Mail {
     pub bounce: Option<Bounce>,
     /// The PEC envelope, when there is one.
     pub pec: Option<Pec>,
+    /// What was wrong with the message, for the log: `no_message_id`, `no_sender`,
+    /// `encoding`, `unreadable`.
+    pub problems: Vec<&'static str>,
 }
 
 /// Parse `raw`; `office` is the office's own address (mail from it is never answered).
@@ -95,6 +98,16 @@ pub fn parse(raw: &[u8], office: &str) -> Mail {
             .map(|_| "bounce")
             .or_else(|| rules::no_reply_reason(&outer, &from_address, office)),
     };
+    let mut problems = Vec::new();
+    if outer.message_id().is_none() {
+        problems.push("no_message_id");
+    }
+    if from_address.is_empty() {
+        problems.push("no_sender");
+    }
+    if outer.parts.iter().any(|p| p.is_encoding_problem) {
+        problems.push("encoding");
+    }
     Mail {
         platform_id: platform_id(outer.message_id(), raw),
         from_name: if from_name.is_empty() {
@@ -111,6 +124,7 @@ pub fn parse(raw: &[u8], office: &str) -> Mail {
         no_reply,
         bounce,
         pec,
+        problems,
     }
 }
 
@@ -144,6 +158,7 @@ fn unreadable(raw: &[u8]) -> Mail {
         no_reply: Some("unreadable"),
         bounce: None,
         pec: None,
+        problems: vec!["unreadable"],
     }
 }
 

@@ -208,6 +208,12 @@ fn bad_input_never_panics() {
     big.extend(std::iter::repeat_n(b"QUJDRA==\r\n".as_slice(), 5_000_000).flatten());
     big.extend_from_slice(b"--z--\r\n");
     inputs.push(big);
+    for raw in inputs.iter().take(3) {
+        assert!(
+            !parse(raw, OFFICE).problems.is_empty(),
+            "a log line names the problem"
+        );
+    }
     for raw in inputs {
         let m = parse(&raw, OFFICE);
         assert!(!m.platform_id.is_empty());

@@ -116,8 +116,12 @@ fn log(mail: &Mail) {
         pec,
         "email fetched"
     );
-    if mail.no_reply == Some("unreadable") {
-        tracing::warn!(platform_id = %mail.platform_id, "unreadable email stored as an attachment for operators");
+    if !mail.problems.is_empty() {
+        tracing::warn!(
+            platform_id = %mail.platform_id,
+            problems = ?mail.problems,
+            "malformed email: stored as received for operators"
+        );
     }
 }
 
