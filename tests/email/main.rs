@@ -503,3 +503,92 @@ async fn folder_until(
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_see_the_folded_quote_and_download_attachments_safely() {
+    let mut office = Office::new().await;
+    office.start().await;
+    let who = "anna@cittadini.test";
+    let raw = support::crlf(&format!(
+        "From: {who}\nTo: {OFFICE}\nSubject: Modulo\nMessage-ID: <modulo@cittadini.test>\n\
+         MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=M\n\n\
+         --M\nContent-Type: text/plain\n\nEcco il modulo.\n\n> Citazione di una mail precedente\n\
+         --M\nContent-Type: text/html; name=\"../<script>.html\"\n\
+         Content-Disposition: attachment; filename=\"../<script>.html\"\n\n\
+         <script>alert(1)</script>\n--M--\n"
+    ));
+    office.mail.submit(who, OFFICE, &raw).await;
+    office.wait_count(IN_EMAIL, 1).await;
+    let store = office.store().await;
+    let conv = store.conversations(None, 10).await.unwrap()[0].clone();
+    let (aid,): (i64,) = sqlx::query_as("select id from email_attachments")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let url = format!(
+        "{}/conversations/{}/attachments/{aid}",
+        office.base, conv.id
+    );
+
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let denied = anonymous.get(&url).send().await.unwrap();
+    assert_ne!(denied.status(), 200, "operators only");
+
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = client
+        .post(format!("{}/login", office.base))
+        .form(&[("username", "admin"), ("password", "test-admin-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    let page = client
+        .get(format!("{}/conversations/{}", office.base, conv.id))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Testo completo"), "the quoted part, folded");
+    assert!(page.contains("Citazione di una mail precedente"));
+    assert!(
+        page.contains(&format!("/attachments/{aid}")),
+        "a download link"
+    );
+    assert!(
+        !page.contains("<script>alert"),
+        "nothing rendered unescaped"
+    );
+
+    let file = client.get(&url).send().await.unwrap();
+    assert_eq!(file.status(), 200);
+    let headers = file.headers().clone();
+    assert_eq!(headers["content-type"], "application/octet-stream");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let disposition = headers["content-disposition"].to_str().unwrap();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(
+        disposition.contains("filename=\"_script_.html\""),
+        "{disposition}"
+    );
+    assert_eq!(
+        file.bytes().await.unwrap().as_ref(),
+        b"<script>alert(1)</script>"
+    );
+
+    // Not through another conversation.
+    let other = format!(
+        "{}/conversations/{}/attachments/{aid}",
+        office.base,
+        conv.id + 1
+    );
+    assert_eq!(client.get(&other).send().await.unwrap().status(), 404);
+}
