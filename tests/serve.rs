@@ -89,7 +89,7 @@ async fn serve_on_postgres_is_healthy_and_exits_0_on_sigterm() {
 }
 
 #[tokio::test]
-async fn serve_refuses_a_channel_this_version_cannot_run_naming_the_key() {
+async fn serve_refuses_an_enabled_channel_missing_a_secret_naming_the_variable() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_sportello"))
         .current_dir(root())
@@ -102,11 +102,13 @@ async fn serve_refuses_a_channel_this_version_cannot_run_naming_the_key() {
         .env("SPORTELLO_EMAIL__ENABLED", "true")
         .env("SPORTELLO_EMAIL__USERNAME", "urp")
         .env("SPORTELLO_EMAIL__ADDRESS", "urp@example.org")
-        .env("SPORTELLO_EMAIL__PASSWORD", "a-test-password")
+        .env_remove("SPORTELLO_EMAIL__PASSWORD")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("email.enabled"));
+    assert_eq!(out.status.code(), Some(2), "a configuration error");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("email.password"), "{stderr}");
+    assert!(stderr.contains("SPORTELLO_EMAIL__PASSWORD"), "{stderr}");
 }
 
 #[tokio::test]

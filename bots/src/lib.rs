@@ -6,12 +6,15 @@
 //!   dispatcher and the receiving tasks, plus the HTTP routes some of them need on the
 //!   console server (Telegram's webhook).
 //! - [`telegram`]: the Telegram bot (teloxide), long polling or webhook.
+//! - [`email`]: one IMAP mailbox (IDLE or polling) answered over SMTP.
 //! - [`webchat`]: the citizen web chat under `/chat`, and its embeddable widget.
 //! - [`x`]: X (Twitter) mentions and direct messages over X API v2, and `sportello x authorize`.
 //!
-//! Channels not built yet (`email`) are refused with a clear error when
-//! enabled, rather than silently doing nothing.
+//! A build without one of the cargo features refuses to enable that channel with a clear
+//! error, rather than silently doing nothing.
 
+#[cfg(feature = "email")]
+pub mod email;
 #[cfg(feature = "telegram")]
 pub mod telegram;
 #[cfg(feature = "webchat")]
@@ -39,19 +42,11 @@ pub fn known_caps() -> Vec<(&'static str, ChannelCaps)> {
         (webchat::NAME, webchat::CAPS),
         #[cfg(feature = "x")]
         (x::NAME, x::CAPS),
-        ("email", EMAIL_CAPS),
+        #[cfg(feature = "email")]
+        (email::NAME, email::CAPS),
     ]
     .into()
 }
-
-/// Email: room for the whole answer, a subject, no buttons. (Moves to the email adapter.)
-const EMAIL_CAPS: ChannelCaps = ChannelCaps {
-    text_limit: 100_000,
-    buttons: false,
-    short_answers: false,
-    subjects: true,
-    length: sportello_core::channel::char_count,
-};
 
 /// The enabled channels.
 #[derive(Default)]
@@ -120,11 +115,30 @@ pub fn build(config: &Config) -> Result<Channels, Error> {
         return Err(not_built("x.enabled", "x"));
     }
     if config.email.enabled {
+        #[cfg(feature = "email")]
+        {
+            let email = email::Email::new(&config.email).map_err(|message| Error::Config {
+                key: "email.enabled",
+                message,
+            })?;
+            channels.all.push(Arc::new(email));
+        }
+        #[cfg(not(feature = "email"))]
         return Err(not_built("email.enabled", "email"));
     }
     Ok(channels)
 }
 
+// Used only by builds without one of the channel features.
+#[cfg_attr(
+    all(
+        feature = "telegram",
+        feature = "webchat",
+        feature = "x",
+        feature = "email"
+    ),
+    allow(dead_code)
+)]
 fn not_built(key: &'static str, channel: &'static str) -> Error {
     Error::NotBuilt { key, channel }
 }

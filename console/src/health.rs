@@ -124,5 +124,33 @@ async fn metrics(State(state): State<AppState>) -> Response {
             &[(String::new(), o.failed as f64)],
         );
     }
+    // Receiving state per channel: last successful contact, errors in a row, and (email)
+    // whether the server pushes (IDLE) or is polled.
+    let channels = state.intake.health().channels();
+    let gauge = |f: &dyn Fn(&sportello_core::health::ChannelState) -> Option<f64>| {
+        channels
+            .iter()
+            .filter_map(|(name, s)| Some((label("channel", name), f(s)?)))
+            .collect::<Vec<_>>()
+    };
+    for (name, help, rows) in [
+        (
+            "sportello_channel_last_ok_seconds",
+            "Unix time of the last successful contact with the platform (email: last fetch).",
+            gauge(&|s| s.last_ok_ms.map(|ms| ms as f64 / 1000.0)),
+        ),
+        (
+            "sportello_channel_consecutive_errors",
+            "Errors since the last successful contact, by channel.",
+            gauge(&|s| Some(s.consecutive_errors as f64)),
+        ),
+        (
+            "sportello_channel_push",
+            "1 when the platform pushes (email IDLE), 0 when it is polled.",
+            gauge(&|s| s.mode.as_deref().map(|m| f64::from(u8::from(m == "idle")))),
+        ),
+    ] {
+        metric(&mut out, name, "gauge", help, &rows);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

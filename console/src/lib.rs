@@ -26,6 +26,7 @@
 pub mod actions;
 pub mod api;
 pub mod assets;
+pub mod attachments;
 pub mod auth;
 pub mod conversations;
 pub mod error;
@@ -106,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(queue::router())
         .merge(conversations::router())
+        .merge(attachments::router())
         .merge(users::router())
         .merge(stats::router())
         .merge(sheets::router())

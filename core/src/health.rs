@@ -24,6 +24,9 @@ pub struct ChannelState {
     /// endpoint), shown as they are in `/healthz`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, serde_json::Value>,
+    /// How the channel receives, when it has several ways (email: `idle` or `poll`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
 }
 
 impl ChannelState {
@@ -49,17 +52,20 @@ pub enum Metric {
     Feedback,
     /// Deliveries that failed for good, by channel.
     OutboxFailed,
+    /// Messages fetched from the platform, stored or not, by channel (email).
+    Fetched,
 }
 
 impl Metric {
     /// Every metric, in the order `/metrics` lists them.
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 7] = [
         Self::MessagesIn,
         Self::MessagesOut,
         Self::Duplicates,
         Self::Decisions,
         Self::Feedback,
         Self::OutboxFailed,
+        Self::Fetched,
     ];
 
     /// The Prometheus name, its help text and the name of its label.
@@ -95,6 +101,11 @@ impl Metric {
                 "Deliveries that failed for good since start, by channel.",
                 "channel",
             ),
+            Self::Fetched => (
+                "sportello_fetched_total",
+                "Messages fetched from the platform (email), by channel.",
+                "channel",
+            ),
         }
     }
 }
@@ -125,6 +136,11 @@ impl Health {
     /// Record whether a channel's receiving task runs.
     pub fn running(&self, channel: &str, running: bool) {
         self.update(channel, |s, _| s.running = running);
+    }
+
+    /// Record how a channel receives (email: `idle` when the server pushes, `poll` otherwise).
+    pub fn mode(&self, channel: &str, mode: &str) {
+        self.update(channel, |s, _| s.mode = Some(mode.to_string()));
     }
 
     /// Record a successful contact with the platform.

@@ -158,6 +158,9 @@ pub enum Action {
     Unsupported,
     /// Edited an earlier message: recorded for operators, not answered.
     Edited,
+    /// Must never be answered automatically (an auto-reply, list mail, a bounce, a PEC
+    /// receipt, a sender over the daily cap): stored and queued for operators in silence.
+    Quiet,
 }
 
 /// One message received from a platform, as an adapter hands it to intake.

@@ -163,6 +163,10 @@ impl Policy {
                 self.smalltalk("unsupported", Some(self.texts.unsupported.clone()))
             }
             Action::Edited => self.smalltalk("edited", None),
+            Action::Quiet => Outcome {
+                reply: None,
+                ..self.handoff("no_auto_reply", None, Vec::new(), "")
+            },
             // Intake records feedback and ratings itself; this outcome is not used.
             Action::Feedback { .. } | Action::Rate { .. } => self.smalltalk("feedback", None),
             Action::Attachment => self.handoff(
@@ -320,6 +324,11 @@ impl Policy {
             };
         }
         let mut text = sheet.summary.trim().to_string();
+        // A channel with subject lines (email) has room for the whole sheet.
+        if caps.subjects && !sheet.body.trim().is_empty() {
+            text.push_str("\n\n");
+            text.push_str(sheet.body.trim());
+        }
         if let Some(link) = &sheet.link {
             text.push_str("\n\n");
             text.push_str(link);

@@ -35,7 +35,7 @@ pub fn page(
                     (action_bar(actor, c, mine))
                     h2 { "Messaggi" }
                     ol class="transcript" id="transcript" {
-                        @for m in &l.messages { (message(m, &l.sheets)) }
+                        @for m in &l.messages { (message(m, &l.sheets, l.conversation.id)) }
                     }
                     (deliveries(actor, c.id, &l.outbox))
                     @if mine {
@@ -126,7 +126,7 @@ fn author(m: &MessageRow) -> String {
     }
 }
 
-fn message(m: &MessageRow, sheets: &[Sheet]) -> Markup {
+fn message(m: &MessageRow, sheets: &[Sheet], conversation: i64) -> Markup {
     let title = |id: &str| {
         sheets
             .iter()
@@ -153,12 +153,25 @@ fn message(m: &MessageRow, sheets: &[Sheet]) -> Markup {
         li class=(format!("msg msg-{}", m.author)) id=(format!("message-{}", m.id)) {
             header { strong { (author(m)) } " · " (time(m.created_at)) }
             p class="text" { (m.text) }
+            // The whole email (quoted history, signature), folded: `raw` holds it when it
+            // differs from the text the bot read.
+            @if let Some(raw) = &m.raw {
+                details class="full-text" {
+                    summary { "Testo completo (con la parte citata)" }
+                    pre { (String::from_utf8_lossy(raw)) }
+                }
+            }
             @for a in &m.attachments {
                 p class="muted attachment" {
                     "Allegato: " (a.kind)
                     @if let Some(n) = &a.name { " «" (n) "»" }
                     @if let Some(t) = &a.mime { " · " (t) }
                     @if let Some(s) = a.size { " · " (s) " byte" }
+                    @if let Some(aid) = a.reference.strip_prefix("email-attachment:")
+                        && a.kind == "file"
+                    {
+                        " · " a href=(format!("/conversations/{conversation}/attachments/{aid}")) download { "scarica" }
+                    }
                 }
             }
             @if let Some(d) = &m.decision {

@@ -59,6 +59,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "x.access_token",
     "x.access_token_secret",
     "email.password",
+    "email.smtp_password",
 ];
 
 /// A configuration problem, naming the key and, when there is one, the value.

@@ -262,7 +262,7 @@ impl Intake {
                 .await?;
             }
             outcome.reply.as_ref()
-        } else if !acknowledged {
+        } else if !acknowledged && inbound.action != Action::Quiet {
             // Operators hold the conversation: the citizen hears from the bot once, no more.
             sqlx::query("update conversations set acknowledged = 1 where id = $1")
                 .bind(conversation_id)
