@@ -230,15 +230,25 @@ async fn a_citizen_asks_in_the_web_chat_presses_buttons_asks_for_a_person_and_se
     click(&citizen, "#transcript button[data-data=operator]").await;
     wait_for_text(&citizen, "#transcript li:last-child", "operatore").await;
 
-    let id = app
-        .store
-        .conversations(Some(sportello_core::model::ConversationStatus::Queued), 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.channel == "webchat")
-        .expect("the chat is in the queue")
-        .id;
+    // The page shows the press at once; the handoff is stored when the server answers it.
+    let deadline = std::time::Instant::now() + WAIT;
+    let id = loop {
+        let queued = app
+            .store
+            .conversations(Some(sportello_core::model::ConversationStatus::Queued), 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.channel == "webchat");
+        if let Some(c) = queued {
+            break c.id;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the chat is in the queue"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     let api = reqwest::Client::new();
     for (path, body) in [
         ("claim", json!({})),

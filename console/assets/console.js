@@ -28,14 +28,35 @@
     source.addEventListener("error", function () { table.setAttribute("data-live", "reconnecting"); });
   }
 
+  // X's weighted length: links weigh 23, emoji 2, code points outside X's light ranges 2.
+  var LIGHT = [[0x0, 0x10ff], [0x2000, 0x200d], [0x2010, 0x201f], [0x2032, 0x2037]];
+  function xLength(text) {
+    var total = 0;
+    text.normalize("NFC").split(/(\s+)/).forEach(function (word) {
+      if (/^(https?:\/\/|www\.)/i.test(word)) { total += 23; return; }
+      var parts = window.Intl && Intl.Segmenter
+        ? Array.from(new Intl.Segmenter("it", { granularity: "grapheme" }).segment(word), function (s) { return s.segment; })
+        : Array.from(word);
+      parts.forEach(function (g) {
+        if (/\p{Extended_Pictographic}/u.test(g)) { total += 2; return; }
+        Array.from(g).forEach(function (c) {
+          var cp = c.codePointAt(0);
+          total += LIGHT.some(function (r) { return cp >= r[0] && cp <= r[1]; }) ? 1 : 2;
+        });
+      });
+    });
+    return total;
+  }
+
   // The reply box's length guide counts characters as the channel does.
   function lengthGuide() {
     var box = document.getElementById("reply-text");
     var out = document.getElementById("reply-count");
     if (!box || !out) return;
     var limit = parseInt(box.getAttribute("data-limit"), 10);
+    var weighted = box.getAttribute("data-count") === "x";
     function update() {
-      var n = Array.from(box.value).length;
+      var n = weighted ? xLength(box.value) : Array.from(box.value).length;
       out.textContent = n + " / " + limit + " caratteri";
       out.classList.toggle("over", n > limit);
     }

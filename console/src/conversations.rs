@@ -51,6 +51,10 @@ pub struct Loaded {
     pub sheets: Vec<Sheet>,
     /// The channel's text limit.
     pub limit: usize,
+    /// Whether the channel counts length its own way (X: links 23, wide characters 2).
+    pub weighted: bool,
+    /// Whether a reply will be public (X, to a citizen who does not accept direct messages).
+    pub public: bool,
     /// Canned replies.
     pub canned: Vec<String>,
 }
@@ -59,7 +63,8 @@ pub struct Loaded {
 pub async fn load(state: &AppState, id: i64) -> Result<Loaded, Error> {
     let store = state.intake.store();
     let conversation = store.conversation(id).await?;
-    let limit = state.intake.caps(&conversation.channel).text_limit;
+    let caps = state.intake.caps(&conversation.channel);
+    let public = conversation.channel == "x" && store.x_reply_is_public(id).await?;
     Ok(Loaded {
         messages: store.messages(id).await?,
         outbox: store.outbox_of(id).await?,
@@ -69,7 +74,9 @@ pub async fn load(state: &AppState, id: i64) -> Result<Loaded, Error> {
         others: store.contact_conversations(id, 20).await?,
         offices: store.offices().await?,
         sheets: store.published_sheets().await?,
-        limit,
+        limit: caps.text_limit,
+        weighted: caps.short_answers,
+        public,
         canned: state.console.canned.clone(),
         conversation,
     })

@@ -14,7 +14,7 @@ use sportello_core::policy::Policy;
 use sportello_core::store::Store;
 use sportello_doubles::telegram::{SentMessage, TelegramDouble};
 use sportello_faq::{Matcher, MatcherParams, Synonyms};
-use sportello_testkit::served::served_address;
+use sportello_testkit::served::Runs;
 
 /// The bot token the double and the bot share.
 pub const TOKEN: &str = "123456:TEST-token-never-logged";
@@ -22,132 +22,54 @@ pub const TOKEN: &str = "123456:TEST-token-never-logged";
 /// How long a test waits for something that should happen promptly.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
-/// One office: the double, a database file, and the serve process when running.
+/// One office: the double, a database file, and the serve process when running (its
+/// runs, logs, health and store come from [`Runs`] through `Deref`).
 pub struct Office {
     pub double: TelegramDouble,
-    pub dir: tempfile::TempDir,
-    pub db_url: String,
-    /// The console's address of the current run (it binds port 0, so each run has its own).
-    pub base: String,
-    env: Vec<(String, String)>,
-    child: Option<Child>,
-    runs: usize,
+    runs: Runs,
+}
+
+impl std::ops::Deref for Office {
+    type Target = Runs;
+    fn deref(&self) -> &Runs {
+        &self.runs
+    }
+}
+
+impl std::ops::DerefMut for Office {
+    fn deref_mut(&mut self) -> &mut Runs {
+        &mut self.runs
+    }
 }
 
 impl Office {
     /// A new office in polling mode, not started yet.
     pub async fn new() -> Self {
-        let double = TelegramDouble::start(TOKEN).await;
-        let dir = tempfile::tempdir().unwrap();
-        let db_url = format!("sqlite://{}", dir.path().join("sportello.db").display());
         Self {
-            double,
-            dir,
-            db_url,
-            base: String::new(),
-            env: Vec::new(),
-            child: None,
-            runs: 0,
+            double: TelegramDouble::start(TOKEN).await,
+            runs: Runs::sqlite(),
         }
     }
 
-    /// Set an environment variable for the next start.
-    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
-        self.env.retain(|(k, _)| k != key);
-        self.env.push((key.into(), value.into()));
-        self
-    }
-
-    /// The log file of run `n` (from 1).
-    pub fn log_path(&self, n: usize) -> PathBuf {
-        self.dir.path().join(format!("serve-{n}.log"))
-    }
-
-    /// The logs of every run so far.
-    pub fn logs(&self) -> String {
-        (1..=self.runs)
-            .map(|n| std::fs::read_to_string(self.log_path(n)).unwrap_or_default())
-            .collect()
-    }
-
-    /// Start `sportello serve` and wait for `/healthz`.
+    /// Start `sportello serve` with Telegram on the double and wait for `/healthz`.
     pub async fn start(&mut self) {
-        self.runs += 1;
-        let log = std::fs::File::create(self.log_path(self.runs)).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_sportello"))
-            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-            .arg("serve")
-            .env("SPORTELLO_DATABASE__URL", &self.db_url)
-            .env("SPORTELLO_CONSOLE__BIND", "127.0.0.1:0")
-            .env("SPORTELLO_ADMIN_PASSWORD", "test-admin-password")
-            .env("SPORTELLO_TELEGRAM__ENABLED", "true")
-            .env("SPORTELLO_TELEGRAM__TOKEN", TOKEN)
-            .env("SPORTELLO_TELEGRAM__API_URL", self.double.api_url())
-            .env("SPORTELLO_TELEGRAM__POLL_TIMEOUT_SECS", "1")
-            .env("SPORTELLO_DISPATCHER__BASE_DELAY_MS", "200")
-            .env("SPORTELLO_DISPATCHER__POLL_MS", "100")
-            .env("RUST_LOG", "info")
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        self.base.clear();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let log = std::fs::read_to_string(self.log_path(self.runs)).unwrap_or_default();
-            if let Some(address) = served_address(&log) {
-                self.base = format!("http://{address}");
-                if reqwest::get(format!("{}/healthz", self.base)).await.is_ok() {
-                    return;
-                }
-            }
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("serve exited early with {status}: {}", self.logs());
-            }
-            assert!(Instant::now() < deadline, "serve did not come up");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let api = self.double.api_url();
+        self.runs
+            .start(
+                env!("CARGO_BIN_EXE_sportello"),
+                &[
+                    ("SPORTELLO_TELEGRAM__ENABLED", "true".into()),
+                    ("SPORTELLO_TELEGRAM__TOKEN", TOKEN.into()),
+                    ("SPORTELLO_TELEGRAM__API_URL", api),
+                    ("SPORTELLO_TELEGRAM__POLL_TIMEOUT_SECS", "1".into()),
+                ],
+            )
+            .await;
     }
 
     /// Wait for the process to end by itself (a failpoint); its exit status.
     pub async fn wait_exit(&mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                self.child = None;
-                return status;
-            }
-            assert!(Instant::now() < deadline, "serve did not stop");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// SIGTERM and wait.
-    pub fn stop(&mut self) -> Option<i32> {
-        let mut child = self.child.take()?;
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        child.wait().ok().and_then(|s| s.code())
-    }
-
-    /// `/healthz` as JSON.
-    pub async fn health(&self) -> serde_json::Value {
-        reqwest::get(format!("{}/healthz", self.base))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    /// The store, for checks and for operator actions.
-    pub async fn store(&self) -> Store {
-        Store::connect(&self.db_url, 2, Duration::from_secs(10))
-            .await
-            .unwrap()
+        self.runs.wait_exit(PATIENCE).await
     }
 
     /// Intake over the same database, as an operator's console would use it.
@@ -184,15 +106,6 @@ impl Office {
     pub fn assert_no_violations(&self) {
         let v = self.double.violations();
         assert!(v.is_empty(), "requests broke the Bot API contract: {v:#?}");
-    }
-}
-
-impl Drop for Office {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 

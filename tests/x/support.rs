@@ -14,7 +14,7 @@ use sportello_core::policy::Policy;
 use sportello_core::store::Store;
 use sportello_doubles::x::{ACCOUNT_ID, Endpoint, Posted, XDouble};
 use sportello_faq::{Matcher, MatcherParams, Synonyms};
-use sportello_testkit::served::served_address;
+use sportello_testkit::served::Runs;
 
 /// The X app the double and the office share.
 pub const CLIENT_ID: &str = "sportello-test-app";
@@ -29,30 +29,31 @@ pub const CARLA: &str = "2003";
 /// How long a test waits for something that should happen promptly.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
-/// One office: the double, a database, and the serve process when running.
+/// One office: the double, a database, and the serve process when running (its runs, logs,
+/// health and store come from [`Runs`] through `Deref`).
 pub struct Office {
     pub double: XDouble,
-    pub dir: tempfile::TempDir,
-    pub db_url: String,
-    /// The console's address of the current run (it binds port 0, so each run has its own).
-    pub base: String,
     /// The refresh token the office was first given (in the environment).
     pub first_refresh: String,
-    env: Vec<(String, String)>,
-    child: Option<Child>,
-    runs: usize,
+    runs: Runs,
+}
+
+impl std::ops::Deref for Office {
+    type Target = Runs;
+    fn deref(&self) -> &Runs {
+        &self.runs
+    }
+}
+
+impl std::ops::DerefMut for Office {
+    fn deref_mut(&mut self) -> &mut Runs {
+        &mut self.runs
+    }
 }
 
 impl Office {
     /// A new office on SQLite, not started yet.
     pub async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db_url = format!("sqlite://{}", dir.path().join("sportello.db").display());
-        Self::with_database(dir, db_url).await
-    }
-
-    /// A new office on the database at `db_url`.
-    pub async fn with_database(dir: tempfile::TempDir, db_url: String) -> Self {
         let double = XDouble::start(CLIENT_ID, Some(CLIENT_SECRET)).await;
         double.add_user(ANNA, "anna_r", "Anna Rossi", true);
         double.add_user(BRUNO, "bruno_b", "Bruno Bianchi", true);
@@ -60,78 +61,26 @@ impl Office {
         let first_refresh = double.issue_refresh_token();
         Self {
             double,
-            dir,
-            db_url,
-            base: String::new(),
             first_refresh,
-            env: Vec::new(),
-            child: None,
-            runs: 0,
+            runs: Runs::sqlite(),
         }
     }
 
-    /// Set an environment variable for the next start.
-    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
-        self.env.retain(|(k, _)| k != key);
-        self.env.push((key.into(), value.into()));
-        self
-    }
-
-    /// The log file of run `n` (from 1).
-    pub fn log_path(&self, n: usize) -> PathBuf {
-        self.dir.path().join(format!("serve-{n}.log"))
-    }
-
-    /// The logs of every run so far.
-    pub fn logs(&self) -> String {
-        (1..=self.runs)
-            .map(|n| std::fs::read_to_string(self.log_path(n)).unwrap_or_default())
-            .collect()
-    }
-
-    /// Start `sportello serve` and wait for `/healthz`.
+    /// Start `sportello serve` with X on the double and wait for `/healthz`.
     pub async fn start_only(&mut self) {
-        self.runs += 1;
-        let log = std::fs::File::create(self.log_path(self.runs)).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_sportello"))
-            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-            .arg("serve")
-            .env("SPORTELLO_DATABASE__URL", &self.db_url)
-            .env("SPORTELLO_CONSOLE__BIND", "127.0.0.1:0")
-            .env("SPORTELLO_ADMIN_PASSWORD", "test-admin-password")
-            .env("SPORTELLO_X__ENABLED", "true")
-            .env("SPORTELLO_X__API_URL", self.double.api_url())
-            .env("SPORTELLO_X__USER_ID", ACCOUNT_ID)
-            .env("SPORTELLO_X__CLIENT_ID", CLIENT_ID)
-            .env("SPORTELLO_X__CLIENT_SECRET", CLIENT_SECRET)
-            .env("SPORTELLO_X__REFRESH_TOKEN", &self.first_refresh)
-            .env("SPORTELLO_X__POLL_SECS", "1")
-            .env("SPORTELLO_X__TIMEOUT_SECS", "3")
-            .env("SPORTELLO_DISPATCHER__BASE_DELAY_MS", "200")
-            .env("SPORTELLO_DISPATCHER__POLL_MS", "100")
-            .env("RUST_LOG", "info")
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        self.base.clear();
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            let log = std::fs::read_to_string(self.log_path(self.runs)).unwrap_or_default();
-            if let Some(address) = served_address(&log) {
-                self.base = format!("http://{address}");
-                if reqwest::get(format!("{}/healthz", self.base)).await.is_ok() {
-                    return;
-                }
-            }
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("serve exited early with {status}: {}", self.logs());
-            }
-            assert!(Instant::now() < deadline, "serve did not come up");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let settings = [
+            ("SPORTELLO_X__ENABLED", "true".to_string()),
+            ("SPORTELLO_X__API_URL", self.double.api_url()),
+            ("SPORTELLO_X__USER_ID", ACCOUNT_ID.to_string()),
+            ("SPORTELLO_X__CLIENT_ID", CLIENT_ID.to_string()),
+            ("SPORTELLO_X__CLIENT_SECRET", CLIENT_SECRET.to_string()),
+            ("SPORTELLO_X__REFRESH_TOKEN", self.first_refresh.clone()),
+            ("SPORTELLO_X__POLL_SECS", "1".to_string()),
+            ("SPORTELLO_X__TIMEOUT_SECS", "3".to_string()),
+        ];
+        self.runs
+            .start(env!("CARGO_BIN_EXE_sportello"), &settings)
+            .await;
     }
 
     /// Start, and wait until the poller has taken its start point (a first start takes only
@@ -154,44 +103,14 @@ impl Office {
         .await;
     }
 
-    /// Wait for the process to end by itself (a failpoint); whether it failed.
+    /// Wait for the process to end by itself (a failpoint); its status.
     pub async fn wait_exit(&mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                self.child = None;
-                return status;
-            }
-            assert!(Instant::now() < deadline, "serve did not stop");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.runs.wait_exit(PATIENCE).await
     }
 
     /// SIGTERM and wait.
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let _ = child.wait();
-        }
-    }
-
-    /// `/healthz` as JSON.
-    pub async fn health(&self) -> serde_json::Value {
-        reqwest::get(format!("{}/healthz", self.base))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    /// The store, for checks.
-    pub async fn store(&self) -> Store {
-        Store::connect(&self.db_url, 2, Duration::from_secs(10))
-            .await
-            .unwrap()
+        self.runs.stop();
     }
 
     /// Intake over the same database, as an operator's console would use it.
@@ -259,14 +178,6 @@ impl Office {
     }
 }
 
-impl Drop for Office {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 /// Wait until `check` holds, polling; on timeout fail with `what` and the logs.
 pub async fn eventually<F, Fut>(what: &str, mut check: F, logs: impl Fn() -> String)

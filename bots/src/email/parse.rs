@@ -4,7 +4,6 @@
 //! Never panics on bad input: an unparseable message still yields a `Mail` whose text says so.
 
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
-use sha2::{Digest, Sha256};
 
 use super::rules::{self, Bounce};
 use super::text::{html_to_text, safe_file_name, strip_quoted};
@@ -133,9 +132,8 @@ pub fn platform_id(message_id: Option<&str>, raw: &[u8]) -> String {
     match message_id.map(|m| m.trim().trim_matches(['<', '>'])) {
         Some(id) if !id.is_empty() && id.len() <= 500 => super::text::header_safe(id),
         _ => {
-            let digest = Sha256::digest(raw);
-            let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-            format!("sha256:{hex}")
+            // The first 128 bits of the digest are plenty to tell messages apart.
+            format!("sha256:{}", &sportello_core::secret::sha256_hex(raw)[..32])
         }
     }
 }

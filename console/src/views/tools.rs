@@ -43,9 +43,16 @@ pub fn reply(actor: &Actor, l: &Loaded, draft: &str) -> Markup {
                 (csrf_field(Some(actor)))
                 div class="field" {
                     label for="reply-text" { "Testo della risposta" }
-                    textarea id="reply-text" name="text" data-limit=(l.limit) aria-describedby="reply-guide reply-count" required { (draft) }
+                    textarea id="reply-text" name="text" data-limit=(l.limit) data-count=(if l.weighted { "x" } else { "chars" }) aria-describedby="reply-guide reply-count" required { (draft) }
                     p class="muted" id="reply-guide" {
                         (channel) " accetta al massimo " (l.limit) " caratteri per messaggio."
+                        @if l.weighted { " I link contano 23 caratteri, emoji e alcuni alfabeti 2." }
+                    }
+                    @if l.public {
+                        p class="warning" id="reply-public" role="note" {
+                            strong { "Risposta pubblica: " }
+                            "il cittadino non riceve messaggi diretti su X, quindi la risposta sarà pubblicata sotto il suo post e visibile a tutti. Non scrivere dati personali."
+                        }
                     }
                     p class="count" id="reply-count" aria-live="polite" {}
                 }

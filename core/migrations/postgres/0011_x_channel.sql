@@ -25,7 +25,7 @@ create table x_users (
 
 -- A citizen's reply to one of the office's posts (👍, 👎, a rating) is traced back to the
 -- answer it judges through the post's id.
-create index outbox_platform_ref on outbox (channel, platform_ref);
+-- (the index outbox_platform_ref of migration 0010 serves this lookup)
 
 -- `sportello x authorize`: the PKCE verifier of the authorization under way, until
 -- `sportello x authorize --code CODE` completes it.

@@ -120,3 +120,149 @@ impl Drop for Served {
         self.kill();
     }
 }
+
+/// An office's `sportello serve` process, started, crashed and started again on the same
+/// database: each run logs to a file of its own and binds a port of its own. The Telegram,
+/// X and email harnesses wrap it with their platform's settings.
+pub struct Runs {
+    /// A folder for the database (when SQLite) and the logs.
+    pub dir: tempfile::TempDir,
+    /// The database's URL.
+    pub db_url: String,
+    /// The console's address of the current run.
+    pub base: String,
+    env: Vec<(String, String)>,
+    child: Option<Child>,
+    runs: usize,
+}
+
+impl Runs {
+    /// Not started yet, on a SQLite file in a new folder.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = format!("sqlite://{}", dir.path().join("sportello.db").display());
+        Self::on(dir, db_url)
+    }
+
+    /// Not started yet, on the database at `db_url`, logging into `dir`.
+    pub fn on(dir: tempfile::TempDir, db_url: String) -> Self {
+        Self {
+            dir,
+            db_url,
+            base: String::new(),
+            env: Vec::new(),
+            child: None,
+            runs: 0,
+        }
+    }
+
+    /// Set an environment variable for the next start.
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The log file of run `n` (from 1).
+    pub fn log_path(&self, n: usize) -> std::path::PathBuf {
+        self.dir.path().join(format!("serve-{n}.log"))
+    }
+
+    /// The logs of every run so far.
+    pub fn logs(&self) -> String {
+        (1..=self.runs)
+            .map(|n| std::fs::read_to_string(self.log_path(n)).unwrap_or_default())
+            .collect()
+    }
+
+    /// Start `binary serve` from the workspace's root with the platform's `settings` (then
+    /// the variables set with [`Runs::env`]), and wait for `/healthz`.
+    pub async fn start(&mut self, binary: &str, settings: &[(&str, String)]) {
+        self.runs += 1;
+        let log = std::fs::File::create(self.log_path(self.runs)).unwrap();
+        let child = Command::new(binary)
+            .current_dir(crate::root())
+            .arg("serve")
+            .env("SPORTELLO_DATABASE__URL", &self.db_url)
+            .env("SPORTELLO_CONSOLE__BIND", "127.0.0.1:0")
+            .env("SPORTELLO_ADMIN_PASSWORD", "test-admin-password")
+            .env("SPORTELLO_DISPATCHER__BASE_DELAY_MS", "200")
+            .env("SPORTELLO_DISPATCHER__POLL_MS", "100")
+            .env("RUST_LOG", "info")
+            .envs(settings.iter().map(|(k, v)| (*k, v.as_str())))
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        self.base.clear();
+        let deadline = Instant::now() + START;
+        loop {
+            let log = std::fs::read_to_string(self.log_path(self.runs)).unwrap_or_default();
+            if let Some(address) = served_address(&log) {
+                self.base = format!("http://{address}");
+                if reqwest::get(format!("{}/healthz", self.base)).await.is_ok() {
+                    return;
+                }
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("serve exited early with {status}: {}", self.logs());
+            }
+            assert!(Instant::now() < deadline, "serve did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Wait up to `patience` for the process to end by itself (a failpoint); its status.
+    pub async fn wait_exit(&mut self, patience: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + patience;
+        loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                self.child = None;
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not stop: {}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGTERM and wait; the exit code.
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        child.wait().ok().and_then(|s| s.code())
+    }
+
+    /// `/healthz` as JSON.
+    pub async fn health(&self) -> serde_json::Value {
+        reqwest::get(format!("{}/healthz", self.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// A store on the same database.
+    pub async fn store(&self) -> sportello_core::store::Store {
+        sportello_core::store::Store::connect(&self.db_url, 2, Duration::from_secs(10))
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Runs {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
