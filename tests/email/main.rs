@@ -592,3 +592,51 @@ async fn operators_see_the_folded_quote_and_download_attachments_safely() {
     );
     assert_eq!(client.get(&other).send().await.unwrap().status(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feedback_link_used_twice_is_counted_once() {
+    let mut office = Office::new().await;
+    let base = office.base.clone();
+    office.env("SPORTELLO_CONSOLE__PUBLIC_URL", &base);
+    office.start().await;
+    let who = "c49@cittadini.test";
+    let raw = email(who, "Pink card", "", "come richiedo la pink card?");
+    office.mail.submit(who, OFFICE, &raw).await;
+    let answer = body(&office.mail.wait_mail(who, 1).await[0]);
+    let link = |verdict: &str| {
+        answer
+            .split_whitespace()
+            .find(|w| w.starts_with(&base) && w.ends_with(&format!("/{verdict}")))
+            .unwrap_or_else(|| panic!("a {verdict} link in {answer}"))
+            .to_string()
+    };
+    let yes = link("si");
+    assert!(answer.contains("👍"), "{answer}");
+    assert_eq!(
+        link("no").replace("/no", "/si"),
+        yes,
+        "one token, two verdicts"
+    );
+    let first = reqwest::get(&yes).await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert!(first.text().await.unwrap().contains("registrato"));
+    let second = reqwest::get(&yes).await.unwrap().text().await.unwrap();
+    assert!(second.contains("già stato registrato"), "{second}");
+    let no = reqwest::get(link("no"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(no.contains("già stato registrato"), "{no}");
+    assert_eq!(office.count("select count(*) from feedback").await, 1);
+    assert_eq!(
+        office
+            .count("select count(*) from feedback where kind = 'useful'")
+            .await,
+        1,
+        "the first use counts"
+    );
+    let forged = format!("{base}/feedback/email/0123456789abcdef0123456789abcdef/si");
+    assert_eq!(reqwest::get(&forged).await.unwrap().status(), 404);
+}
