@@ -459,3 +459,26 @@ async fn folder_until(
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imap_over_starttls_and_smtp_in_clear_on_loopback_work_too() {
+    let mut office = Office::new().await;
+    let port = office.mail.imap_port.to_string();
+    office.env("SPORTELLO_EMAIL__IMAP_PORT", &port);
+    office.env("SPORTELLO_EMAIL__IMAP_TLS", "starttls");
+    office.env("SPORTELLO_EMAIL__SMTP_TLS", "none");
+    office.start().await;
+    let raw = email(
+        "c50@cittadini.test",
+        "Pink card",
+        "",
+        "come richiedo la pink card?",
+    );
+    office.mail.submit("c50@cittadini.test", OFFICE, &raw).await;
+    let answer = office
+        .mail
+        .wait_mail("c50@cittadini.test", 1)
+        .await
+        .remove(0);
+    assert!(body(&answer).contains("Pink Card"));
+}
