@@ -117,10 +117,11 @@ pub fn build(config: &Config) -> Result<Channels, Error> {
     if config.email.enabled {
         #[cfg(feature = "email")]
         {
-            let email = email::Email::new(&config.email).map_err(|message| Error::Config {
-                key: "email.enabled",
-                message,
-            })?;
+            let email = email::Email::new(&config.email, &config.console.public_url, &config.texts)
+                .map_err(|message| Error::Config {
+                    key: "email.enabled",
+                    message,
+                })?;
             channels.all.push(Arc::new(email));
         }
         #[cfg(not(feature = "email"))]

@@ -29,6 +29,7 @@ pub mod assets;
 pub mod attachments;
 pub mod auth;
 pub mod conversations;
+pub mod email_feedback;
 pub mod error;
 pub mod events;
 pub mod health;
@@ -108,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .merge(queue::router())
         .merge(conversations::router())
         .merge(attachments::router())
+        .merge(email_feedback::router())
         .merge(users::router())
         .merge(stats::router())
         .merge(sheets::router())

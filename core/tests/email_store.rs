@@ -6,6 +6,7 @@ use sportello_core::intake::Receipt;
 use sportello_core::model::{Action, Inbound};
 use sportello_core::store::NewEmailAttachment;
 use sportello_core::testing::{TestDb, pipeline};
+use sportello_faq::DecisionKind;
 
 fn mail(id: &str, who: &str, thread: &str, body: &str) -> Inbound {
     let mut m = Inbound::text("email", id, who, thread, body);
@@ -68,16 +69,47 @@ async fn received_and_sent_message_ids_name_their_thread() {
                 "q1@example.org",
                 who,
                 thread,
-                "come richiedo la pink card",
+                "come funziona Pink Card",
             ))
             .await
             .unwrap();
         assert!(
-            matches!(receipt, Receipt::Stored { replies: 1, .. }),
+            matches!(
+                receipt,
+                Receipt::Stored {
+                    decision: DecisionKind::Answer,
+                    replies: 1,
+                    ..
+                }
+            ),
             "{receipt:?}"
         );
+        // The answer's feedback token: one per answered message, naming it.
+        let token = store
+            .email_feedback_token("q1@example.org")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            store.email_feedback_token("q1@example.org").await.unwrap(),
+            Some(token.clone())
+        );
+        let (message, contact, judged_thread) =
+            store.email_feedback_target(&token).await.unwrap().unwrap();
+        assert_eq!((contact.as_str(), judged_thread.as_str()), (who, thread));
+        assert!(message > 0);
+        assert_eq!(store.email_feedback_target("nope").await.unwrap(), None);
         let unknown = vec!["nobody@x".to_string()];
         assert_eq!(store.email_thread_of(&unknown).await.unwrap(), None);
+        let unanswered = intake
+            .receive(mail("q2@example.org", "x@example.org", "x|", "ciao"))
+            .await
+            .unwrap();
+        assert!(matches!(unanswered, Receipt::Stored { .. }));
+        assert_eq!(
+            store.email_feedback_token("q2@example.org").await.unwrap(),
+            None
+        );
         let refs = vec!["nobody@x".to_string(), "q1@example.org".to_string()];
         assert_eq!(
             store.email_thread_of(&refs).await.unwrap().as_deref(),
@@ -85,10 +117,11 @@ async fn received_and_sent_message_ids_name_their_thread() {
             "{}",
             db.backend
         );
-        let (row,): (i64,) = sqlx::query_as("select id from outbox")
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
+        let (row,): (i64,) =
+            sqlx::query_as("select id from outbox where recipient = 'mario@example.org'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
         store
             .outbox_sent_many(&[(row, Some("sportello.1@comune.test".into()))])
             .await

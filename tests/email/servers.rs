@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -236,6 +237,8 @@ impl MailServers {
             .arg(self.path("dovecot.conf"))
             .stdout(Stdio::null())
             .stderr(log)
+            // Its own process group: signals to one never reach the other.
+            .process_group(0)
             .spawn()
             .expect("dovecot is installed (scripts/mail-servers)");
         self.dovecot = Some(child);
@@ -265,6 +268,7 @@ impl MailServers {
             .arg("start-fg")
             .stdout(Stdio::null())
             .stderr(log)
+            .process_group(0)
             .spawn()
             .expect("postfix is installed (scripts/mail-servers)");
         self.postfix = Some(child);

@@ -1,11 +1,8 @@
 //! A running `sportello serve` with its email channel on the private mail servers, and the
 //! helpers the tests share.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sportello_core::store::Store;
 use sportello_testkit::TestDb;
 use sportello_testkit::served::Runs;
 
@@ -73,11 +70,17 @@ impl Office {
             ("SPORTELLO_EMAIL__SMTP_HOST", "127.0.0.1".to_string()),
             ("SPORTELLO_EMAIL__SMTP_PORT", m.smtp_port.to_string()),
             ("SPORTELLO_EMAIL__SMTP_TLS", "starttls".to_string()),
-            ("SPORTELLO_EMAIL__CA_FILE", m.ca_file().display().to_string()),
+            (
+                "SPORTELLO_EMAIL__CA_FILE",
+                m.ca_file().display().to_string(),
+            ),
             ("SPORTELLO_EMAIL__USERNAME", OFFICE.to_string()),
             ("SPORTELLO_EMAIL__PASSWORD", PASSWORD.to_string()),
             ("SPORTELLO_EMAIL__ADDRESS", OFFICE.to_string()),
-            ("SPORTELLO_EMAIL__FROM_NAME", "URP Comune di Prova".to_string()),
+            (
+                "SPORTELLO_EMAIL__FROM_NAME",
+                "URP Comune di Prova".to_string(),
+            ),
             (
                 "SPORTELLO_EMAIL__SIGNATURE",
                 "Ufficio Relazioni con il Pubblico".to_string(),
@@ -122,7 +125,6 @@ impl Office {
         }
     }
 }
-
 
 /// A raw email with CRLF line ends.
 pub fn email(from: &str, subject: &str, extra_headers: &str, body: &str) -> Vec<u8> {

@@ -1,8 +1,6 @@
 //! A running `sportello serve` with its Telegram channel pointed at the Bot API double, and
 //! typed helpers for what a test checks.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +9,6 @@ use sportello_core::config::Texts;
 use sportello_core::health::Health;
 use sportello_core::intake::Intake;
 use sportello_core::policy::Policy;
-use sportello_core::store::Store;
 use sportello_doubles::telegram::{SentMessage, TelegramDouble};
 use sportello_faq::{Matcher, MatcherParams, Synonyms};
 use sportello_testkit::served::Runs;

@@ -337,7 +337,10 @@ async fn a_handoff_answers_publicly_only_with_an_invitation_to_dm_and_the_operat
         .text()
         .await
         .unwrap();
-    assert!(page.contains("reply-text"), "the operator's page has the reply box");
+    assert!(
+        page.contains("reply-text"),
+        "the operator's page has the reply box"
+    );
     assert!(
         !page.contains("Risposta pubblica"),
         "no warning when the answer goes by DM"
@@ -396,7 +399,10 @@ async fn an_operator_answer_to_a_citizen_without_dms_is_a_public_reply_within_28
         page.contains("Risposta pubblica"),
         "the operator is warned before answering in public"
     );
-    assert!(page.contains(r#"data-count="x""#), "the box counts as X does");
+    assert!(
+        page.contains(r#"data-count="x""#),
+        "the box counts as X does"
+    );
     let long = "Buongiorno, per la sua richiesta può rivolgersi allo sportello di via Vivaio 1 dal lunedì al venerdì. ".repeat(4);
     desk.operator_reply(conversation, operator, "op1", &long)
         .await

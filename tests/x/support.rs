@@ -1,8 +1,6 @@
 //! A running `sportello serve` with its X channel pointed at the X API double, and helpers
 //! for what a test checks.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +9,6 @@ use sportello_core::config::Texts;
 use sportello_core::health::Health;
 use sportello_core::intake::Intake;
 use sportello_core::policy::Policy;
-use sportello_core::store::Store;
 use sportello_doubles::x::{ACCOUNT_ID, Endpoint, Posted, XDouble};
 use sportello_faq::{Matcher, MatcherParams, Synonyms};
 use sportello_testkit::served::Runs;
@@ -177,7 +174,6 @@ impl Office {
             .unwrap()
     }
 }
-
 
 /// Wait until `check` holds, polling; on timeout fail with `what` and the logs.
 pub async fn eventually<F, Fut>(what: &str, mut check: F, logs: impl Fn() -> String)

@@ -25,7 +25,7 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use sportello_core::channel::{Channel, ChannelCaps, ChannelError, Delivered, SendError};
-use sportello_core::config::EmailConfig;
+use sportello_core::config::{EmailConfig, Texts};
 use sportello_core::intake::Intake;
 use sportello_core::model::Outgoing;
 use tokio_util::sync::CancellationToken;
@@ -42,17 +42,55 @@ pub struct Email {
     smtp: smtp::Smtp,
     /// Intake, known once `run` starts; `send` reads from its store who wrote a reply.
     intake: OnceLock<Arc<Intake>>,
+    /// `console.public_url`, under which answers carry 👍/👎 links; empty: none.
+    public_url: String,
+    /// The labels of the 👍/👎 links.
+    useful: (String, String),
 }
 
 impl Email {
-    /// The channel for `config` (validated by the configuration).
-    pub fn new(config: &EmailConfig) -> Result<Self, String> {
+    /// The channel for `config` (validated by the configuration); answers carry 👍/👎 links
+    /// under `public_url` when it is set, labelled as `texts` says.
+    pub fn new(config: &EmailConfig, public_url: &str, texts: &Texts) -> Result<Self, String> {
         Ok(Self {
             tls: conn::tls_config(config)?,
             smtp: smtp::Smtp::new(config)?,
             config: config.clone(),
             intake: OnceLock::new(),
+            public_url: public_url.trim_end_matches('/').to_string(),
+            useful: (texts.useful_button.clone(), texts.not_useful_button.clone()),
         })
+    }
+
+    /// The 👍/👎 links of an answer to the citizen's email `reply_to`.
+    async fn feedback_links(
+        &self,
+        automatic: bool,
+        reply_to: Option<&str>,
+    ) -> Vec<(String, String)> {
+        let (Some(intake), Some(reply_to)) = (self.intake.get(), reply_to) else {
+            return Vec::new();
+        };
+        if !automatic || self.public_url.is_empty() {
+            return Vec::new();
+        }
+        match intake.store().email_feedback_token(reply_to).await {
+            Ok(Some(token)) => vec![
+                (
+                    self.useful.0.clone(),
+                    format!("{}/feedback/email/{token}/si", self.public_url),
+                ),
+                (
+                    self.useful.1.clone(),
+                    format!("{}/feedback/email/{token}/no", self.public_url),
+                ),
+            ],
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                tracing::warn!(error = %e, "email: feedback links left out");
+                Vec::new()
+            }
+        }
     }
 
     /// Give the channel its intake before `run` (for a process that sends without
@@ -103,6 +141,9 @@ impl Channel for Email {
                 .map_err(|e| SendError::Transient(format!("reading the outbox row: {e}")))?,
             None => true,
         };
+        let feedback = self
+            .feedback_links(automatic, message.reply_to.as_deref())
+            .await;
         let sender = reply::Sender {
             address: &self.config.address,
             name: &self.config.from_name,
@@ -117,6 +158,7 @@ impl Channel for Email {
                 in_reply_to: message.reply_to.as_deref(),
                 text: &message.text,
                 automatic,
+                feedback: &feedback,
             },
         )
         .map_err(|reason| SendError::Permanent {

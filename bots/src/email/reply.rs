@@ -51,6 +51,8 @@ pub struct Reply<'a> {
     pub text: &'a str,
     /// The bot's answer (gets `Auto-Submitted`), not an operator's reply.
     pub automatic: bool,
+    /// 👍/👎 links: (label, address) pairs shown under the answer.
+    pub feedback: &'a [(String, String)],
 }
 
 /// The Message-ID of an outbox row's email, without angle brackets.
@@ -91,6 +93,12 @@ pub fn build(sender: &Sender<'_>, reply: &Reply<'_>) -> Result<Message, String> 
         builder = builder.header(AutoSubmitted);
     }
     let mut text = reply.text.trim_end().to_string();
+    if !reply.feedback.is_empty() {
+        text.push('\n');
+        for (label, url) in reply.feedback {
+            text.push_str(&format!("\n{}: {url}", header_safe(label)));
+        }
+    }
     if !sender.signature.trim().is_empty() {
         text.push_str("\n\n-- \n");
         text.push_str(sender.signature.trim());
@@ -173,6 +181,10 @@ mod tests {
             in_reply_to: Some("abc@example.org"),
             text: "Apre alle 9 & chiude alle 12: https://comune.test/orari",
             automatic: true,
+            feedback: &[(
+                "👍 Utile".into(),
+                "https://urp.test/feedback/email/t/si".into(),
+            )],
         };
         let raw = String::from_utf8(build(&sender(), &reply).unwrap().formatted()).unwrap();
         let h = headers(&raw);
@@ -189,6 +201,7 @@ mod tests {
                 || raw.contains("<a href=\"https://comune.test/orari\">")
         );
         assert!(raw.contains("Ufficio Relazioni con il Pubblico"));
+        assert!(raw.contains("https://urp.test/feedback/email/t/si"));
     }
 
     #[test]
@@ -200,6 +213,7 @@ mod tests {
             in_reply_to: Some("x@y\r\nBcc: v@w"),
             text: "Buongiorno",
             automatic: false,
+            feedback: &[],
         };
         let raw = String::from_utf8(build(&sender(), &reply).unwrap().formatted()).unwrap();
         let h = headers(&raw);

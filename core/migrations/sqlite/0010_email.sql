@@ -15,3 +15,11 @@ create table email_attachments (
 );
 create index outbox_platform_ref on outbox (channel, platform_ref) where platform_ref is not null;
 create index outbox_recipient on outbox (channel, recipient, created_at);
+
+-- Feedback links of email answers: one unguessable token per answered citizen's message; its
+-- first use is recorded (the feedback's platform id is the token), later uses are not.
+create table email_feedback (
+    token text primary key,
+    message_id integer not null unique,
+    created_at integer not null
+);

@@ -285,6 +285,33 @@ mod tests {
     }
 
     #[test]
+    fn email_in_clear_is_refused_beyond_loopback_and_idle_stays_under_29_minutes() {
+        let on = |extra: &str| {
+            format!(
+                "[email]\nenabled = true\nusername = \"u\"\naddress = \"urp@comune.test\"\n{extra}"
+            )
+        };
+        let pw = [("SPORTELLO_EMAIL__PASSWORD", "p")];
+        assert!(load(&on(""), &pw).is_ok());
+        assert!(load(&on("imap_tls = \"none\"\nimap_host = \"127.0.0.1\""), &pw).is_ok());
+        let e = load(
+            &on("imap_tls = \"none\"\nimap_host = \"imap.example.org\""),
+            &pw,
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "email.imap_tls");
+        let e = load(&on("smtp_tls = \"ssl\""), &pw).unwrap_err();
+        assert_eq!(e.key, "email.smtp_tls");
+        let e = load(&on("idle_secs = 1800"), &pw).unwrap_err();
+        assert_eq!(e.key, "email.idle_secs");
+        let e = load(&on("smtp_password = \"x\""), &pw).unwrap_err();
+        assert_eq!(
+            e.key, "email.smtp_password",
+            "a secret only from the environment"
+        );
+    }
+
+    #[test]
     fn an_empty_file_gives_the_documented_defaults() {
         let c = load("", &[]).unwrap();
         assert_eq!(c.database.url, "sqlite://data/sportello.db");

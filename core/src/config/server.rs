@@ -60,6 +60,9 @@ impl DatabaseConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsoleConfig {
+    /// The console's public address (`https://urp.comune.example.it`): email answers carry
+    /// 👍/👎 links under it; empty: no links.
+    pub public_url: String,
     /// Address of the console and API.
     pub bind: String,
     /// Waiting time, in minutes, past which the queue highlights a conversation.
@@ -80,6 +83,7 @@ pub struct ConsoleConfig {
 impl Default for ConsoleConfig {
     fn default() -> Self {
         Self {
+            public_url: String::new(),
             bind: "127.0.0.1:8080".into(),
             queue_target_minutes: 240,
             secure_cookies: false,

@@ -159,6 +159,64 @@ impl Store {
         Ok(author.as_deref() != Some("operator"))
     }
 
+    /// The feedback token of the answer to the citizen's email `platform_id`, made on first
+    /// use; `None` when that message was not answered with a sheet.
+    pub async fn email_feedback_token(&self, platform_id: &str) -> Result<Option<String>> {
+        let answered: Option<i64> = sqlx::query_scalar(
+            "select id from messages where channel = 'email' and platform_id = $1 and decision = 'answer'",
+        )
+        .bind(platform_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(message_id) = answered else {
+            return Ok(None);
+        };
+        let token: String = (0..32)
+            .map(|_| char::from_digit(rand::random::<u32>() % 16, 16).unwrap_or('0'))
+            .collect();
+        let mut w = self.begin_write().await?;
+        sqlx::query(
+            "insert into email_feedback (token, message_id, created_at) values ($1, $2, $3) \
+             on conflict (message_id) do nothing",
+        )
+        .bind(&token)
+        .bind(message_id)
+        .bind(self.now_ms())
+        .execute(&mut *w.tx)
+        .await?;
+        let token: String =
+            sqlx::query_scalar("select token from email_feedback where message_id = $1")
+                .bind(message_id)
+                .fetch_one(&mut *w.tx)
+                .await?;
+        w.commit().await?;
+        Ok(Some(token))
+    }
+
+    /// What a feedback token judges: the citizen's message, the citizen's address and the
+    /// conversation's thread.
+    pub async fn email_feedback_target(
+        &self,
+        token: &str,
+    ) -> Result<Option<(i64, String, String)>> {
+        let row = sqlx::query(
+            "select f.message_id, k.external_id, c.thread from email_feedback f \
+             join messages m on m.id = f.message_id join conversations c on c.id = m.conversation_id \
+             join contacts k on k.id = c.contact_id where f.token = $1",
+        )
+        .bind(token)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get("message_id")?,
+                r.try_get("external_id")?,
+                r.try_get("thread")?,
+            ))
+        })
+        .transpose()
+    }
+
     /// How many automatic replies went to `recipient` by email since `since_ms`.
     pub async fn email_auto_replies_since(&self, recipient: &str, since_ms: i64) -> Result<i64> {
         Ok(sqlx::query_scalar(
