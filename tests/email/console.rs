@@ -4,6 +4,7 @@
 use crate::IN_EMAIL;
 use crate::servers::OFFICE;
 use crate::support::{self, Office, body, email, header, message_id};
+use sportello_testkit::served::Proxy;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_reply_goes_out_as_a_threaded_email_without_auto_submitted() {
@@ -142,9 +143,12 @@ async fn operators_see_the_folded_quote_and_download_attachments_safely() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feedback_link_used_twice_is_counted_once() {
     let mut office = Office::new().await;
-    let base = office.base.clone();
+    // The links point at the office's public address, known before it starts.
+    let proxy = Proxy::start().await;
+    let base = proxy.base.clone();
     office.env("SPORTELLO_CONSOLE__PUBLIC_URL", &base);
     office.start().await;
+    proxy.forward_to(&office.base);
     let who = "c49@cittadini.test";
     let raw = email(who, "Pink card", "", "come richiedo la pink card?");
     office.mail.submit(who, OFFICE, &raw).await;

@@ -296,12 +296,28 @@ impl MailServers {
 
     /// Hand a raw message to Postfix, as a citizen's mail server would.
     pub async fn submit(&self, from: &str, to: &str, raw: &[u8]) {
-        let stream = TcpStream::connect(("127.0.0.1", self.smtp_port))
-            .await
-            .unwrap();
-        let (read, mut write) = stream.into_split();
-        let mut read = BufReader::new(read);
-        expect(&mut read, "2").await;
+        // Postfix may close a connection before its greeting while it starts or recycles
+        // its smtpd processes on a loaded machine: connect again, a few times.
+        let mut attempt = 0;
+        let (mut read, mut write) = loop {
+            let stream = TcpStream::connect(("127.0.0.1", self.smtp_port))
+                .await
+                .unwrap();
+            let (read, write) = stream.into_split();
+            let mut read = BufReader::new(read);
+            let mut greeting = String::new();
+            read.read_line(&mut greeting).await.unwrap_or_default();
+            attempt += 1;
+            if greeting.starts_with('2') {
+                while greeting.as_bytes().get(3) == Some(&b'-') {
+                    greeting.clear();
+                    read.read_line(&mut greeting).await.unwrap();
+                }
+                break (read, write);
+            }
+            assert!(attempt < 10, "SMTP: no greeting, got {greeting:?}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
         for (cmd, code) in [
             ("EHLO citizen.test".to_string(), "250"),
             (format!("MAIL FROM:<{from}>"), "250"),

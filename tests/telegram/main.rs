@@ -6,7 +6,8 @@ mod support;
 use std::time::Duration;
 
 use sportello_doubles::telegram::Fault;
-use support::{Office, PATIENCE, Proxy, buttons, eventually};
+use sportello_testkit::served::Proxy;
+use support::{Office, PATIENCE, buttons, eventually};
 
 const ANNA: i64 = 1001;
 

@@ -266,3 +266,45 @@ impl Drop for Runs {
         }
     }
 }
+
+/// A reverse proxy on a port of its own, forwarding every connection to an office started
+/// later: the public address a platform calls (a Telegram webhook) or links point at (email
+/// feedback links) must be known before the office starts and binds its port.
+pub struct Proxy {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    target: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Proxy {
+    /// Listen; connections wait until [`Proxy::forward_to`] names the target.
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let target: std::sync::Arc<std::sync::Mutex<Option<String>>> = Default::default();
+        let shared = target.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let address = loop {
+                        if let Some(a) = shared.lock().unwrap().clone() {
+                            break a;
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    };
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(address).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Self { base, target }
+    }
+
+    /// Forward to the console at `base` (`http://HOST:PORT`).
+    pub fn forward_to(&self, base: &str) {
+        let address = base.trim_start_matches("http://").to_string();
+        *self.target.lock().unwrap() = Some(address);
+    }
+}
