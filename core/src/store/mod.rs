@@ -178,10 +178,12 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
+                        // The busy timeout first, so that the pragmas after it wait for
+                        // another process's lock too.
                         conn.execute(
                             format!(
-                                "pragma journal_mode = wal; pragma synchronous = normal; \
-                                 pragma foreign_keys = on; pragma busy_timeout = {busy_ms};"
+                                "pragma busy_timeout = {busy_ms}; pragma journal_mode = wal; \
+                                 pragma synchronous = normal; pragma foreign_keys = on;"
                             )
                             .as_str(),
                         )
