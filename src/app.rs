@@ -50,7 +50,6 @@ impl Options {
 /// The whole service, built and not yet running.
 pub struct App {
     config: Config,
-    store: Store,
     intake: Arc<Intake>,
     channels: sportello_bots::Channels,
     calendar: Calendar,
@@ -115,7 +114,6 @@ impl App {
             .context("cannot read the console's address")?;
         Ok(Self {
             config,
-            store,
             intake,
             channels,
             calendar,
@@ -132,6 +130,7 @@ impl App {
     /// Start everything: the channels' receivers, the dispatcher, the matcher's watcher, the
     /// maintenance tasks and the console.
     pub fn spawn(self) -> Running {
+        let store = self.intake.store().clone();
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let channels: Vec<Arc<dyn Channel>> = self.channels.all.clone();
@@ -154,7 +153,7 @@ impl App {
             });
         }
         let dispatcher = Dispatcher::new(
-            self.store.clone(),
+            store.clone(),
             channels.clone(),
             self.config.dispatcher.clone(),
             self.intake.outbox_ready(),
@@ -165,11 +164,7 @@ impl App {
             Duration::from_millis(self.config.console.live_poll_ms.max(50)),
             shutdown.clone(),
         ));
-        tasks.spawn(maintain(
-            self.store.clone(),
-            self.calendar.clone(),
-            shutdown.clone(),
-        ));
+        tasks.spawn(maintain(store, self.calendar.clone(), shutdown.clone()));
 
         let state = sportello_console::AppState::new(
             self.intake.clone(),
@@ -192,7 +187,6 @@ impl App {
         });
         Running {
             address: self.address,
-            store: self.store,
             intake: self.intake,
             shutdown,
             tasks,
@@ -204,7 +198,6 @@ impl App {
 /// The service, running.
 pub struct Running {
     address: SocketAddr,
-    store: Store,
     intake: Arc<Intake>,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
@@ -219,7 +212,7 @@ impl Running {
 
     /// The store.
     pub fn store(&self) -> &Store {
-        &self.store
+        self.intake.store()
     }
 
     /// Intake, with the policy, knowledge and health it holds.
@@ -249,7 +242,7 @@ impl Running {
             self.tasks.abort_all();
             self.server.abort();
         }
-        self.store.close().await;
+        self.intake.store().close().await;
         drained
     }
 }

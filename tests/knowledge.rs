@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sportello_testkit::served::Served;
+use sportello_testkit::served::Runs;
 use sportello_testkit::{ADMIN_PASSWORD, TestApp, TestDb, chat, login_at, root};
 
 /// A sheet none of the shipped ones resembles.
@@ -53,25 +53,10 @@ async fn until_answered(base: &str) -> Duration {
 #[tokio::test]
 async fn a_sheet_published_on_one_instance_is_answered_by_another_on_the_same_postgres() {
     let db = TestDb::postgres().await;
-    let dir = tempfile::tempdir().unwrap();
-    let env = [
-        ("SPORTELLO_DATABASE__URL", db.url.as_str()),
-        ("SPORTELLO_ADMIN_PASSWORD", ADMIN_PASSWORD),
-    ];
-    let mut a = Served::start(
-        env!("CARGO_BIN_EXE_sportello"),
-        &root(),
-        &dir.path().join("a.log"),
-        &env,
-    )
-    .await;
-    let mut b = Served::start(
-        env!("CARGO_BIN_EXE_sportello"),
-        &root(),
-        &dir.path().join("b.log"),
-        &env,
-    )
-    .await;
+    let mut a = Runs::on(tempfile::tempdir().unwrap(), db.url.clone());
+    a.start(env!("CARGO_BIN_EXE_sportello"), &[]).await;
+    let mut b = Runs::on(tempfile::tempdir().unwrap(), db.url.clone());
+    b.start(env!("CARGO_BIN_EXE_sportello"), &[]).await;
     assert!(
         !answer(&b.base).await.contains(MARK),
         "the sheet is not there yet"

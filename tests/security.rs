@@ -4,8 +4,8 @@
 use reqwest::Method;
 use serde_json::json;
 use sportello_core::model::Role;
-use sportello_testkit::served::Served;
-use sportello_testkit::{ADMIN_PASSWORD, PASSWORD, TestApp, TestDb, client, login_at, root};
+use sportello_testkit::served::Runs;
+use sportello_testkit::{ADMIN_PASSWORD, PASSWORD, TestApp, client, login_at};
 
 const SCRIPT: &str = "<script>alert('x')</script>";
 const IMG: &str = "<img src=x onerror=alert(1)>";
@@ -266,20 +266,10 @@ async fn login_attempts_are_throttled_per_username() {
 #[tokio::test]
 async fn passwords_and_tokens_never_appear_in_the_logs() {
     // The process matters here: what it writes to its log, debug lines included.
-    let db = TestDb::sqlite();
-    let dir = tempfile::tempdir().unwrap();
-    let mut served = Served::start(
-        env!("CARGO_BIN_EXE_sportello"),
-        &root(),
-        &dir.path().join("serve.log"),
-        &[
-            ("SPORTELLO_DATABASE__URL", db.url.as_str()),
-            ("SPORTELLO_ADMIN_PASSWORD", ADMIN_PASSWORD),
-            ("RUST_LOG", "debug"),
-        ],
-    )
-    .await;
-    let store = db.store().await;
+    let mut served = Runs::sqlite();
+    served.env("RUST_LOG", "debug");
+    served.start(env!("CARGO_BIN_EXE_sportello"), &[]).await;
+    let store = served.store().await;
     store
         .add_user("mario", Role::Operator, PASSWORD)
         .await

@@ -3,27 +3,21 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sportello_testkit::served::Served;
-use sportello_testkit::{TestDb, root};
+use sportello_testkit::served::Runs;
+use sportello_testkit::{ADMIN_PASSWORD, TestDb, root};
 
-/// `sportello serve` on `database_url`, with `env`; the log goes to a file in `dir`.
-async fn serve(dir: &tempfile::TempDir, database_url: &str, env: &[(&str, &str)]) -> Served {
-    let mut all = vec![
-        ("SPORTELLO_DATABASE__URL", database_url),
-        ("SPORTELLO_ADMIN_PASSWORD", "test-admin-password"),
-    ];
-    all.extend_from_slice(env);
-    Served::start(
-        env!("CARGO_BIN_EXE_sportello"),
-        &root(),
-        &dir.path().join("serve.log"),
-        &all,
-    )
-    .await
+/// `sportello serve` on `database_url` (with its log in `dir`), with `env`.
+async fn serve(dir: tempfile::TempDir, database_url: &str, env: &[(&str, &str)]) -> Runs {
+    let mut served = Runs::on(dir, database_url.to_string());
+    for (key, value) in env {
+        served.env(key, value);
+    }
+    served.start(env!("CARGO_BIN_EXE_sportello"), &[]).await;
+    served
 }
 
 /// `/healthz`: its status and body.
-async fn healthz(served: &Served) -> (u16, serde_json::Value) {
+async fn healthz(served: &Runs) -> (u16, serde_json::Value) {
     let resp = reqwest::get(format!("{}/healthz", served.base))
         .await
         .unwrap();
@@ -31,9 +25,8 @@ async fn healthz(served: &Served) -> (u16, serde_json::Value) {
     (status, resp.json().await.unwrap())
 }
 
-async fn check_serving(url: &str, backend: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut served = serve(&dir, url, &[]).await;
+async fn check_serving(dir: tempfile::TempDir, url: &str, backend: &str) {
+    let mut served = serve(dir, url, &[]).await;
     let (status, health) = healthz(&served).await;
     assert_eq!(status, 200, "{health}");
     assert_eq!(health["database"]["backend"], backend);
@@ -64,7 +57,7 @@ async fn check_serving(url: &str, backend: &str) {
     );
     assert!(logs.contains("stopped"), "{logs}");
     assert!(
-        !logs.contains("test-admin-password"),
+        !logs.contains(ADMIN_PASSWORD),
         "the admin password is never logged"
     );
 }
@@ -72,20 +65,17 @@ async fn check_serving(url: &str, backend: &str) {
 #[tokio::test]
 async fn serve_on_sqlite_is_healthy_and_exits_0_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    check_serving(
-        &format!(
-            "sqlite://{}",
-            dir.path().join("data/sportello.db").display()
-        ),
-        "sqlite",
-    )
-    .await;
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/sportello.db").display()
+    );
+    check_serving(dir, &url, "sqlite").await;
 }
 
 #[tokio::test]
 async fn serve_on_postgres_is_healthy_and_exits_0_on_sigterm() {
     let db = TestDb::postgres().await;
-    check_serving(&db.url, "postgres").await;
+    check_serving(tempfile::tempdir().unwrap(), &db.url, "postgres").await;
 }
 
 #[tokio::test]
@@ -116,7 +106,7 @@ async fn logs_are_json_lines_when_asked_and_hold_no_secret() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("s.db").display());
     let mut served = serve(
-        &dir,
+        dir,
         &url,
         &[
             ("SPORTELLO_LOG_FORMAT", "json"),
@@ -148,8 +138,12 @@ async fn logs_are_json_lines_when_asked_and_hold_no_secret() {
 #[tokio::test]
 async fn healthz_reports_a_lost_database_with_503_and_serve_still_stops_cleanly() {
     let db = TestDb::postgres().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut served = serve(&dir, &db.url, &[("SPORTELLO_DATABASE__TIMEOUT_SECS", "1")]).await;
+    let mut served = serve(
+        tempfile::tempdir().unwrap(),
+        &db.url,
+        &[("SPORTELLO_DATABASE__TIMEOUT_SECS", "1")],
+    )
+    .await;
     assert_eq!(healthz(&served).await.0, 200);
     db.drop_now().await;
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -147,7 +147,12 @@ async fn metrics(State(state): State<AppState>) -> Response {
         (
             "sportello_channel_push",
             "1 when the platform pushes (email IDLE), 0 when it is polled.",
-            gauge(&|s| s.mode.as_deref().map(|m| f64::from(u8::from(m == "idle")))),
+            gauge(&|s| {
+                s.details
+                    .get("mode")
+                    .and_then(|m| m.as_str())
+                    .map(|m| f64::from(u8::from(m == "idle")))
+            }),
         ),
     ] {
         metric(&mut out, name, "gauge", help, &rows);

@@ -21,12 +21,9 @@ pub struct ChannelState {
     /// Consecutive errors since the last success.
     pub consecutive_errors: u64,
     /// Facts particular to the channel (X: `state`, and the rate-limit budget left per
-    /// endpoint), shown as they are in `/healthz`.
+    /// endpoint; email: `mode`, `idle` or `poll`), shown as they are in `/healthz`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, serde_json::Value>,
-    /// How the channel receives, when it has several ways (email: `idle` or `poll`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
 }
 
 impl ChannelState {
@@ -136,11 +133,6 @@ impl Health {
     /// Record whether a channel's receiving task runs.
     pub fn running(&self, channel: &str, running: bool) {
         self.update(channel, |s, _| s.running = running);
-    }
-
-    /// Record how a channel receives (email: `idle` when the server pushes, `poll` otherwise).
-    pub fn mode(&self, channel: &str, mode: &str) {
-        self.update(channel, |s, _| s.mode = Some(mode.to_string()));
     }
 
     /// Record a successful contact with the platform.

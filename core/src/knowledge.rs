@@ -45,37 +45,32 @@ pub struct Knowledge {
 impl Knowledge {
     /// Knowledge over the store's published sheets and offices.
     pub async fn load(store: Store, synonyms: Synonyms, params: MatcherParams) -> Result<Self> {
-        let knowledge = Self {
-            store: Some(store),
-            synonyms,
-            params,
-            current: RwLock::new(Arc::new(Snapshot {
-                matcher: Arc::new(Matcher::new(
-                    &[],
-                    &Synonyms::default(),
-                    MatcherParams::default(),
-                )),
-                offices: HashMap::new(),
-                fingerprint: String::new(),
-            })),
-            rebuilding: Mutex::new(()),
-        };
-        knowledge.refresh().await?;
-        Ok(knowledge)
+        let first = snapshot_of(&store, &synonyms, &params).await?;
+        Ok(Self::with(Some(store), synonyms, params, first))
     }
 
     /// Knowledge that never changes: a matcher built elsewhere and the offices answers name.
     pub fn fixed(matcher: Matcher, offices: &[Office]) -> Self {
         let params = matcher.params().clone();
+        let snapshot = Snapshot {
+            matcher: Arc::new(matcher),
+            offices: by_id(offices),
+            fingerprint: String::new(),
+        };
+        Self::with(None, Synonyms::default(), params, snapshot)
+    }
+
+    fn with(
+        store: Option<Store>,
+        synonyms: Synonyms,
+        params: MatcherParams,
+        snapshot: Snapshot,
+    ) -> Self {
         Self {
-            store: None,
-            synonyms: Synonyms::default(),
+            store,
+            synonyms,
             params,
-            current: RwLock::new(Arc::new(Snapshot {
-                matcher: Arc::new(matcher),
-                offices: by_id(offices),
-                fingerprint: String::new(),
-            })),
+            current: RwLock::new(Arc::new(snapshot)),
             rebuilding: Mutex::new(()),
         }
     }
@@ -107,28 +102,11 @@ impl Knowledge {
             return Ok(false);
         };
         let _one = self.rebuilding.lock().await;
-        let fingerprint = store.sheets_fingerprint().await?;
-        if fingerprint == self.snapshot().fingerprint {
+        if store.sheets_fingerprint().await? == self.snapshot().fingerprint {
             return Ok(false);
         }
-        let sheets = store.published_sheets().await?;
-        let offices = store.offices().await?;
-        let (synonyms, params) = (self.synonyms.clone(), self.params.clone());
-        let started = std::time::Instant::now();
-        // Building indexes every phrasing: CPU work, kept off the async threads.
-        let matcher = tokio::task::spawn_blocking(move || Matcher::new(&sheets, &synonyms, params))
-            .await
-            .map_err(|e| Error::Corrupt(format!("building the matcher failed: {e}")))?;
-        tracing::info!(
-            sheets = matcher.len(),
-            ms = started.elapsed().as_millis() as u64,
-            "matcher built from the published sheets"
-        );
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Snapshot {
-            matcher: Arc::new(matcher),
-            offices: by_id(&offices),
-            fingerprint,
-        });
+        let next = snapshot_of(store, &self.synonyms, &self.params).await?;
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
         Ok(true)
     }
 
@@ -189,6 +167,34 @@ impl Knowledge {
             }
         }
     }
+}
+
+/// The store's published sheets and offices now, with the matcher built over them. The
+/// fingerprint is read first: a change made while building is seen by the next refresh.
+async fn snapshot_of(
+    store: &Store,
+    synonyms: &Synonyms,
+    params: &MatcherParams,
+) -> Result<Snapshot> {
+    let fingerprint = store.sheets_fingerprint().await?;
+    let sheets = store.published_sheets().await?;
+    let offices = store.offices().await?;
+    let (synonyms, params) = (synonyms.clone(), params.clone());
+    let started = std::time::Instant::now();
+    // Building indexes every phrasing: CPU work, kept off the async threads.
+    let matcher = tokio::task::spawn_blocking(move || Matcher::new(&sheets, &synonyms, params))
+        .await
+        .map_err(|e| Error::Corrupt(format!("building the matcher failed: {e}")))?;
+    tracing::info!(
+        sheets = matcher.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "matcher built from the published sheets"
+    );
+    Ok(Snapshot {
+        matcher: Arc::new(matcher),
+        offices: by_id(&offices),
+        fingerprint,
+    })
 }
 
 fn by_id(offices: &[Office]) -> HashMap<String, Office> {

@@ -55,9 +55,9 @@ pub fn constant_time_eq(a: impl AsRef<[u8]>, b: impl AsRef<[u8]>) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// A token name: trimmed, 1 to 64 characters. API tokens that act on conversations are named
-/// after their user, so the rule is the username rule.
-pub fn token_name(name: &str) -> Option<&str> {
+/// The name of a user or an API token: trimmed, 1 to 64 characters. One rule for both,
+/// because API tokens that act on conversations are named after their user.
+pub fn account_name(name: &str) -> Option<&str> {
     let name = name.trim();
     (!name.is_empty() && name.chars().count() <= 64).then_some(name)
 }
@@ -101,10 +101,10 @@ mod tests {
     }
 
     #[test]
-    fn token_names_are_trimmed_and_bounded() {
-        assert_eq!(token_name("  crm "), Some("crm"));
-        assert_eq!(token_name("   "), None);
-        assert_eq!(token_name(&"x".repeat(65)), None);
-        assert!(token_name(&"è".repeat(64)).is_some());
+    fn account_names_are_trimmed_and_bounded() {
+        assert_eq!(account_name("  crm "), Some("crm"));
+        assert_eq!(account_name("   "), None);
+        assert_eq!(account_name(&"x".repeat(65)), None);
+        assert!(account_name(&"è".repeat(64)).is_some());
     }
 }

@@ -99,7 +99,10 @@ async fn question_answer_and_reply(mut office: Office) {
     assert_eq!(sheet, None, "the quoted answer was not matched again");
     let health = office.health().await;
     assert_eq!(health["channels"]["email"]["running"], true, "{health}");
-    assert_eq!(health["channels"]["email"]["mode"], "idle", "{health}");
+    assert_eq!(
+        health["channels"]["email"]["details"]["mode"], "idle",
+        "{health}"
+    );
     assert!(
         health["channels"]["email"]["last_ok_ms"].is_i64(),
         "{health}"
@@ -395,7 +398,10 @@ async fn without_idle_the_mailbox_is_polled() {
         .remove(0);
     assert!(body(&answer).contains("Pink Card"));
     let health = office.health().await;
-    assert_eq!(health["channels"]["email"]["mode"], "poll", "{health}");
+    assert_eq!(
+        health["channels"]["email"]["details"]["mode"], "poll",
+        "{health}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -172,26 +172,8 @@ async fn one_instance_refreshes_at_a_time_on_sqlite() {
 
 #[tokio::test]
 async fn one_instance_refreshes_at_a_time_on_postgres() {
-    let admin = std::env::var("SPORTELLO_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("sportello_test_x_{}", std::process::id());
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-        .await
-        .expect("PostgreSQL must be running");
-    sqlx::query(&format!("drop database if exists {name} with (force)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query(&format!("create database {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').unwrap().0;
-    one_refresher_at_a_time(&format!("{base}/{name}")).await;
-    sqlx::query(&format!("drop database if exists {name} with (force)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    let db = sportello_testkit::TestDb::postgres().await;
+    one_refresher_at_a_time(&db.url).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -135,9 +135,11 @@ impl Email {
             }
             None => Cursor { validity, uid: 0 },
         };
-        intake
-            .health()
-            .mode(NAME, if idle { "idle" } else { "poll" });
+        intake.health().detail(
+            NAME,
+            "mode",
+            serde_json::json!(if idle { "idle" } else { "poll" }),
+        );
         tracing::info!(mailbox = %config.mailbox, validity, from_uid = cursor.uid + 1, idle, "email: reading");
         loop {
             if let Err(e) = self

@@ -62,24 +62,28 @@ pub struct Texts {
 /// The shipped configuration file: the one place the default texts are written.
 const SHIPPED: &str = include_str!("../../../config/sportello.toml");
 
+/// The shipped file, parsed once.
+fn shipped() -> &'static toml::Table {
+    static TABLE: std::sync::OnceLock<toml::Table> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| toml::from_str(SHIPPED).expect("config/sportello.toml is valid TOML"))
+}
+
 /// A text of another section of the shipped file (e.g. `x.handoff_text`), for that section's
 /// defaults.
 pub(crate) fn shipped_text(section: &str, key: &str) -> String {
-    toml::from_str::<toml::Table>(SHIPPED)
-        .ok()
-        .and_then(|t| t.get(section)?.get(key)?.as_str().map(str::to_string))
+    shipped()
+        .get(section)
+        .and_then(|s| s.get(key)?.as_str().map(str::to_string))
         .unwrap_or_else(|| panic!("config/sportello.toml carries {section}.{key}"))
 }
 
 impl Default for Texts {
     /// The texts of the shipped `config/sportello.toml`.
     fn default() -> Self {
-        #[derive(Deserialize)]
-        struct Shipped {
-            texts: Texts,
-        }
-        toml::from_str::<Shipped>(SHIPPED)
-            .map(|s| s.texts)
+        shipped()
+            .get("texts")
+            .cloned()
+            .and_then(|t| t.try_into().ok())
             .expect("config/sportello.toml carries every text")
     }
 }

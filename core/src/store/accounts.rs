@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::{Store, audit};
 use crate::error::{Error, Refusal, Result};
 use crate::model::Role;
-use crate::secret::{api_token, sha256_hex, token_name};
+use crate::secret::{account_name, api_token, sha256_hex};
 use crate::store::users::hash_password;
 
 /// A user as the admin's list shows it.
@@ -89,7 +89,7 @@ impl Store {
         password: &str,
         actor: &str,
     ) -> Result<i64> {
-        let username = token_name(username).ok_or(Refusal::UsernameLength)?;
+        let username = account_name(username).ok_or(Refusal::UsernameLength)?;
         if password.chars().count() < 8 {
             return Err(Refusal::PasswordTooShort.into());
         }
@@ -175,7 +175,7 @@ impl Store {
 
     /// Create an API token on an admin's behalf; returns it (stored only as a hash).
     pub async fn create_token_for(&self, name: &str, role: Role, actor: &str) -> Result<String> {
-        let name = token_name(name).ok_or(Refusal::TokenNameLength)?;
+        let name = account_name(name).ok_or(Refusal::TokenNameLength)?;
         let token = api_token();
         let mut w = self.begin_write().await?;
         sqlx::query(
