@@ -23,12 +23,30 @@ pub const PASSWORD: &str = "mail-test-password";
 /// Citizens with a mailbox: `c1@cittadini.test` … `cN@cittadini.test`, plus named ones.
 pub const CITIZENS: usize = 2000;
 
+/// A port for one of the mail daemons, which take a number rather than a bound socket.
+///
+/// Ports are handed out once per test process, from below the kernel's ephemeral range: the
+/// ports the OS gives to `bind(…:0)` (Sportello's console) and to outgoing connections come
+/// from that range, so they can never take a daemon's port between its choice and its bind,
+/// and two tests of this process never get the same one. A port some other program holds is
+/// skipped.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let ephemeral_low: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768);
+    let first = 10_000 + std::process::id() % 8_000;
+    loop {
+        let port = first + NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            port < ephemeral_low,
+            "no port left below the ephemeral range"
+        );
+        if TcpListener::bind(("127.0.0.1", port as u16)).is_ok() {
+            return port as u16;
+        }
+    }
 }
 
 fn run(cmd: &mut Command) {
