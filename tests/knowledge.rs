@@ -3,7 +3,6 @@
 //! `sportello sheets import` run against the SQLite file of a running server (seen by its
 //! fingerprint polling).
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -97,14 +96,15 @@ async fn sheets_imported_from_the_command_line_are_answered_by_the_running_sqlit
         s["questions"][1].as_str().unwrap(),
     );
     std::fs::write(folder.path().join("prestito-bici-elettriche.toml"), toml).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sportello"))
+    // tokio's Command: the server runs on this test's runtime, and a blocking wait here would
+    // stop it in the middle of whatever write it was doing, holding the file's lock.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sportello"))
         .current_dir(root())
         .args(["sheets", "import"])
         .arg(folder.path())
         .env("SPORTELLO_DATABASE__URL", &app.url)
-        // A loaded test machine can keep the server's writes longer than the default 5 s.
-        .env("SPORTELLO_DATABASE__TIMEOUT_SECS", "30")
         .output()
+        .await
         .unwrap();
     assert!(
         out.status.success(),
