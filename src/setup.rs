@@ -2,11 +2,14 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use sportello_core::config::Config;
 use sportello_core::store::Store;
+use sportello_encoder::CachedEncoder;
+use sportello_faq::semantic::Vectors;
 use sportello_faq::{Matcher, Office, Sheet, Synonyms};
 
 const DEFAULT_CONFIG: &str = "config/sportello.toml";
@@ -118,11 +121,32 @@ pub fn load_sheets(path: &Path, offices: &[Office]) -> anyhow::Result<Vec<Sheet>
     Ok(loaded.sheets)
 }
 
-/// Build the matcher over sheets.
-pub fn matcher(config: &Config, sheets: &[Sheet]) -> anyhow::Result<Matcher> {
-    Ok(Matcher::new(
-        sheets,
-        &synonyms(config)?,
-        config.matcher.clone(),
-    ))
+/// The sentence encoder of `matcher.model` when `matcher.semantic`.
+pub fn encoder(config: &Config) -> anyhow::Result<Option<Arc<CachedEncoder>>> {
+    let m = &config.matcher;
+    if !m.semantic {
+        return Ok(None);
+    }
+    let encoder = CachedEncoder::shared(&m.model).with_context(|| {
+        format!(
+            "matcher.model = {}: cannot load the encoder (set matcher.semantic = false for the lexical matcher alone)",
+            m.model.display()
+        )
+    })?;
+    Ok(Some(encoder))
+}
+
+/// Build the matcher over sheets, with the encoder when there is one (embedding the texts
+/// `known` lacks).
+pub fn matcher(
+    config: &Config,
+    sheets: &[Sheet],
+    encoder: Option<Arc<CachedEncoder>>,
+    known: &Vectors,
+) -> anyhow::Result<Matcher> {
+    let synonyms = synonyms(config)?;
+    Ok(match encoder {
+        Some(e) => Matcher::with_semantic(sheets, &synonyms, config.matcher.clone(), e, known),
+        None => Matcher::new(sheets, &synonyms, config.matcher.clone()),
+    })
 }

@@ -10,32 +10,48 @@ use sportello_core::channel::ChannelCaps;
 use sportello_core::config::Config;
 use sportello_core::policy::Policy;
 use sportello_faq::eval::{Metrics, QueryResult, parse_queries};
-use sportello_faq::{Office, Sheet};
+use sportello_faq::semantic::Vectors;
+use sportello_faq::{Matcher, Office, Sheet};
 
 use crate::setup;
 
-/// The sheets `ask` and `eval` use: `--sheets PATH` in memory, else the store's published
-/// sheets, else (a store never served) those of `sheets.path`, read without writing them.
-async fn sheets_for(
+/// The matcher `ask` and `eval` use, over `--sheets PATH` in memory, else the store's
+/// published sheets (with the embeddings the store holds), else (a store never served)
+/// those of `sheets.path`, read without writing them.
+async fn matcher_for(
     config: &Config,
     path: Option<&Path>,
     offices: &[Office],
-) -> anyhow::Result<Vec<Sheet>> {
-    if let Some(path) = path {
-        return setup::load_sheets(path, offices);
-    }
-    let store = setup::open_store(config).await?;
-    let sheets = store.published_sheets().await?;
-    store.close().await;
-    if sheets.is_empty() {
-        return setup::load_sheets(&config.sheets.path, offices).with_context(|| {
-            format!(
-                "the store has no sheets and {} cannot be read",
-                config.sheets.path.display()
-            )
-        });
-    }
-    Ok(sheets)
+) -> anyhow::Result<Matcher> {
+    let encoder = setup::encoder(config)?;
+    let mut known = Vectors::new();
+    let sheets = match path {
+        Some(path) => setup::load_sheets(path, offices)?,
+        None => {
+            let store = setup::open_store(config).await?;
+            let sheets = store.published_sheets().await?;
+            if let Some(e) = &encoder {
+                known = store
+                    .embeddings(e.encoder().id())
+                    .await?
+                    .into_iter()
+                    .map(|(k, v)| (k, v.into()))
+                    .collect();
+            }
+            store.close().await;
+            if sheets.is_empty() {
+                setup::load_sheets(&config.sheets.path, offices).with_context(|| {
+                    format!(
+                        "the store has no sheets and {} cannot be read",
+                        config.sheets.path.display()
+                    )
+                })?
+            } else {
+                sheets
+            }
+        }
+    };
+    setup::matcher(config, &sheets, encoder, &known)
 }
 
 /// `sportello ask`.
@@ -46,8 +62,7 @@ pub async fn ask(
     text: &str,
 ) -> anyhow::Result<u8> {
     let offices = setup::offices(config)?;
-    let sheets = sheets_for(config, sheets, &offices).await?;
-    let matcher = setup::matcher(config, &sheets)?;
+    let matcher = matcher_for(config, sheets, &offices).await?;
     let start = Instant::now();
     let decision = matcher.decide(text);
     let micros = start.elapsed().as_micros() as u64;
@@ -101,8 +116,7 @@ pub async fn eval(
     let text = std::fs::read_to_string(queries)
         .with_context(|| format!("cannot read {}", queries.display()))?;
     let queries = parse_queries(&text).with_context(|| format!("in {}", queries.display()))?;
-    let sheets = sheets_for(config, sheets, &setup::offices(config)?).await?;
-    let matcher = setup::matcher(config, &sheets)?;
+    let matcher = matcher_for(config, sheets, &setup::offices(config)?).await?;
     let mut results = Vec::with_capacity(queries.len());
     for q in queries {
         let start = Instant::now();

@@ -20,8 +20,10 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
-/// Database, channels and outbox: 200 when the database answers (`status` is `degraded` when a
-/// channel is failing or deliveries failed), 503 when it does not.
+/// Database, channels, the matcher's semantic index and outbox: 200 when the database answers
+/// (`status` is `degraded` when a channel is failing or deliveries failed), 503 when it does
+/// not. While the semantic index is being built the lexical matcher answers, so `indexing`
+/// is not degraded.
 async fn healthz(State(state): State<AppState>) -> Response {
     let store = state.intake.store();
     let backend = match store.backend() {
@@ -52,6 +54,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
             "error": database.as_ref().err().map(|e| e.to_string()),
         },
         "channels": channels,
+        "matcher": state.intake.policy().knowledge().semantic_status(),
         "outbox": match outbox {
             Ok(o) => json!(o),
             Err(e) => json!({ "error": e.to_string() }),

@@ -26,7 +26,11 @@ async fn state(dir: &tempfile::TempDir) -> AppState {
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    let knowledge = Knowledge::load(store.clone(), Synonyms::default(), MatcherParams::default())
+    let params = MatcherParams {
+        model: concat!(env!("CARGO_MANIFEST_DIR"), "/../models/e5-small-it-en.spe5").into(),
+        ..MatcherParams::default()
+    };
+    let knowledge = Knowledge::load(store.clone(), Synonyms::default(), params)
         .await
         .unwrap();
     let policy = Arc::new(Policy::with_knowledge(

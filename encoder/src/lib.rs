@@ -25,7 +25,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-pub use cache::{CachedEncoder, normalise_query};
+pub use cache::{CachedEncoder, SHARED_CAPACITY, normalise_query};
 
 /// Dimension of the embeddings.
 pub const DIMENSION: usize = 384;

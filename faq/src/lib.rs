@@ -18,6 +18,8 @@
 //! - [`Matcher`] (`matcher.rs`): built once from the published sheets; [`Matcher::decide`]
 //!   turns one citizen message into a [`Decision`] (answer, clarify, small talk or handoff)
 //!   with the candidate sheets and a calibrated confidence.
+//! - [`semantic`]: the sentence encoder's texts of a sheet and their embeddings, which
+//!   [`Matcher::with_semantic`] ranks with beside the lexical index.
 //! - [`eval`]: labelled queries and the figures `sportello eval` prints.
 //! - [`testing`]: small hand-written sheets for tests.
 //!
@@ -33,6 +35,7 @@ mod intent;
 pub mod lexicon;
 mod load;
 mod matcher;
+pub mod semantic;
 mod sheet;
 pub mod testing;
 mod typos;
@@ -45,7 +48,9 @@ pub use calibration::Features;
 #[doc(hidden)]
 pub use index::FIELD_WEIGHTS;
 pub use load::{SHEET_KEYS, load_offices, load_sheets, load_synonyms, parse_sheet_files};
-pub use matcher::{Candidate, Decision, DecisionKind, Matcher, MatcherParams, Reason};
+pub use matcher::{
+    Candidate, Decision, DecisionKind, LEXICAL_SHARE, Matcher, MatcherParams, Reason,
+};
 pub use sheet::{
     FieldProblem, Loaded, Office, Problem, Problems, SHORT_MAX, SUMMARY_MAX, Sheet, SheetStatus,
     Synonyms, check_sheet, derive_summary, truncate_words,

@@ -1,13 +1,17 @@
 //! The matcher: from one citizen message to a decision over the published sheets.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use sportello_encoder::CachedEncoder;
 
 use crate::analysis::{self, Analyzer};
-use crate::calibration::{self, COEFFICIENTS, Features};
+use crate::calibration::{self, COEFFICIENTS, Features, SEMANTIC_COEFFICIENTS};
 use crate::index::{Index, Scored};
 use crate::intent::{self, Intent};
+use crate::semantic::{SemanticIndex, Vectors};
 use crate::sheet::{Sheet, SheetStatus, Synonyms};
 
 /// What the bot does with a message.
@@ -104,6 +108,13 @@ pub struct MatcherParams {
     pub max_candidates: usize,
     /// Use the built-in lexicon of Italian near-synonyms besides `synonyms.toml`.
     pub builtin_lexicon: bool,
+    /// Never answer at once when the second sheet's confidence is within this of the
+    /// first's: offer both instead.
+    pub tie_margin: f32,
+    /// Use the sentence encoder beside the lexical index (`false`: lexical alone).
+    pub semantic: bool,
+    /// The encoder's model file.
+    pub model: PathBuf,
 }
 
 impl Default for MatcherParams {
@@ -114,9 +125,19 @@ impl Default for MatcherParams {
             max_choices: 3,
             max_candidates: 10,
             builtin_lexicon: true,
+            tie_margin: 0.05,
+            semantic: true,
+            model: PathBuf::from("models/e5-small-it-en.spe5"),
         }
     }
 }
+
+/// How many sheets each signal contributes to the semantic ranking's pool.
+const POOL: usize = 24;
+
+/// The lexical score's share of the semantic ranking; the rest is the encoder's.
+/// Chosen with `examples/calibrate.rs` (grouped cross-validation over three offices).
+pub const LEXICAL_SHARE: f32 = 0.5;
 
 /// The matcher over a set of published sheets. Cheap to query, rebuilt when sheets change.
 pub struct Matcher {
@@ -126,6 +147,9 @@ pub struct Matcher {
     sheets: Vec<Sheet>,
     by_id: HashMap<String, usize>,
     params: MatcherParams,
+    /// The encoder's index, when semantic.
+    semantic: Option<SemanticIndex>,
+    lexical_share: f32,
 }
 
 impl Matcher {
@@ -161,7 +185,35 @@ impl Matcher {
             sheets,
             by_id,
             params,
+            semantic: None,
+            lexical_share: LEXICAL_SHARE,
         }
+    }
+
+    /// A matcher that ranks with the sentence encoder beside the lexical index. The
+    /// sheets' embeddings come from `known` (by [`crate::semantic::text_key`]); the
+    /// missing ones are computed here.
+    pub fn with_semantic(
+        sheets: &[Sheet],
+        synonyms: &Synonyms,
+        params: MatcherParams,
+        encoder: Arc<CachedEncoder>,
+        known: &Vectors,
+    ) -> Self {
+        let mut matcher = Self::new(sheets, synonyms, params);
+        matcher.semantic = Some(SemanticIndex::build(encoder, &matcher.sheets, known));
+        matcher
+    }
+
+    /// The semantic ranking with another lexical share: for `examples/calibrate.rs`.
+    #[doc(hidden)]
+    pub fn set_lexical_share(&mut self, share: f32) {
+        self.lexical_share = share;
+    }
+
+    /// Whether the sentence encoder takes part in the ranking.
+    pub fn is_semantic(&self) -> bool {
+        self.semantic.is_some()
     }
 
     /// The sheet with this id, if the matcher knows it.
@@ -186,10 +238,17 @@ impl Matcher {
 
     /// The best `k` sheets for a message with their features, best first.
     pub fn explain(&self, text: &str, k: usize) -> Vec<(String, Features)> {
-        self.explain_words(&analysis::words(text), k)
+        self.explain_words(text, &analysis::words(text), k)
     }
 
-    fn explain_words(&self, words: &[String], k: usize) -> Vec<(String, Features)> {
+    fn explain_words(&self, text: &str, words: &[String], k: usize) -> Vec<(String, Features)> {
+        match &self.semantic {
+            Some(semantic) => self.explain_semantic(semantic, text, words, k),
+            None => self.explain_lexical(words, k),
+        }
+    }
+
+    fn explain_lexical(&self, words: &[String], k: usize) -> Vec<(String, Features)> {
         let query = self.index.query(words, &self.analyzer);
         let known = self.index.known_share(&query);
         let length = (1.0 + query.len as f32).ln();
@@ -211,6 +270,7 @@ impl Matcher {
                 length,
                 agreement: f32::from(s.firsts) / 2.0,
                 direct: s.direct,
+                ..Features::default()
             }
         };
         scored
@@ -224,16 +284,128 @@ impl Matcher {
     /// The best `k` sheets for a message, best first, with calibrated confidences,
     /// whatever the decision would be.
     pub fn rank(&self, text: &str, k: usize) -> Vec<Candidate> {
-        self.rank_words(&analysis::words(text), k)
+        self.rank_words(text, &analysis::words(text), k)
     }
 
-    fn rank_words(&self, words: &[String], k: usize) -> Vec<Candidate> {
-        self.explain_words(words, k)
+    fn rank_words(&self, text: &str, words: &[String], k: usize) -> Vec<Candidate> {
+        self.explain_words(text, words, k)
             .into_iter()
             .map(|(sheet_id, f)| Candidate {
                 sheet_id,
-                confidence: calibration::confidence(&f, &COEFFICIENTS),
+                confidence: self.confidence(&f),
             })
+            .collect()
+    }
+
+    /// The calibrated confidence of a candidate's features, with this matcher's model.
+    pub fn confidence(&self, features: &Features) -> f32 {
+        if self.semantic.is_some() {
+            calibration::semantic_confidence(features, &SEMANTIC_COEFFICIENTS)
+        } else {
+            calibration::confidence(features, &COEFFICIENTS)
+        }
+    }
+
+    /// The semantic ranking: a pool of the lexical index's best sheets and the encoder's
+    /// best sheets, ordered by a blend of both scores, each normalised over the sheets
+    /// (the lexical one by its best, the encoder's between its worst and its best).
+    fn explain_semantic(
+        &self,
+        semantic: &SemanticIndex,
+        text: &str,
+        words: &[String],
+        k: usize,
+    ) -> Vec<(String, Features)> {
+        let n = self.sheets.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let query = self.index.query(words, &self.analyzer);
+        let known = self.index.known_share(&query);
+        let length = (1.0 + query.len as f32).ln();
+        let lexical = self.index.search(&query, POOL);
+        let embedding = semantic.embed(text);
+        let cos = semantic.cosines(&embedding, n);
+        let sem: Vec<f32> = (0..n).map(|i| cos.phrasing[i].max(cos.answer[i])).collect();
+        let (lo, hi) = sem
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| {
+                (lo.min(x), hi.max(x))
+            });
+        let span = (hi - lo).max(1e-6);
+        let lex_best = lexical.first().map_or(0.0, |s| s.score).max(1e-6);
+        let mut by_sheet: HashMap<u32, &Scored> = HashMap::with_capacity(lexical.len());
+        for s in &lexical {
+            by_sheet.insert(s.sheet, s);
+        }
+        let lex_of = |i: u32| by_sheet.get(&i).map_or(0.0, |s| s.score);
+        let share = self.lexical_share;
+        let fused =
+            |i: u32| share * lex_of(i) / lex_best + (1.0 - share) * (sem[i as usize] - lo) / span;
+        // The pool: the lexical best and the encoder's best.
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        let by_sem =
+            |a: &u32, b: &u32| sem[*b as usize].total_cmp(&sem[*a as usize]).then(a.cmp(b));
+        if order.len() > POOL {
+            order.select_nth_unstable_by(POOL - 1, by_sem);
+            order.truncate(POOL);
+        }
+        order.sort_by(by_sem);
+        let sem_first = order[0];
+        let sem_second = order.get(1).map_or(lo, |&i| sem[i as usize]);
+        let mut pool = order;
+        for s in &lexical {
+            if !pool.contains(&s.sheet) {
+                pool.push(s.sheet);
+            }
+        }
+        let mut ranked: Vec<(u32, f32)> = pool.into_iter().map(|i| (i, fused(i))).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let lex_first = lexical.first().map(|s| s.sheet);
+        let lex_second = lexical.get(1).map_or(0.0, |s| s.score);
+        let features = |rank: usize, (i, f): (u32, f32)| {
+            let other = if rank == 0 {
+                ranked.get(1).map_or(0.0, |o| o.1)
+            } else {
+                ranked[0].1
+            };
+            let s = by_sheet.get(&i);
+            let score = s.map_or(0.0, |s| s.score);
+            let lex_other = if Some(i) == lex_first {
+                lex_second
+            } else {
+                lexical.first().map_or(0.0, |s| s.score)
+            };
+            let sem_other = if i == sem_first {
+                sem_second
+            } else {
+                sem[sem_first as usize]
+            };
+            Features {
+                score,
+                margin: score - lex_other,
+                bm25: s.map_or(0.0, |s| s.bm25),
+                phrasing: s.map_or(0.0, |s| s.phrasing),
+                coverage: s.map_or(0.0, |s| s.coverage),
+                known,
+                length,
+                agreement: s.map_or(0.0, |s| f32::from(s.firsts) / 2.0),
+                direct: s.map_or(0.0, |s| s.direct),
+                fused: f,
+                fused_margin: f - other,
+                cos_phrasing: cos.phrasing[i as usize],
+                cos_answer: cos.answer[i as usize],
+                cos_margin: sem[i as usize] - sem_other,
+                sem_first: f32::from(u8::from(i == sem_first)),
+                lex_norm: lex_of(i) / lex_best,
+                sem_norm: (sem[i as usize] - lo) / span,
+            }
+        };
+        ranked
+            .iter()
+            .take(k)
+            .enumerate()
+            .map(|(rank, &r)| (self.sheets[r.0 as usize].id.clone(), features(rank, r)))
             .collect()
     }
 
@@ -258,7 +430,7 @@ impl Matcher {
             Some(Intent::Person) | None => {}
         }
         let person = intent == Some(Intent::Person);
-        let mut candidates = self.rank_words(&words, self.params.max_candidates.max(1));
+        let mut candidates = self.rank_words(text, &words, self.params.max_candidates.max(1));
         let confidence = candidates.first().map_or(0.0, |c| c.confidence);
         let with = |kind, reason, candidates| Decision {
             kind,
@@ -269,7 +441,11 @@ impl Matcher {
         if person {
             return with(DecisionKind::Handoff, Reason::PersonRequested, candidates);
         }
-        if confidence >= self.params.answer_threshold {
+        // A near tie is never answered at once: the citizen chooses.
+        let tie = candidates
+            .get(1)
+            .is_some_and(|c| c.confidence >= confidence - self.params.tie_margin);
+        if confidence >= self.params.answer_threshold && !tie {
             let top = &candidates[0].sheet_id;
             let reason = match self.sheet(top) {
                 Some(s) if s.handoff => Reason::SheetRequiresOperator(s.id.clone()),

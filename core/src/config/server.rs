@@ -196,6 +196,7 @@ pub fn validate_matcher(m: &MatcherParams) -> Result<(), ConfigError> {
     for (key, v) in [
         ("matcher.answer_threshold", m.answer_threshold),
         ("matcher.clarify_threshold", m.clarify_threshold),
+        ("matcher.tie_margin", m.tie_margin),
     ] {
         if !(0.0..=1.0).contains(&v) {
             return Err(ConfigError::new(

@@ -13,6 +13,7 @@ mod conversations;
 mod desk;
 mod drafts;
 mod email;
+mod embeddings;
 mod learn;
 pub mod notify;
 mod outbox;

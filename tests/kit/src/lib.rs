@@ -58,6 +58,11 @@ pub fn config(overrides: &[(&str, &str)]) -> Config {
             }
         }
     }
+    if let Some(toml::Value::Table(matcher)) = table.get_mut("matcher")
+        && let Some(toml::Value::String(p)) = matcher.get_mut("model")
+    {
+        *p = root().join(&*p).display().to_string();
+    }
     Config::from_table(
         table,
         overrides
@@ -117,6 +122,10 @@ impl TestApp {
             .await
             .unwrap();
         let running = app.spawn();
+        // Tests check what the matcher answers: wait for the semantic one, which the
+        // service builds in the background on a new store (the lexical one answers
+        // meanwhile).
+        running.intake().policy().knowledge().semantic_ready().await;
         let base = format!("http://{}", running.address());
         let store = running.store().clone();
         let matcher = Matcher::new(&[], &Synonyms::default(), MatcherParams::default());
