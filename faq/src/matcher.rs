@@ -132,6 +132,10 @@ impl Default for MatcherParams {
     }
 }
 
+/// A first sheet that leads the second by less than this in ranking score (in [0, 1]) is
+/// a tie, whatever the confidences.
+const TIE_SCORE: f32 = 0.01;
+
 /// How many sheets each signal contributes to the semantic ranking's pool.
 const POOL: usize = 24;
 
@@ -288,13 +292,27 @@ impl Matcher {
     }
 
     fn rank_words(&self, text: &str, words: &[String], k: usize) -> Vec<Candidate> {
-        self.explain_words(text, words, k)
+        self.rank_with_margin(text, words, k).0
+    }
+
+    /// The ranking, and the first sheet's lead in ranking score over the second.
+    fn rank_with_margin(&self, text: &str, words: &[String], k: usize) -> (Vec<Candidate>, f32) {
+        let explained = self.explain_words(text, words, k);
+        let lead = explained.first().map_or(1.0, |(_, f)| {
+            if self.semantic.is_some() {
+                f.fused_margin
+            } else {
+                f.margin
+            }
+        });
+        let candidates = explained
             .into_iter()
             .map(|(sheet_id, f)| Candidate {
                 sheet_id,
                 confidence: self.confidence(&f),
             })
-            .collect()
+            .collect();
+        (candidates, lead)
     }
 
     /// The calibrated confidence of a candidate's features, with this matcher's model.
@@ -430,7 +448,8 @@ impl Matcher {
             Some(Intent::Person) | None => {}
         }
         let person = intent == Some(Intent::Person);
-        let mut candidates = self.rank_words(text, &words, self.params.max_candidates.max(1));
+        let (mut candidates, lead) =
+            self.rank_with_margin(text, &words, self.params.max_candidates.max(1));
         let confidence = candidates.first().map_or(0.0, |c| c.confidence);
         let with = |kind, reason, candidates| Decision {
             kind,
@@ -441,10 +460,11 @@ impl Matcher {
         if person {
             return with(DecisionKind::Handoff, Reason::PersonRequested, candidates);
         }
-        // A near tie is never answered at once: the citizen chooses.
-        let tie = candidates
-            .get(1)
-            .is_some_and(|c| c.confidence >= confidence - self.params.tie_margin);
+        // A near tie is never answered at once: the citizen chooses. Near in confidence,
+        // or in the ranking score itself (two sheets saying the same thing).
+        let tie = candidates.get(1).is_some_and(|c| {
+            c.confidence >= confidence - self.params.tie_margin || lead < TIE_SCORE
+        });
         if confidence >= self.params.answer_threshold && !tie {
             let top = &candidates[0].sheet_id;
             let reason = match self.sheet(top) {
