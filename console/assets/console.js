@@ -8,14 +8,6 @@
     if (meta) e.detail.headers["X-CSRF-Token"] = meta.content;
   });
 
-  // Show times in the browser's local time.
-  function localTimes(root) {
-    root.querySelectorAll("time[datetime]").forEach(function (t) {
-      var d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) t.textContent = d.toLocaleString("it-IT", { dateStyle: "short", timeStyle: "short" });
-    });
-  }
-
   // The queue refreshes itself when the server says it changed (Server-Sent Events).
   function liveQueue() {
     var table = document.getElementById("queue-table");
@@ -65,12 +57,10 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    localTimes(document);
     liveQueue();
     lengthGuide();
   });
   document.addEventListener("htmx:afterSwap", function (e) {
-    localTimes(e.target);
     // Tell screen-reader users, politely, that the queue changed under them.
     var status = document.getElementById("queue-status");
     if (status && e.target.id === "queue-table") {

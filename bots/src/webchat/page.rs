@@ -39,13 +39,16 @@ pub fn page(text: &PageText<'_>, csrf: &str, entries: &[TranscriptEntry]) -> Mar
                 main id="main" class="wrap chat" {
                     h1 { (text.title) }
                     p class="chat-intro" { (text.intro) }
-                    ol id="transcript" class="chat-log" role="log" aria-live="polite"
-                        aria-label="Conversazione" data-live="off" {
-                        li class="bubble bubble-bot" data-welcome {
-                            span class="who" { "Assistente" }
-                            p class="text" { (text.welcome) }
+                    // The live region is a wrapper: `role="log"` on the list itself would take
+                    // its list semantics away from its items.
+                    div class="chat-log-region" role="log" aria-live="polite" aria-label="Conversazione" {
+                        ol id="transcript" class="chat-log" data-live="off" {
+                            li class="bubble bubble-bot" data-welcome {
+                                span class="who" { "Assistente" }
+                                p class="text" { (text.welcome) }
+                            }
+                            (entries_html(csrf, entries))
                         }
-                        (entries_html(csrf, entries))
                     }
                     p id="chat-notice" class="chat-notice" role="status" aria-live="polite" {}
                     form id="chat-form" class="chat-form" method="post" action="/chat/messages" {
@@ -69,7 +72,7 @@ pub fn entries_html(csrf: &str, entries: &[TranscriptEntry]) -> Markup {
     html! {
         @for entry in entries {
             li class={ "bubble bubble-" (entry.author) } data-id=(entry.id) {
-                span class="who" { (who(&entry.author)) }
+                span class="who" { (signature(entry)) }
                 p class="text" { (entry.text) }
                 @if !entry.buttons.is_empty() {
                     div class="choices" role="group" aria-label="Scelte" {
@@ -85,6 +88,15 @@ pub fn entries_html(csrf: &str, entries: &[TranscriptEntry]) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// Who wrote a message, as the citizen reads it: an operator's own name for citizens
+/// when they chose one.
+pub fn signature(entry: &TranscriptEntry) -> &str {
+    match (&entry.signature, entry.author.as_str()) {
+        (Some(name), "operator") => name,
+        _ => who(&entry.author),
     }
 }
 
@@ -132,6 +144,7 @@ mod tests {
                 vec![]
             },
             created_at: 0,
+            signature: None,
         }
     }
 
