@@ -262,10 +262,21 @@ async fn every_console_page_and_the_chat_have_no_serious_accessibility_problems_
     check_page(&b, "login").await;
 
     b.goto(&format!("{}/chat", app.base)).await.unwrap();
+    assert!(
+        text_of(&b, "header")
+            .await
+            .contains("Città metropolitana di Milano")
+    );
+    assert!(
+        text_of(&b, "footer")
+            .await
+            .contains("Dichiarazione di accessibilità")
+    );
     check_page(&b, "chat").await;
 
     log_in(&b, &app, "admin", ADMIN_PASSWORD).await;
-    let sheet = "albo-pretorio-online";
+    // A sheet whose full text has a Markdown list.
+    let sheet = "accesso-atti-costi-copie";
     for (path, name) in [
         ("/queue".to_string(), "queue"),
         (format!("/conversations/{id}"), "conversation"),
@@ -286,6 +297,26 @@ async fn every_console_page_and_the_chat_have_no_serious_accessibility_problems_
             .unwrap_or_else(|e| panic!("{path}: {e}"));
         check_page(&b, name).await;
     }
+    // The sheet's preview: one tab per channel; the web chat's shows the chat's bubble, the
+    // email's the full text rendered from Markdown, as the email's HTML part.
+    b.goto(&format!("{}/sheets/{sheet}", app.base))
+        .await
+        .unwrap();
+    click(&b, "#preview-webchat-tab").await;
+    let bubble = b
+        .find(Locator::Css("#preview-webchat .bubble"))
+        .await
+        .unwrap();
+    assert!(bubble.is_displayed().await.unwrap());
+    assert!(bubble.text().await.unwrap().starts_with("Assistente"));
+    let email = b.find(Locator::Css("#preview-email")).await.unwrap();
+    assert!(!email.is_displayed().await.unwrap(), "one tab at a time");
+    click(&b, "#preview-email-tab").await;
+    let item = text_of(&b, "#preview-email .email-body li").await;
+    assert!(item.contains("Legge 7 agosto 1990"), "{item}");
+    assert!(!text_of(&b, "#preview-email").await.contains("- Legge"));
+    check_page(&b, "sheet-preview-email").await;
+
     // Dates read the Italian way.
     b.goto(&format!("{}/users", app.base)).await.unwrap();
     let created = text_of(&b, "main table time").await;

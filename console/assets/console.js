@@ -56,7 +56,51 @@
     update();
   }
 
+  // Panels marked data-tabs become tabs (WAI-ARIA tabs pattern); without scripts they all
+  // show, one under the other.
+  function tabs(box) {
+    var panels = Array.prototype.slice.call(box.querySelectorAll(".preview-panel"));
+    if (panels.length < 2) return;
+    var list = document.createElement("div");
+    list.className = "tablist";
+    list.setAttribute("role", "tablist");
+    list.setAttribute("aria-label", box.getAttribute("data-tabs"));
+    var buttons = panels.map(function (panel, i) {
+      var heading = panel.querySelector("h3");
+      var tab = document.createElement("button");
+      tab.type = "button";
+      tab.id = panel.id + "-tab";
+      tab.className = "tab";
+      tab.setAttribute("role", "tab");
+      tab.setAttribute("aria-controls", panel.id);
+      tab.textContent = heading ? heading.textContent : panel.id;
+      if (heading) heading.classList.add("visually-hidden");
+      panel.setAttribute("role", "tabpanel");
+      panel.setAttribute("aria-labelledby", tab.id);
+      panel.tabIndex = 0;
+      tab.addEventListener("click", function () { select(i, false); });
+      tab.addEventListener("keydown", function (e) {
+        var step = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0;
+        if (step) { e.preventDefault(); select((i + step + panels.length) % panels.length, true); }
+      });
+      list.appendChild(tab);
+      return tab;
+    });
+    function select(n, focus) {
+      panels.forEach(function (p, j) {
+        p.hidden = j !== n;
+        buttons[j].setAttribute("aria-selected", j === n ? "true" : "false");
+        buttons[j].tabIndex = j === n ? 0 : -1;
+      });
+      if (focus) buttons[n].focus();
+    }
+    box.insertBefore(list, box.firstChild);
+    box.classList.add("tabbed");
+    select(0, false);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-tabs]").forEach(tabs);
     liveQueue();
     lengthGuide();
   });

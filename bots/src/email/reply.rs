@@ -105,7 +105,7 @@ pub fn build(sender: &Sender<'_>, reply: &Reply<'_>) -> Result<Message, String> 
     }
     let html = format!(
         "<!DOCTYPE html><html><body><div style=\"font-family:sans-serif\">{}</div></body></html>",
-        escape_html(&text)
+        sportello_core::markdown::to_html(&text)
     );
     builder
         .multipart(

@@ -3,6 +3,7 @@
 //! Italia's colours and type, `/assets/console.css`) plus a few rules of `/chat/chat.css`.
 
 use maud::{DOCTYPE, Markup, html};
+use sportello_core::config::SiteConfig;
 use sportello_core::store::TranscriptEntry;
 
 /// What the page shows around the transcript.
@@ -15,6 +16,47 @@ pub struct PageText<'a> {
     pub welcome: &'a str,
     /// Longest message, in characters.
     pub text_limit: usize,
+    /// The body named in the header, and the footer's links.
+    pub site: &'a SiteConfig,
+}
+
+/// Bootstrap Italia's header: the administration, then the office. The console's pages have
+/// the same (`console/src/views/layout.rs`), with their navigation.
+fn header(site: &SiteConfig) -> Markup {
+    html! {
+        header class="it-header" {
+            div class="it-header-slim-wrapper" {
+                div class="wrap" {
+                    @if site.body_url.is_empty() {
+                        span class="it-body" { (site.body_name) }
+                    } @else {
+                        a class="it-body" href=(site.body_url) { (site.body_name) }
+                    }
+                }
+            }
+            div class="it-header-center-wrapper" {
+                div class="wrap" { span class="brand" { (site.office_name) } }
+            }
+        }
+    }
+}
+
+/// The footer with the links every public administration's site carries.
+fn footer(site: &SiteConfig) -> Markup {
+    html! {
+        footer class="it-footer" {
+            div class="it-footer-small-prints" {
+                div class="wrap" {
+                    p class="it-footer-body" { (site.body_name) " — " (site.office_name) }
+                    ul aria-label="Collegamenti utili" {
+                        li { a href=(site.privacy_url) { "Informativa privacy" } }
+                        li { a href=(site.legal_notes_url) { "Note legali" } }
+                        li { a href=(site.accessibility_url) { "Dichiarazione di accessibilità" } }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The whole chat page.
@@ -33,9 +75,7 @@ pub fn page(text: &PageText<'_>, csrf: &str, entries: &[TranscriptEntry]) -> Mar
             }
             body class="chat-body" {
                 a class="skip" href="#chat-text" { "Vai alla casella del messaggio" }
-                header class="it-header" {
-                    div class="wrap" { span class="brand" { "URP — Sportello" } }
-                }
+                (header(text.site))
                 main id="main" class="wrap chat" {
                     h1 { (text.title) }
                     p class="chat-intro" { (text.intro) }
@@ -62,6 +102,7 @@ pub fn page(text: &PageText<'_>, csrf: &str, entries: &[TranscriptEntry]) -> Mar
                         button id="chat-send" type="submit" class="btn" { "Invia" }
                     }
                 }
+                (footer(text.site))
             }
         }
     }
