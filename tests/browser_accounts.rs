@@ -261,7 +261,15 @@ async fn every_console_page_and_the_chat_have_no_serious_accessibility_problems_
     assert_eq!(loaded, serde_json::Value::Bool(true));
     check_page(&b, "login").await;
 
+    // The chat with a conversation in it: the citizen's question and the bot's answer.
     b.goto(&format!("{}/chat", app.base)).await.unwrap();
+    fill(&b, "#chat-text", "orari urp").await;
+    click(&b, "#chat-send").await;
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#transcript li.bubble-bot[data-id]"))
+        .await
+        .unwrap();
     assert!(
         text_of(&b, "header")
             .await
