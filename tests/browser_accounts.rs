@@ -7,7 +7,7 @@ use fantoccini::{Client, Locator};
 use sportello_core::model::Role;
 use sportello_core::store::totp_code;
 use sportello_testkit::axe::check_page;
-use sportello_testkit::browser::{Driver, WAIT, log_in, text_of};
+use sportello_testkit::browser::{Driver, WAIT, log_in, screenshot_of, text_of};
 use sportello_testkit::{ADMIN_PASSWORD, PASSWORD, TestApp};
 
 async fn click(b: &Client, css: &str) {
@@ -323,7 +323,12 @@ async fn every_console_page_and_the_chat_have_no_serious_accessibility_problems_
     let item = text_of(&b, "#preview-email .email-body li").await;
     assert!(item.contains("Legge 7 agosto 1990"), "{item}");
     assert!(!text_of(&b, "#preview-email").await.contains("- Legge"));
+    let cost = text_of(&b, "#preview-email .email-body table").await;
+    assert!(cost.contains("Copia su carta A4"), "{cost}");
     check_page(&b, "sheet-preview-email").await;
+    screenshot_of(&b, "#preview", "sheet-preview-email-panel").await;
+    click(&b, "#preview-webchat-tab").await;
+    screenshot_of(&b, "#preview", "sheet-preview-webchat-panel").await;
 
     // Dates read the Italian way.
     b.goto(&format!("{}/users", app.base)).await.unwrap();

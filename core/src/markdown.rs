@@ -2,7 +2,8 @@
 //! (CommonMark, parsed by `pulldown-cmark`), and the email's HTML part and the editors'
 //! preview are both made here, so the preview shows what the citizen will read.
 //!
-//! Only what an answer needs gets through: raw HTML in the text is shown as text, links keep
+//! Tables (as the sheets write them, GitHub style) and strikethrough are read too. Only what an
+//! answer needs gets through: raw HTML in the text is shown as text, links keep
 //! only `https:`, `http:` and `mailto:` targets, images become their description, and single
 //! line breaks stay line breaks (answers are written as plain text too). Bare web addresses
 //! become links, as in the plain-text emails before.
@@ -53,7 +54,8 @@ pub fn to_html(text: &str) -> String {
     let mut events: Vec<Event<'static>> = Vec::new();
     // For each open link or image: whether it was kept.
     let mut open: Vec<bool> = Vec::new();
-    for event in Parser::new_ext(text, Options::ENABLE_STRIKETHROUGH) {
+    let options = Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES;
+    for event in Parser::new_ext(text, options) {
         match event {
             Event::Html(s) | Event::InlineHtml(s) => {
                 events.push(Event::Text(s.into_string().into()))
@@ -106,6 +108,13 @@ mod tests {
             html.contains(r#"<a href="https://comune.test/p">Prenota</a>"#),
             "{html}"
         );
+    }
+
+    #[test]
+    fn a_table_of_costs_becomes_an_html_table() {
+        let html = to_html("| Tipo | Costo |\n| --- | --- |\n| Visione | gratuita |");
+        assert!(html.contains("<table>") && html.contains("<td>gratuita</td>"), "{html}");
+        assert!(!html.contains("| ---"), "{html}");
     }
 
     #[test]
