@@ -113,7 +113,10 @@ mod tests {
     #[test]
     fn a_table_of_costs_becomes_an_html_table() {
         let html = to_html("| Tipo | Costo |\n| --- | --- |\n| Visione | gratuita |");
-        assert!(html.contains("<table>") && html.contains("<td>gratuita</td>"), "{html}");
+        assert!(
+            html.contains("<table>") && html.contains("<td>gratuita</td>"),
+            "{html}"
+        );
         assert!(!html.contains("| ---"), "{html}");
     }
 
