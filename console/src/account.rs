@@ -23,7 +23,7 @@ pub const PASSWORD_PAGE: &str = "/account/password";
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/account", get(page))
-        .route(PASSWORD_PAGE, get(password_page).post(change_password))
+        .route(PASSWORD_PAGE, get(page).post(change_password))
         .route("/account/name", post(display_name))
         .route("/account/two-factor", post(begin_two_factor))
         .route("/account/two-factor/confirm", post(confirm_two_factor))
@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
 fn user_id(actor: &Actor) -> Result<i64, Error> {
     actor
         .user_id
-        .ok_or_else(|| Error::Forbidden("token API: il profilo è degli utenti".into()))
+        .ok_or_else(|| Error::Forbidden("token API (il profilo è dei soli utenti)".into()))
 }
 
 /// The profile page, with the outcome of the last action.
@@ -66,13 +66,6 @@ async fn render(
 }
 
 async fn page(State(state): State<AppState>, PageActor(actor): PageActor) -> PageResult<Response> {
-    render(&state, &actor, StatusCode::OK, Outcome::None).await
-}
-
-async fn password_page(
-    State(state): State<AppState>,
-    PageActor(actor): PageActor,
-) -> PageResult<Response> {
     render(&state, &actor, StatusCode::OK, Outcome::None).await
 }
 
