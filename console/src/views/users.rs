@@ -81,7 +81,7 @@ pub fn page(actor: &Actor, d: &Data) -> Markup {
                 p class="token" id="temporary-password" { (p) }
             }
             h2 { "Utenti" }
-            table {
+            div class="scroll" tabindex="0" role="region" aria-label="Utenti, tabella" { table {
                 thead { tr { th scope="col" { "Nome" } th scope="col" { "Nome per i cittadini" } th scope="col" { "Ruolo" } th scope="col" { "Stato" } th scope="col" { "Creato" } th scope="col" { "Azioni" } } }
                 tbody {
                     @for u in &d.users {
@@ -123,7 +123,7 @@ pub fn page(actor: &Actor, d: &Data) -> Markup {
                         }
                     }
                 }
-            }
+            } }
             form method="post" action="/users" class="card inline" aria-label="Nuovo utente" {
                 (csrf)
                 div class="field" { label for="new-username" { "Nome utente" } input id="new-username" name="username" required maxlength="64"; }
@@ -133,7 +133,7 @@ pub fn page(actor: &Actor, d: &Data) -> Markup {
             }
             h2 { "Token API" }
             p class="muted" { "Un token agisce con il suo ruolo; per prendere in carico e rispondere, dagli il nome di un operatore." }
-            table {
+            div class="scroll" tabindex="0" role="region" aria-label="Token API, tabella" { table {
                 thead { tr { th scope="col" { "Nome" } th scope="col" { "Ruolo" } th scope="col" { "Creato" } th scope="col" { "Stato" } } }
                 tbody {
                     @if d.tokens.is_empty() { tr { td colspan="4" class="muted" { "Nessun token." } } }
@@ -153,7 +153,7 @@ pub fn page(actor: &Actor, d: &Data) -> Markup {
                         }
                     }
                 }
-            }
+            } }
             form method="post" action="/tokens" class="card inline" aria-label="Nuovo token" {
                 (csrf)
                 div class="field" { label for="token-name" { "Nome del token" } input id="token-name" name="name" required maxlength="64"; }
