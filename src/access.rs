@@ -1,4 +1,4 @@
-//! `user add` and `token create`.
+//! `user add`, `user passwd` and `token create`.
 
 use std::io::BufRead;
 
@@ -8,19 +8,40 @@ use sportello_core::model::Role;
 
 use crate::setup;
 
-/// `sportello user add NAME --role ROLE`, the password read from standard input.
-pub async fn add_user(config: &Config, name: &str, role: Role) -> anyhow::Result<u8> {
+/// The first line of standard input, without its line ending.
+fn read_password() -> anyhow::Result<String> {
     let mut password = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut password)
         .context("cannot read the password from standard input")?;
-    let password = password.trim_end_matches(['\r', '\n']);
+    Ok(password.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// `sportello user add NAME --role ROLE`, the password read from standard input.
+pub async fn add_user(config: &Config, name: &str, role: Role) -> anyhow::Result<u8> {
+    let password = read_password()?;
+    let password = password.as_str();
     let store = setup::open_store(config).await?;
     let result = store.add_user(name, role, password).await;
     store.close().await;
     result?;
     println!("user {name} added as {}", role.as_str());
+    Ok(0)
+}
+
+/// `sportello user passwd NAME [--temporary]`, the password read from standard input.
+pub async fn set_password(config: &Config, name: &str, temporary: bool) -> anyhow::Result<u8> {
+    let password = read_password()?;
+    let store = setup::open_store(config).await?;
+    let result = store.set_password(name, &password, temporary).await;
+    store.close().await;
+    result?;
+    if temporary {
+        println!("password of {name} set; it must be changed at the next login");
+    } else {
+        println!("password of {name} set");
+    }
     Ok(0)
 }
 

@@ -172,7 +172,8 @@ impl App {
             self.config.console.clone(),
             shutdown.clone(),
         )
-        .with_calendar(self.calendar);
+        .with_calendar(self.calendar)
+        .with_site(self.config.site.clone());
         let routes = sportello_console::router(state)
             .merge(self.channels.routes(&self.intake))
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -316,13 +317,18 @@ async fn ensure_admin(store: &Store, password: Option<String>) -> anyhow::Result
         .add_user("admin", Role::Admin, &password)
         .await
         .context("cannot create the first admin user")?;
+    // How to change it: in the console, or from the command line.
+    let how = "change it in the console under \"Il mio profilo\" (/account), \
+               or with `sportello user passwd admin` (the new password read from standard input)";
     if generated {
-        // Printed once, on purpose: this is the only way to learn the first password.
-        tracing::warn!(username = "admin", password = %password, "created the first admin user; change this password");
+        // Printed once, on purpose: this is the only way to learn the first password. It
+        // must be changed at the first login.
+        store.set_password("admin", &password, true).await?;
+        tracing::warn!(username = "admin", password = %password, "created the first admin user with a temporary password; {how}");
     } else {
         tracing::info!(
             username = "admin",
-            "created the first admin user from SPORTELLO_ADMIN_PASSWORD"
+            "created the first admin user from SPORTELLO_ADMIN_PASSWORD; {how}"
         );
     }
     Ok(())

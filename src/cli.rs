@@ -139,6 +139,14 @@ pub enum UserAction {
         #[arg(long, value_enum)]
         role: RoleArg,
     },
+    /// Set a user's password, read from standard input; the user's sessions end.
+    Passwd {
+        /// Login name.
+        name: String,
+        /// Make it temporary: the user must choose a new one at the next login.
+        #[arg(long)]
+        temporary: bool,
+    },
 }
 
 /// `token` subcommands.

@@ -9,7 +9,7 @@
 //! - [`setup`]: configuration, logging, the store and the sheets, shared by the commands.
 //! - [`cli`]: the clap definitions of every command.
 //! - [`sheets_cmd`]: `ask`, `eval` and `sheets check|import|export`.
-//! - [`access`]: `user add` and `token create`.
+//! - [`access`]: `user add`, `user passwd` and `token create`.
 //!
 //! Exit codes: 0 success, 1 failure (e.g. problems found in sheets), 2 configuration error or
 //! database unavailable.
@@ -64,6 +64,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::User {
             action: UserAction::Add { name, role },
         } => access::add_user(&config, &name, role.into()).await,
+        Command::User {
+            action: UserAction::Passwd { name, temporary },
+        } => access::set_password(&config, &name, temporary).await,
         Command::Token {
             action: TokenAction::Create { name, role },
         } => access::create_token(&config, &name, role.into()).await,

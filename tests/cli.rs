@@ -322,6 +322,77 @@ fn a_user_is_added_with_a_password_from_stdin_and_a_token_is_printed_last() {
 }
 
 #[test]
+fn user_passwd_sets_a_password_from_stdin_that_logs_in_and_the_old_one_no_longer_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let add = sportello(
+        &db,
+        &["user", "add", "giulia", "--role", "operator"],
+        &[],
+        Some("la prima password\n"),
+    );
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    let out = sportello(
+        &db,
+        &["user", "passwd", "giulia"],
+        &[],
+        Some("la seconda password\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("password of giulia set"));
+    let unknown = sportello(
+        &db,
+        &["user", "passwd", "nessuno"],
+        &[],
+        Some("una password lunga\n"),
+    );
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        text(&unknown.stderr).contains("not found"),
+        "{}",
+        text(&unknown.stderr)
+    );
+    let short = sportello(&db, &["user", "passwd", "giulia"], &[], Some("corta\n"));
+    assert_eq!(short.status.code(), Some(1));
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = sportello_core::store::Store::connect(
+            &format!("sqlite://{}", db.display()),
+            1,
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+        assert!(
+            store
+                .verify_password("giulia", "la seconda password")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .verify_password("giulia", "la prima password")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let audit = store.audit_log(10).await.unwrap();
+        assert!(
+            audit
+                .iter()
+                .any(|e| e.action == "user.password" && e.actor == "cli"),
+            "{audit:?}"
+        );
+        store.close().await;
+    });
+}
+
+#[test]
 fn a_locked_sqlite_database_is_a_clear_error_with_exit_code_2() {
     use sqlx::{Connection, Executor};
     let dir = tempfile::tempdir().unwrap();

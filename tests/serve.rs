@@ -57,6 +57,10 @@ async fn check_serving(dir: tempfile::TempDir, url: &str, backend: &str) {
     );
     assert!(logs.contains("stopped"), "{logs}");
     assert!(
+        logs.contains("sportello user passwd admin"),
+        "the first start says how to change the admin's password: {logs}"
+    );
+    assert!(
         !logs.contains(ADMIN_PASSWORD),
         "the admin password is never logged"
     );

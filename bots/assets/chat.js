@@ -45,7 +45,7 @@
     li.setAttribute("data-id", m.id);
     var name = document.createElement("span");
     name.className = "who";
-    name.textContent = who(m.author);
+    name.textContent = (m.author === "operator" && m.signature) || who(m.author);
     var text = document.createElement("p");
     text.className = "text";
     text.textContent = m.text;

@@ -97,11 +97,14 @@ pub fn build(config: &Config) -> Result<Channels, Error> {
     if config.webchat.enabled {
         #[cfg(feature = "webchat")]
         {
-            let chat = Arc::new(webchat::WebChat::new(
-                &config.webchat,
-                &config.texts,
-                config.console.secure_cookies,
-            ));
+            let chat = Arc::new(
+                webchat::WebChat::new(
+                    &config.webchat,
+                    &config.texts,
+                    config.console.secure_cookies,
+                )
+                .with_site(&config.site),
+            );
             channels.all.push(chat.clone());
             channels.webchat = Some(chat);
         }

@@ -8,14 +8,6 @@
     if (meta) e.detail.headers["X-CSRF-Token"] = meta.content;
   });
 
-  // Show times in the browser's local time.
-  function localTimes(root) {
-    root.querySelectorAll("time[datetime]").forEach(function (t) {
-      var d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) t.textContent = d.toLocaleString("it-IT", { dateStyle: "short", timeStyle: "short" });
-    });
-  }
-
   // The queue refreshes itself when the server says it changed (Server-Sent Events).
   function liveQueue() {
     var table = document.getElementById("queue-table");
@@ -64,13 +56,55 @@
     update();
   }
 
+  // Panels marked data-tabs become tabs (WAI-ARIA tabs pattern); without scripts they all
+  // show, one under the other.
+  function tabs(box) {
+    var panels = Array.prototype.slice.call(box.querySelectorAll(".preview-panel"));
+    if (panels.length < 2) return;
+    var list = document.createElement("div");
+    list.className = "tablist";
+    list.setAttribute("role", "tablist");
+    list.setAttribute("aria-label", box.getAttribute("data-tabs"));
+    var buttons = panels.map(function (panel, i) {
+      var heading = panel.querySelector("h3");
+      var tab = document.createElement("button");
+      tab.type = "button";
+      tab.id = panel.id + "-tab";
+      tab.className = "tab";
+      tab.setAttribute("role", "tab");
+      tab.setAttribute("aria-controls", panel.id);
+      tab.textContent = heading ? heading.textContent : panel.id;
+      if (heading) heading.classList.add("visually-hidden");
+      panel.setAttribute("role", "tabpanel");
+      panel.setAttribute("aria-labelledby", tab.id);
+      panel.tabIndex = 0;
+      tab.addEventListener("click", function () { select(i, false); });
+      tab.addEventListener("keydown", function (e) {
+        var step = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0;
+        if (step) { e.preventDefault(); select((i + step + panels.length) % panels.length, true); }
+      });
+      list.appendChild(tab);
+      return tab;
+    });
+    function select(n, focus) {
+      panels.forEach(function (p, j) {
+        p.hidden = j !== n;
+        buttons[j].setAttribute("aria-selected", j === n ? "true" : "false");
+        buttons[j].tabIndex = j === n ? 0 : -1;
+      });
+      if (focus) buttons[n].focus();
+    }
+    box.insertBefore(list, box.firstChild);
+    box.classList.add("tabbed");
+    select(0, false);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    localTimes(document);
+    document.querySelectorAll("[data-tabs]").forEach(tabs);
     liveQueue();
     lengthGuide();
   });
   document.addEventListener("htmx:afterSwap", function (e) {
-    localTimes(e.target);
     // Tell screen-reader users, politely, that the queue changed under them.
     var status = document.getElementById("queue-status");
     if (status && e.target.id === "queue-table") {

@@ -1,5 +1,8 @@
-//! The console's static files, built into the binary: our stylesheet and script, and htmx
-//! (vendored from the `htmx.org` package, 0BSD licence in `assets/htmx.LICENSE`).
+//! The console's static files, built into the binary: our stylesheet and script, htmx
+//! (vendored from the `htmx.org` package, 0BSD licence in `assets/htmx.LICENSE`), and the
+//! Titillium Web type of Bootstrap Italia (the Latin subset's regular, italic, semibold and
+//! bold WOFF2 files of the `@fontsource/titillium-web` package, 5.3.0; SIL Open Font
+//! License 1.1 in `assets/titillium-web.LICENSE`, served beside them).
 
 use axum::Router;
 use axum::extract::Path;
@@ -29,6 +32,31 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "htmx.LICENSE",
         "text/plain; charset=utf-8",
         include_bytes!("../assets/htmx.LICENSE"),
+    ),
+    (
+        "titillium-web-400.woff2",
+        "font/woff2",
+        include_bytes!("../assets/titillium-web-400.woff2"),
+    ),
+    (
+        "titillium-web-400-italic.woff2",
+        "font/woff2",
+        include_bytes!("../assets/titillium-web-400-italic.woff2"),
+    ),
+    (
+        "titillium-web-600.woff2",
+        "font/woff2",
+        include_bytes!("../assets/titillium-web-600.woff2"),
+    ),
+    (
+        "titillium-web-700.woff2",
+        "font/woff2",
+        include_bytes!("../assets/titillium-web-700.woff2"),
+    ),
+    (
+        "titillium-web.LICENSE",
+        "text/plain; charset=utf-8",
+        include_bytes!("../assets/titillium-web.LICENSE"),
     ),
 ];
 

@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/login", get(login_page).post(login))
+        .route("/login/code", get(code_page).post(code))
         .route("/logout", post(logout))
 }
 
@@ -149,6 +150,29 @@ async fn login(
     if let Some(old) = session_cookie(&headers) {
         store.delete_session(&old).await?;
     }
+    if store.two_factor(user.id).await?.enabled {
+        // The password alone opens a session that grants nothing until the code is given.
+        let pending = store
+            .create_pending_session(user.id, SECOND_FACTOR_MS)
+            .await?;
+        let mut resp = Redirect::to("/login/code").into_response();
+        resp.headers_mut().insert(
+            header::SET_COOKIE,
+            cookie(&pending.id, secure(&state, &headers)),
+        );
+        return Ok(resp);
+    }
+    open_session(&state, &headers, &user, &address).await
+}
+
+/// Open the user's session, audit the login, and send them home.
+async fn open_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &sportello_core::store::UserRow,
+    address: &str,
+) -> PageResult<Response> {
+    let store = state.intake.store();
     let idle = state.console.session_idle_minutes as i64 * 60_000;
     let max = state.console.session_max_hours as i64 * 3_600_000;
     let session = store.create_session(user.id, idle, max).await?;
@@ -163,9 +187,87 @@ async fn login(
     let mut resp = Redirect::to("/").into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
-        cookie(&session.id, secure(&state, &headers)),
+        cookie(&session.id, secure(state, headers)),
     );
     Ok(resp)
+}
+
+/// How long the second factor may take after the password: 5 minutes.
+pub const SECOND_FACTOR_MS: i64 = 5 * 60_000;
+
+/// The session waiting for its second factor, from the request's cookie.
+async fn pending(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(String, sportello_core::store::SessionRow)>, Error> {
+    let Some(id) = session_cookie(headers) else {
+        return Ok(None);
+    };
+    Ok(state
+        .intake
+        .store()
+        .session(&id)
+        .await?
+        .filter(|s| s.second_factor_pending)
+        .map(|s| (id, s)))
+}
+
+async fn code_page(State(state): State<AppState>, headers: HeaderMap) -> PageResult<Response> {
+    match pending(&state, &headers).await? {
+        Some((_, s)) => Ok(views::login::code_page(None, &s.csrf).into_response()),
+        None => Ok(Redirect::to("/login").into_response()),
+    }
+}
+
+/// The second factor's form.
+#[derive(Deserialize)]
+pub struct CodeForm {
+    code: String,
+}
+
+async fn code(
+    State(state): State<AppState>,
+    PeerAddress(address): PeerAddress,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> PageResult<Response> {
+    let Some((id, session)) = pending(&state, &headers).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let store = state.intake.store();
+    let user = session.user;
+    let now = store.now_ms();
+    let (by_user, by_address) = store
+        .login_failures(&user.username, &address, now - WINDOW_MS)
+        .await?;
+    if by_user >= MAX_FAILURES_PER_USER || by_address >= MAX_FAILURES_PER_ADDRESS {
+        tracing::warn!(%address, "second factor throttled");
+        store.delete_session(&id).await?;
+        let e = Error::TooManyRequests(
+            "Troppi tentativi di accesso non riusciti. Riprova tra 15 minuti.".into(),
+        );
+        return Ok((
+            e.status(),
+            views::login::login_page(Some(&e.to_string()), &user.username),
+        )
+            .into_response());
+    }
+    if !store.verify_second_factor(user.id, &form.code).await? {
+        store
+            .record_login_failure(&user.username, &address, now - WINDOW_MS)
+            .await?;
+        return Ok((
+            axum::http::StatusCode::UNAUTHORIZED,
+            views::login::code_page(
+                Some("Codice non corretto o già usato. Riprova con il codice attuale dell'app."),
+                &session.csrf,
+            ),
+        )
+            .into_response());
+    }
+    store.clear_login_failures(&user.username).await?;
+    store.delete_session(&id).await?;
+    open_session(&state, &headers, &user, &address).await
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> PageResult<Response> {

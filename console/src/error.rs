@@ -141,6 +141,9 @@ pub fn italian(r: &Refusal) -> String {
         Refusal::UserExists(name) => format!("l'utente {name:?} esiste già"),
         Refusal::NoUser(id) => format!("l'utente {id} non esiste"),
         Refusal::NoActiveToken(id) => format!("il token {id} non esiste o è già revocato"),
+        Refusal::NoUserNamed(name) => format!("l'utente {name:?} non esiste"),
+        Refusal::WrongPassword => "la password attuale non è corretta".into(),
+        Refusal::WrongCode => "il codice non è corretto o è già stato usato".into(),
     }
 }
 

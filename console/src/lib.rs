@@ -7,7 +7,8 @@
 //! - [`session`]: who is asking — session cookie or `Authorization: Bearer` token — and the
 //!   CSRF check on every state-changing request that comes with a session cookie.
 //! - [`auth`]: `/login` and `/logout`, with login attempts throttled in the database.
-//! - [`queue`] and [`conversations`]: the operators' pages; [`users`]: the admin's page.
+//! - [`queue`] and [`conversations`]: the operators' pages; [`users`]: the admin's page;
+//!   [`account`]: everyone's own profile (password, name shown to citizens, two-factor login).
 //! - [`actions`]: claim, release, reply, resolve, transfer, notes, "teach the bot", retry —
 //!   one implementation behind both the pages and the API.
 //! - [`api`]: `/api/v1`, built from one route table that also yields `openapi.json`;
@@ -23,6 +24,7 @@
 //! Errors are one [`Error`] enum; pages render it as a small HTML page, the API as
 //! `{"error": "…"}`.
 
+pub mod account;
 pub mod actions;
 pub mod api;
 pub mod assets;
@@ -44,7 +46,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use sportello_core::calendar::Calendar;
-use sportello_core::config::ConsoleConfig;
+use sportello_core::config::{ConsoleConfig, SiteConfig};
 use sportello_core::intake::Intake;
 use tokio_util::sync::CancellationToken;
 
@@ -63,6 +65,8 @@ pub struct AppState {
     pub events: events::Events,
     /// The office calendar the statistics count working hours in.
     pub calendar: Arc<Calendar>,
+    /// `[site]`: the body named in every page's header, and the footer's links.
+    pub site: Arc<SiteConfig>,
 }
 
 impl AppState {
@@ -84,12 +88,19 @@ impl AppState {
             console: Arc::new(console),
             events,
             calendar: Arc::new(default_calendar()),
+            site: Arc::new(SiteConfig::default()),
         }
     }
 
     /// The same state with the office's calendar (`[office]`).
     pub fn with_calendar(mut self, calendar: Calendar) -> Self {
         self.calendar = Arc::new(calendar);
+        self
+    }
+
+    /// The same state with the pages' `[site]` settings.
+    pub fn with_site(mut self, site: SiteConfig) -> Self {
+        self.site = Arc::new(site);
         self
     }
 }
@@ -111,12 +122,17 @@ pub fn router(state: AppState) -> Router {
         .merge(attachments::router())
         .merge(email_feedback::router())
         .merge(users::router())
+        .merge(account::router())
         .merge(stats::router())
         .merge(sheets::router())
         .nest("/api/v1", api::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            views::layout::with_context,
         ))
         .layer(axum::middleware::from_fn(session::security_headers))
         .with_state(state)

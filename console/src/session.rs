@@ -6,6 +6,10 @@
 //! (plain forms); otherwise it is refused with 403 before any handler runs. Bearer-token
 //! requests need none: a browser never adds that header by itself. `POST /login` has no
 //! session yet: it refuses instead a form whose `Origin` is another site.
+//!
+//! A user whose password an admin reset reaches only the page to choose a new one (and
+//! `/logout`) until they have; a session waiting for the second factor of a two-factor login
+//! is nobody's yet.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequestParts, Request, State};
@@ -134,6 +138,7 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
     };
     let mut actor = None;
     let mut session_csrf = None;
+    let mut must_change_password = false;
     if let Some(token) = bearer(req.headers()) {
         match store.verify_token(token).await {
             Ok(p) => {
@@ -148,6 +153,9 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
         }
     } else if let Some(id) = session_cookie(req.headers()) {
         match store.session(&id).await {
+            // A session waiting for its second factor grants nothing but `/login/code`,
+            // whose form still carries its CSRF token.
+            Ok(Some(s)) if s.second_factor_pending => session_csrf = Some(s.csrf),
             Ok(Some(s)) => {
                 let (idle, max) = idle_and_max(&state);
                 if store.now_ms() - s.last_seen_at > TOUCH_EVERY_MS
@@ -156,6 +164,7 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
                     tracing::warn!(error = %e, "cannot stamp the session as seen");
                 }
                 session_csrf = Some(s.csrf.clone());
+                must_change_password = s.must_change_password;
                 actor = Some(Actor {
                     name: s.user.username,
                     role: s.user.role,
@@ -179,8 +188,26 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
             Err(e) => return fail(e),
         }
     }
+    if must_change_password && !allowed_before_password_change(&path) {
+        return if api {
+            (
+                axum::http::StatusCode::FORBIDDEN,
+                axum::Json(serde_json::json!({
+                    "error": "la password è stata reimpostata: cambiala nella console prima di continuare"
+                })),
+            )
+                .into_response()
+        } else {
+            axum::response::Redirect::to(crate::account::PASSWORD_PAGE).into_response()
+        };
+    }
     req.extensions_mut().insert(Authenticated(actor));
     next.run(req).await
+}
+
+/// What a user whose password was reset may reach before choosing a new one.
+fn allowed_before_password_change(path: &str) -> bool {
+    path == crate::account::PASSWORD_PAGE || path == "/logout" || path.starts_with("/assets/")
 }
 
 /// The largest form the console takes: the sheet import's, a file of up to

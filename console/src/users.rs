@@ -1,5 +1,6 @@
-//! `/users` (admins only): users (add, disable, enable) and API tokens (create, shown once;
-//! revoke); `/audit`: who did what, and when.
+//! `/users` (admins only): users (add, disable, enable, reset the password to a temporary
+//! one shown once and to be changed at the next login, turn off a lost two-factor login)
+//! and API tokens (create, shown once; revoke); `/audit`: who did what, and when.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -23,6 +24,8 @@ pub fn router() -> Router<AppState> {
         .route("/users", get(page).post(add_user))
         .route("/users/{id}/disable", post(disable))
         .route("/users/{id}/enable", post(enable))
+        .route("/users/{id}/password", post(reset_password))
+        .route("/users/{id}/two-factor/disable", post(disable_two_factor))
         .route("/tokens", post(create_token))
         .route("/tokens/{id}/revoke", post(revoke))
         .route("/audit", get(audit))
@@ -39,6 +42,17 @@ async fn render(
     error: Option<&str>,
     token: Option<&str>,
 ) -> Result<Markup, Error> {
+    render_with(state, actor, notice, error, token, None).await
+}
+
+async fn render_with(
+    state: &AppState,
+    actor: &Actor,
+    notice: Option<&str>,
+    error: Option<&str>,
+    token: Option<&str>,
+    password: Option<(&str, &str)>,
+) -> Result<Markup, Error> {
     let store = state.intake.store();
     let data = views::users::Data {
         users: store.accounts().await?,
@@ -46,6 +60,7 @@ async fn render(
         notice,
         error,
         token,
+        password,
     };
     Ok(views::users::page(actor, &data))
 }
@@ -196,6 +211,62 @@ async fn revoke(
 ) -> PageResult<Response> {
     actor.require(ADMINS)?;
     match state.intake.store().revoke_token(id, &actor.name).await {
+        Ok(()) => Ok(Redirect::to("/users").into_response()),
+        Err(e) => failed(&state, &actor, e.into()).await,
+    }
+}
+
+/// The temporary password is shown in this response only.
+async fn reset_password(
+    State(state): State<AppState>,
+    PageActor(actor): PageActor,
+    Path(id): Path<i64>,
+) -> PageResult<Response> {
+    actor.require(ADMINS)?;
+    if actor.user_id == Some(id) {
+        let e = Error::Invalid("La tua password si cambia da «Il mio profilo».".into());
+        return failed(&state, &actor, e).await;
+    }
+    let store = state.intake.store();
+    match store.reset_password(id, &actor.name).await {
+        Ok(password) => {
+            let name = store
+                .accounts()
+                .await?
+                .into_iter()
+                .find(|a| a.id == id)
+                .map(|a| a.username)
+                .unwrap_or_default();
+            let notice = format!(
+                "Password di {name} reimpostata: comunicagli questa password temporanea, che dovrà cambiare al primo accesso. Non sarà più mostrata."
+            );
+            let page = render_with(
+                &state,
+                &actor,
+                Some(&notice),
+                None,
+                None,
+                Some((&name, &password)),
+            )
+            .await?;
+            Ok(page.into_response())
+        }
+        Err(e) => failed(&state, &actor, e.into()).await,
+    }
+}
+
+async fn disable_two_factor(
+    State(state): State<AppState>,
+    PageActor(actor): PageActor,
+    Path(id): Path<i64>,
+) -> PageResult<Response> {
+    actor.require(ADMINS)?;
+    match state
+        .intake
+        .store()
+        .disable_two_factor(id, &actor.name)
+        .await
+    {
         Ok(()) => Ok(Redirect::to("/users").into_response()),
         Err(e) => failed(&state, &actor, e.into()).await,
     }

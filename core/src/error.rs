@@ -103,6 +103,15 @@ pub enum Refusal {
     /// No active token with this id.
     #[error("active token {0} not found")]
     NoActiveToken(i64),
+    /// No user with this name.
+    #[error("user {0:?} not found")]
+    NoUserNamed(String),
+    /// The current password given to change it is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// A two-factor code that is wrong, expired or already used.
+    #[error("the two-factor code is wrong or already used")]
+    WrongCode,
 }
 
 /// What kind of refusal, for HTTP statuses.
@@ -123,6 +132,7 @@ impl Refusal {
             Self::NoConversation(_)
             | Self::NoOpenConversation(_)
             | Self::NoUser(_)
+            | Self::NoUserNamed(_)
             | Self::NoActiveToken(_) => RefusalKind::NotFound,
             Self::NotWaiting { .. }
             | Self::NotAssigned(_)
@@ -137,7 +147,9 @@ impl Refusal {
             | Self::UnknownOffice(_)
             | Self::UsernameLength
             | Self::TokenNameLength
-            | Self::PasswordTooShort => RefusalKind::Invalid,
+            | Self::PasswordTooShort
+            | Self::WrongPassword
+            | Self::WrongCode => RefusalKind::Invalid,
         }
     }
 }

@@ -18,6 +18,8 @@
 //! - [`stats`]: the office's figures over a period (volumes, rates, times, feedback).
 //! - [`protocol`]: button data and slash commands, encoded and parsed in one place.
 //! - [`secret`]: random tokens, their hashes, constant-time comparison.
+//! - [`markdown`]: a sheet's Markdown answer as the safe HTML an email shows (and the
+//!   editors' preview with it).
 //! - [`testing`]: a fresh database per test, on either backend.
 //! - [`clock`]: milliseconds on tokio's clock, so tests can pause time.
 //!
@@ -33,6 +35,7 @@ pub mod failpoint;
 pub mod health;
 pub mod intake;
 pub mod knowledge;
+pub mod markdown;
 pub mod model;
 pub mod policy;
 pub mod protocol;

@@ -103,10 +103,7 @@ pub fn build(sender: &Sender<'_>, reply: &Reply<'_>) -> Result<Message, String> 
         text.push_str("\n\n-- \n");
         text.push_str(sender.signature.trim());
     }
-    let html = format!(
-        "<!DOCTYPE html><html><body><div style=\"font-family:sans-serif\">{}</div></body></html>",
-        escape_html(&text)
-    );
+    let html = html_part(&text);
     builder
         .multipart(
             MultiPart::alternative()
@@ -124,36 +121,13 @@ pub fn build(sender: &Sender<'_>, reply: &Reply<'_>) -> Result<Message, String> 
         .map_err(|e| e.to_string())
 }
 
-/// Text as HTML: escaped, line breaks kept, web addresses made links.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 4);
-    for (i, line) in text.lines().enumerate() {
-        if i > 0 {
-            out.push_str("<br>\n");
-        }
-        for (j, word) in line.split(' ').enumerate() {
-            if j > 0 {
-                out.push(' ');
-            }
-            let escaped = escape(word);
-            if (word.starts_with("https://") || word.starts_with("http://"))
-                && !word.contains(['"', '<', '>'])
-            {
-                out.push_str(&format!("<a href=\"{escaped}\">{escaped}</a>"));
-            } else {
-                out.push_str(&escaped);
-            }
-        }
-    }
-    out
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// The HTML part: the text rendered as Markdown (escaped, safe links only, line breaks kept),
+/// the same HTML the sheet preview shows editors.
+fn html_part(text: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html><body><div style=\"font-family:sans-serif\">{}</div></body></html>",
+        sportello_core::markdown::to_html(text)
+    )
 }
 
 #[cfg(test)]
@@ -202,6 +176,21 @@ mod tests {
         );
         assert!(raw.contains("Ufficio Relazioni con il Pubblico"));
         assert!(raw.contains("https://urp.test/feedback/email/t/si"));
+    }
+
+    #[test]
+    fn the_html_part_renders_a_sheets_markdown_and_escapes_markup() {
+        let html =
+            html_part("Serve:\n\n- un documento\n- la **ricevuta** <b>\n\nhttps://comune.test/p");
+        assert!(html.contains("<li>un documento</li>"), "{html}");
+        assert!(
+            html.contains("<strong>ricevuta</strong> &lt;b&gt;"),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<a href="https://comune.test/p">https://comune.test/p</a>"#),
+            "{html}"
+        );
     }
 
     #[test]

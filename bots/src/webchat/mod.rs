@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde::Serialize;
 use sportello_core::channel::{Channel, ChannelCaps, ChannelError, Delivered, SendError};
-use sportello_core::config::{Texts, WebchatConfig};
+use sportello_core::config::{SiteConfig, Texts, WebchatConfig};
 use sportello_core::intake::Intake;
 use sportello_core::model::{Button, Outgoing};
 use tokio::sync::broadcast;
@@ -67,6 +67,7 @@ pub struct Live {
 /// The web chat channel.
 pub struct WebChat {
     config: WebchatConfig,
+    site: SiteConfig,
     texts: Texts,
     secure_cookies: bool,
     limiter: limiter::Limiter,
@@ -83,11 +84,18 @@ impl WebChat {
         Self {
             limiter: limiter::Limiter::new(config.rate_per_session, config.rate_per_ip),
             config: config.clone(),
+            site: SiteConfig::default(),
             texts: texts.clone(),
             secure_cookies,
             listeners: Mutex::new(HashMap::new()),
             stop: CancellationToken::new(),
         }
+    }
+
+    /// The same channel, its page naming the body and linking the footer pages of `site`.
+    pub fn with_site(mut self, site: &SiteConfig) -> Self {
+        self.site = site.clone();
+        self
     }
 
     /// Listen for messages to `thread`.

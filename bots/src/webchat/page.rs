@@ -3,6 +3,7 @@
 //! Italia's colours and type, `/assets/console.css`) plus a few rules of `/chat/chat.css`.
 
 use maud::{DOCTYPE, Markup, html};
+use sportello_core::config::SiteConfig;
 use sportello_core::store::TranscriptEntry;
 
 /// What the page shows around the transcript.
@@ -15,6 +16,47 @@ pub struct PageText<'a> {
     pub welcome: &'a str,
     /// Longest message, in characters.
     pub text_limit: usize,
+    /// The body named in the header, and the footer's links.
+    pub site: &'a SiteConfig,
+}
+
+/// Bootstrap Italia's header: the administration, then the office. The console's pages have
+/// the same (`console/src/views/layout.rs`), with their navigation.
+fn header(site: &SiteConfig) -> Markup {
+    html! {
+        header class="it-header" {
+            div class="it-header-slim-wrapper" {
+                div class="wrap" {
+                    @if site.body_url.is_empty() {
+                        span class="it-body" { (site.body_name) }
+                    } @else {
+                        a class="it-body" href=(site.body_url) { (site.body_name) }
+                    }
+                }
+            }
+            div class="it-header-center-wrapper" {
+                div class="wrap" { span class="brand" { (site.office_name) } }
+            }
+        }
+    }
+}
+
+/// The footer with the links every public administration's site carries.
+fn footer(site: &SiteConfig) -> Markup {
+    html! {
+        footer class="it-footer" {
+            div class="it-footer-small-prints" {
+                div class="wrap" {
+                    p class="it-footer-body" { (site.body_name) " — " (site.office_name) }
+                    ul aria-label="Collegamenti utili" {
+                        li { a href=(site.privacy_url) { "Informativa privacy" } }
+                        li { a href=(site.legal_notes_url) { "Note legali" } }
+                        li { a href=(site.accessibility_url) { "Dichiarazione di accessibilità" } }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The whole chat page.
@@ -33,19 +75,20 @@ pub fn page(text: &PageText<'_>, csrf: &str, entries: &[TranscriptEntry]) -> Mar
             }
             body class="chat-body" {
                 a class="skip" href="#chat-text" { "Vai alla casella del messaggio" }
-                header class="it-header" {
-                    div class="wrap" { span class="brand" { "URP — Sportello" } }
-                }
+                (header(text.site))
                 main id="main" class="wrap chat" {
                     h1 { (text.title) }
                     p class="chat-intro" { (text.intro) }
-                    ol id="transcript" class="chat-log" role="log" aria-live="polite"
-                        aria-label="Conversazione" data-live="off" {
-                        li class="bubble bubble-bot" data-welcome {
-                            span class="who" { "Assistente" }
-                            p class="text" { (text.welcome) }
+                    // The live region is a wrapper: `role="log"` on the list itself would take
+                    // its list semantics away from its items.
+                    div class="chat-log-region" role="log" aria-live="polite" aria-label="Conversazione" {
+                        ol id="transcript" class="chat-log" data-live="off" {
+                            li class="bubble bubble-bot" data-welcome {
+                                span class="who" { "Assistente" }
+                                p class="text" { (text.welcome) }
+                            }
+                            (entries_html(csrf, entries))
                         }
-                        (entries_html(csrf, entries))
                     }
                     p id="chat-notice" class="chat-notice" role="status" aria-live="polite" {}
                     form id="chat-form" class="chat-form" method="post" action="/chat/messages" {
@@ -59,6 +102,7 @@ pub fn page(text: &PageText<'_>, csrf: &str, entries: &[TranscriptEntry]) -> Mar
                         button id="chat-send" type="submit" class="btn" { "Invia" }
                     }
                 }
+                (footer(text.site))
             }
         }
     }
@@ -69,7 +113,7 @@ pub fn entries_html(csrf: &str, entries: &[TranscriptEntry]) -> Markup {
     html! {
         @for entry in entries {
             li class={ "bubble bubble-" (entry.author) } data-id=(entry.id) {
-                span class="who" { (who(&entry.author)) }
+                span class="who" { (signature(entry)) }
                 p class="text" { (entry.text) }
                 @if !entry.buttons.is_empty() {
                     div class="choices" role="group" aria-label="Scelte" {
@@ -85,6 +129,15 @@ pub fn entries_html(csrf: &str, entries: &[TranscriptEntry]) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// Who wrote a message, as the citizen reads it: an operator's own name for citizens
+/// when they chose one.
+pub fn signature(entry: &TranscriptEntry) -> &str {
+    match (&entry.signature, entry.author.as_str()) {
+        (Some(name), "operator") => name,
+        _ => who(&entry.author),
     }
 }
 
@@ -132,6 +185,7 @@ mod tests {
                 vec![]
             },
             created_at: 0,
+            signature: None,
         }
     }
 

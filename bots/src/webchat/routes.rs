@@ -160,6 +160,7 @@ async fn show(State((chat, intake)): State<Shared>, headers: HeaderMap) -> Respo
         intro: &chat.config.intro,
         welcome: &welcome,
         text_limit: chat.config.text_limit,
+        site: &chat.site,
     };
     let mut response = page::page(&text, &session.csrf(), &entries).into_response();
     let h = response.headers_mut();

@@ -1,7 +1,7 @@
 //! Parts of the edit page: "try a question", the preview on each channel, the revisions
 //! with their diffs and restore buttons.
 
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 use sportello_core::store::RevisionRow;
 use sportello_faq::Sheet;
 
@@ -63,20 +63,44 @@ fn channel_label(channel: &str) -> &str {
     }
 }
 
+/// The answer as the web chat shows it: the assistant's bubble with its feedback buttons.
+fn chat_bubble(text: &str) -> Markup {
+    html! {
+        div class="preview-chat" {
+            p class="bubble" {
+                span class="who" { "Assistente" }
+                span class="text" { (text) }
+                span class="choices" aria-hidden="true" {
+                    span class="btn btn-outline" { "👍 Utile" }
+                    span class="btn btn-outline" { "👎 Non utile" }
+                }
+            }
+        }
+    }
+}
+
 /// How the answer looks on each channel: the exact text the policy would send there, with
 /// its length against the channel's limit where the limit is tight.
 pub fn preview(s: &Sheet, previews: &[Preview]) -> Markup {
     html! {
         section id="preview" aria-labelledby="h-preview" {
             h2 id="h-preview" { "Anteprima" }
-            div class="columns" {
+            p class="muted" { "Il testo che il cittadino riceve su ogni canale, come lo vede." }
+            div class="columns preview-tabs" data-tabs="Canali" {
                 @for p in previews {
                     @let len = (p.caps.length)(&p.text);
-                    div class="card" id=(format!("preview-{}", p.channel)) {
+                    div class="card preview-panel" id=(format!("preview-{}", p.channel)) {
                         h3 { (channel_label(&p.channel)) }
-                        @if p.caps.subjects { p { "Oggetto: " (s.title) } }
-                        p class="pre" { (p.text) }
-                        @if p.caps.subjects && !s.body.is_empty() { p class="pre" { (s.body) } }
+                        @if p.channel == "webchat" {
+                            (chat_bubble(&p.text))
+                        } @else if p.caps.subjects {
+                            p { "Oggetto: " (s.title) }
+                            // Our renderer's output: every text in it is escaped (see
+                            // `sportello_core::markdown`).
+                            div class="email-body" { (PreEscaped(sportello_core::markdown::to_html(&p.text))) }
+                        } @else {
+                            p class="pre" { (p.text) }
+                        }
                         @if p.caps.short_answers {
                             p id=(format!("{}-count", p.channel)) class={ "muted" @if len > p.caps.text_limit { " over" } } {
                                 (len) " / " (p.caps.text_limit) " caratteri"

@@ -171,7 +171,7 @@ pub fn list(
                 button type="submit" class="btn" { "Filtra" }
             }
             p class="muted" { (rows.len()) " schede" }
-            div class="scroll" { table id="sheets" {
+            div class="scroll" tabindex="0" role="region" aria-label="Elenco delle schede" { table id="sheets" {
                 thead { tr { th scope="col" { "Titolo" } th scope="col" { "Id" } th scope="col" { "Etichette" } th scope="col" { "Ufficio" } th scope="col" { "Stato" } } }
                 tbody { @for (id, title, tags, office, (_, label)) in &rows { tr {
                     td { a href=(format!("/sheets/{id}")) { (title) } }

@@ -153,7 +153,30 @@ async fn page(
     let (q, report) = report(&state, &p).await?;
     let health = health(&state).await?;
     let link = p.query_string(&q);
-    Ok(view::page(&actor, &report, &health, &state.channels, &link))
+    // Sheets are named by their title (a sheet deleted since keeps its id).
+    let matcher = state.intake.policy().matcher();
+    let title = |id: &str| {
+        matcher
+            .sheet(id)
+            .map(|s| s.title.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
+    let titles = view::SheetTitles::new(
+        report
+            .top_sheets
+            .iter()
+            .chain(&report.rejected_sheets)
+            .map(|s| (s.sheet_id.clone(), title(&s.sheet_id)))
+            .collect(),
+    );
+    Ok(view::page(
+        &actor,
+        &report,
+        &health,
+        &state.channels,
+        &link,
+        &titles,
+    ))
 }
 
 async fn csv_file(

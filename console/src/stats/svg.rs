@@ -89,6 +89,12 @@ fn format_axis(v: f64, unit: &str) -> String {
     }
 }
 
+/// `28/11` of an ISO date (`2026-11-28`).
+fn day_month(iso: &str) -> String {
+    let date = crate::views::iso_date(iso);
+    date.get(..5).map(str::to_string).unwrap_or(date)
+}
+
 /// Which period labels to print under the bars, so that they do not overlap.
 fn label_every(n: usize) -> usize {
     (n / 12).max(1)
@@ -101,10 +107,25 @@ pub fn messages(periods: &[PeriodRow]) -> Markup {
     let plot_h = HEIGHT - TOP - BOTTOM;
     let slot = (WIDTH - LEFT) / periods.len().max(1) as f64;
     let total: i64 = periods.iter().map(|p| p.counts.messages).sum();
-    let desc = format!(
+    let mut desc = format!(
         "{} periodi, {total} messaggi in tutto, al massimo {max} in un periodo.",
         periods.len()
     );
+    // Short ranges are read out whole; longer ones are in the table under the chart.
+    if periods.len() <= 31 {
+        for p in periods {
+            desc.push_str(&format!(" {}: {}", day_month(&p.start), p.counts.messages));
+            for (field, label, _) in SERIES {
+                let n = value(p, field);
+                if n > 0 {
+                    desc.push_str(&format!(", {} {n}", label.to_lowercase()));
+                }
+            }
+            desc.push('.');
+        }
+    } else {
+        desc.push_str(" Le cifre di ogni periodo sono nella tabella sotto il grafico.");
+    }
     let every = label_every(periods.len());
     frame(
         "chart-messages",
@@ -116,7 +137,7 @@ pub fn messages(periods: &[PeriodRow]) -> Markup {
             @for (i, p) in periods.iter().enumerate() {
                 @let x = LEFT + slot * i as f64 + slot * 0.15;
                 g {
-                    title { (p.start) ": " (p.counts.messages) " messaggi" }
+                    title { (crate::views::iso_date(&p.start)) ": " (p.counts.messages) " messaggi" }
                     @for (y, h, colour) in stack(p, top, plot_h) {
                         rect x=(format!("{x:.1}")) y=(format!("{y:.1}")) width=(format!("{:.1}", slot * 0.7))
                             height=(format!("{h:.1}")) fill=(colour) {}
@@ -124,7 +145,7 @@ pub fn messages(periods: &[PeriodRow]) -> Markup {
                 }
                 @if i % every == 0 {
                     text x=(format!("{:.1}", x + slot * 0.35)) y=(HEIGHT - 8.0) text-anchor="middle" font-size="10" fill="#333" {
-                        (p.start.get(5..).unwrap_or(&p.start))
+                        (day_month(&p.start))
                     }
                 }
             }
@@ -160,12 +181,12 @@ pub fn share(id: &str, title: &str, periods: &[(String, Option<f64>)], colour: &
                     @let h = plot_h * v;
                     rect x=(format!("{x:.1}")) y=(format!("{:.1}", TOP + plot_h - h)) width=(format!("{:.1}", slot * 0.7))
                         height=(format!("{h:.1}")) fill=(colour) {
-                        title { (label) ": " (format!("{:.1}%", v * 100.0)) }
+                        title { (crate::views::iso_date(label)) ": " (format!("{:.1}%", v * 100.0).replace('.', ",")) }
                     }
                 }
                 @if i % every == 0 {
                     text x=(format!("{:.1}", x + slot * 0.35)) y=(HEIGHT - 8.0) text-anchor="middle" font-size="10" fill="#333" {
-                        (label.get(5..).unwrap_or(label))
+                        (day_month(label))
                     }
                 }
             }
@@ -187,6 +208,11 @@ pub fn legend() -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn period_labels_read_day_then_month() {
+        assert_eq!(day_month("2026-11-28"), "28/11");
+    }
 
     #[test]
     fn axes_end_on_round_numbers() {

@@ -8,7 +8,7 @@ use sportello_core::stats::{Bucket, Counts, Report, Times};
 
 use super::svg;
 use crate::session::Actor;
-use crate::views::{channel_label, duration, page as layout, time};
+use crate::views::{channel_label, duration, iso_date, page as layout, time};
 
 /// One channel's state and backlog.
 #[derive(Debug, Clone, Serialize)]
@@ -109,6 +109,21 @@ fn headline(r: &Report) -> Markup {
     }
 }
 
+/// Sheets' titles by id, for the tables that name sheets.
+pub struct SheetTitles(std::collections::HashMap<String, String>);
+
+impl SheetTitles {
+    /// From `(id, title)` pairs.
+    pub fn new(pairs: std::collections::HashMap<String, String>) -> Self {
+        Self(pairs)
+    }
+
+    fn link(&self, id: &str) -> Markup {
+        let title = self.0.get(id).map(String::as_str).unwrap_or(id);
+        html! { a href=(format!("/sheets/{id}")) { (title) } }
+    }
+}
+
 /// The whole page; `link` is the query string of the CSV and JSON links.
 pub fn page(
     actor: &Actor,
@@ -116,6 +131,7 @@ pub fn page(
     health: &[ChannelHealth],
     channels: &[String],
     link: &str,
+    titles: &SheetTitles,
 ) -> Markup {
     let auto: Vec<(String, Option<f64>)> = r
         .periods
@@ -133,7 +149,7 @@ pub fn page(
         html! {
             h1 { "Statistiche dell'ufficio" }
             p class="muted" {
-                "Dal " (r.from) " al " (r.to) ". Tempi in ore di apertura dell'ufficio. "
+                "Dal " (iso_date(&r.from)) " al " (iso_date(&r.to)) ". Tempi in ore di apertura dell'ufficio. "
                 a href=(format!("/stats.csv?{link}")) { "Scarica CSV" } " · "
                 a href=(format!("/api/v1/stats?{link}")) { "JSON" }
             }
@@ -144,15 +160,15 @@ pub fn page(
                 (svg::messages(&r.periods))
                 (svg::legend())
                 (svg::share("chart-auto", "Tasso di risposta automatica per periodo", &auto, "#0066cc"))
-                div class="scroll" { table id="periods" {
+                div class="scroll" tabindex="0" role="region" aria-label="Messaggi per periodo, tabella" { table id="periods" {
                     (counts_head(unit))
-                    tbody { @for p in &r.periods { tr { th scope="row" { (p.start) } (counts_cells(&p.counts)) } } }
+                    tbody { @for p in &r.periods { tr { th scope="row" { (iso_date(&p.start)) } (counts_cells(&p.counts)) } } }
                     tfoot { tr { th scope="row" { "Totale" } (counts_cells(&r.totals)) } }
                 } }
             }
             section aria-labelledby="h-channels" {
                 h2 id="h-channels" { "Per canale" }
-                div class="scroll" { table id="channels" {
+                div class="scroll" tabindex="0" role="region" aria-label="Messaggi per canale, tabella" { table id="channels" {
                     (counts_head("Canale"))
                     tbody { @for c in &r.channels { tr { th scope="row" { (channel_label(&c.channel)) } (counts_cells(&c.counts)) } } }
                 } }
@@ -165,7 +181,7 @@ pub fn page(
                 }
             }
             (feedback(r))
-            (sheets_and_failures(r))
+            (sheets_and_failures(r, titles))
             (health_table(health))
         },
     )
@@ -193,7 +209,7 @@ fn feedback(r: &Report) -> Markup {
     }
 }
 
-fn sheets_and_failures(r: &Report) -> Markup {
+fn sheets_and_failures(r: &Report, titles: &SheetTitles) -> Markup {
     html! {
         section aria-labelledby="h-sheets" {
             h2 id="h-sheets" { "Schede" }
@@ -201,12 +217,12 @@ fn sheets_and_failures(r: &Report) -> Markup {
                 table id="top-sheets" {
                     caption { "Più usate" }
                     thead { tr { th scope="col" { "Scheda" } th scope="col" { "Risposte" } } }
-                    tbody { @for s in &r.top_sheets { tr { td { (s.sheet_id) } td { (s.count) } } } }
+                    tbody { @for s in &r.top_sheets { tr { td { (titles.link(&s.sheet_id)) } td { (s.count) } } } }
                 }
                 table id="rejected-sheets" {
                     caption { "Più respinte (👎)" }
                     thead { tr { th scope="col" { "Scheda" } th scope="col" { "👎" } } }
-                    tbody { @for s in &r.rejected_sheets { tr { td { (s.sheet_id) } td { (s.count) } } } }
+                    tbody { @for s in &r.rejected_sheets { tr { td { (titles.link(&s.sheet_id)) } td { (s.count) } } } }
                 }
             }
         }

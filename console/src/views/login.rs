@@ -34,6 +34,33 @@ pub fn login_page(error: Option<&str>, username: &str) -> Markup {
     )
 }
 
+/// The second step of a two-factor login: the code of the authenticator app, or a
+/// recovery code.
+pub fn code_page(error: Option<&str>, csrf: &str) -> Markup {
+    page(
+        "Codice di accesso",
+        None,
+        html! {
+            div class="login card" {
+                h1 { "Accesso in due passaggi" }
+                @if let Some(e) = error {
+                    p class="alert alert-danger" role="alert" id="login-error" { (e) }
+                }
+                form method="post" action="/login/code" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    div class="field" {
+                        label for="code" { "Codice dell'app di autenticazione" }
+                        p class="muted" id="code-help" { "Le 6 cifre che l'app mostra ora, oppure uno dei codici di recupero." }
+                        input id="code" name="code" type="text" autocomplete="one-time-code"
+                            aria-describedby="code-help" required autofocus;
+                    }
+                    button type="submit" class="btn" { "Accedi" }
+                }
+            }
+        },
+    )
+}
+
 /// Editors work on sheets, through the API for now.
 pub fn editor_home(actor: &Actor) -> Markup {
     super::page(

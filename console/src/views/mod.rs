@@ -2,79 +2,23 @@
 //! wrote can become markup. `PreEscaped` is used only for our own constant strings.
 //!
 //! The look follows Bootstrap Italia (the design system of Italian public administrations):
-//! a #0066CC header with the office's name, a sans-serif type, clear focus outlines.
+//! see [`layout`] for the header, footer and type. Dates and times are shown the Italian way
+//! (`28/11/2026 17:45`), in the office's time zone.
 
+pub mod account;
 pub mod conversation;
+pub mod layout;
 pub mod login;
 pub mod queue;
 pub mod tools;
 pub mod users;
 
 use axum::http::StatusCode;
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 
 use crate::session::Actor;
 
-/// The office's name in the header.
-pub const OFFICE: &str = "URP — Sportello";
-
-/// A whole page: header with navigation for the actor's role, main content.
-pub fn page(title: &str, actor: Option<&Actor>, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="it" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false}"#;
-                @if let Some(csrf) = actor.and_then(|a| a.csrf.as_deref()) {
-                    meta name="csrf-token" content=(csrf);
-                }
-                title { (title) " · " (OFFICE) }
-                link rel="stylesheet" href="/assets/console.css";
-                script src="/assets/htmx.min.js" defer {}
-                script src="/assets/console.js" defer {}
-            }
-            body {
-                a class="skip" href="#main" { "Vai al contenuto" }
-                header class="it-header" {
-                    div class="wrap" {
-                        a class="brand" href="/" { (OFFICE) }
-                        @if let Some(a) = actor {
-                            nav aria-label="Menu principale" {
-                                ul {
-                                    @if a.require(&[sportello_core::model::Role::Operator]).is_ok() {
-                                        li { a href="/queue" { "Coda" } }
-                                    }
-                                    @if a.require(crate::api::sheets::EDITORS).is_ok() {
-                                        li { a href="/sheets" { "Schede" } }
-                                    }
-                                    @if a.require(crate::stats::READERS).is_ok() {
-                                        li { a href="/stats" { "Statistiche" } }
-                                    }
-                                    @if a.role == sportello_core::model::Role::Admin {
-                                        li { a href="/users" { "Utenti e token" } }
-                                        li { a href="/audit" { "Registro" } }
-                                    }
-                                }
-                            }
-                            div class="who" {
-                                span { (a.name) " (" (role_label(a.role)) ")" }
-                                form method="post" action="/logout" {
-                                    (csrf_field(actor))
-                                    button type="submit" class="btn btn-link" { "Esci" }
-                                }
-                            }
-                        }
-                    }
-                }
-                main id="main" class="wrap" tabindex="-1" {
-                    (body)
-                }
-            }
-        }
-    }
-}
+pub use layout::{footer, header, page};
 
 /// The hidden CSRF field every form carries.
 pub fn csrf_field(actor: Option<&Actor>) -> Markup {
@@ -107,10 +51,33 @@ pub fn error_page(status: StatusCode, message: &str) -> Markup {
     )
 }
 
-/// A time as `<time>`: UTC on the server, turned into local time by the browser's script.
+/// A time as `<time>`: the date and time in the office's zone, Italian style
+/// (`28/11/2026 17:45`), with the exact UTC instant in `datetime`.
 pub fn time(ms: i64) -> Markup {
     let (date, clock) = utc(ms);
-    html! { time datetime=(format!("{date}T{clock}Z")) { (date) " " (clock) " UTC" } }
+    html! { time datetime=(format!("{date}T{clock}Z")) { (local(ms, layout::context().zone)) } }
+}
+
+/// `dd/mm/yyyy HH:MM` of a unix-ms instant in a time zone.
+pub fn local(ms: i64, zone: sportello_core::calendar::Zone) -> String {
+    let offset = zone.offset_ms(ms.div_euclid(86_400_000));
+    let secs = (ms + offset).div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    format!("{} {:02}:{:02}", date(days), rem / 3600, rem % 3600 / 60)
+}
+
+/// A day (days since 1970-01-01) as `dd/mm/yyyy`.
+pub fn date(days: i64) -> String {
+    let (y, m, d) = sportello_core::calendar::civil(days);
+    format!("{d:02}/{m:02}/{y}")
+}
+
+/// An ISO date (`2026-11-28`) as `28/11/2026`; anything else unchanged.
+pub fn iso_date(iso: &str) -> String {
+    match sportello_core::calendar::parse_date(iso) {
+        Some(days) => date(days),
+        None => iso.to_string(),
+    }
 }
 
 /// `YYYY-MM-DD` and `HH:MM:SS` of a unix-ms instant, in UTC.
@@ -167,6 +134,18 @@ mod tests {
             utc(1_795_884_353_000),
             ("2026-11-28".into(), "16:45:53".into())
         );
+    }
+
+    #[test]
+    fn times_read_the_italian_way_in_the_office_zone() {
+        use sportello_core::calendar::Zone;
+        // 28 November 2026, 16:45:53 UTC is 17:45 in Rome (winter time).
+        assert_eq!(
+            local(1_795_884_353_000, Zone::EuropeRome),
+            "28/11/2026 17:45"
+        );
+        assert_eq!(local(0, Zone::Fixed(0)), "01/01/1970 00:00");
+        assert_eq!(iso_date("2026-03-05"), "05/03/2026");
     }
 
     #[test]

@@ -138,7 +138,8 @@ pub fn teach(actor: &Actor, l: &Loaded) -> Markup {
                 }
             }
             @for p in &l.phrasings {
-                p class="muted" { "Proposta per " (p.sheet_id) ": «" (p.text) "» (" (p.state) ")" }
+                @let title = l.sheets.iter().find(|s| s.id == p.sheet_id).map_or(p.sheet_id.as_str(), |s| s.title.as_str());
+                p class="muted" { "Proposta per «" (title) "»: «" (p.text) "» (" (p.state) ")" }
             }
         }
     }

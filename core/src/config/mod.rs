@@ -13,6 +13,7 @@ use sportello_faq::MatcherParams;
 
 mod email;
 mod server;
+mod site;
 mod telegram;
 mod texts;
 mod webchat;
@@ -20,6 +21,7 @@ mod x;
 
 pub use email::EmailConfig;
 pub use server::{ConsoleConfig, DatabaseConfig, DispatcherConfig, SheetsConfig};
+pub use site::SiteConfig;
 pub use telegram::{TelegramConfig, TelegramMode};
 pub use texts::Texts;
 pub use webchat::WebchatConfig;
@@ -111,6 +113,8 @@ pub struct Config {
     pub webchat: WebchatConfig,
     /// `[office]`: the calendar response times are measured in.
     pub office: crate::calendar::OfficeConfig,
+    /// `[site]`: the body named in every page's header, and the footer's links.
+    pub site: SiteConfig,
 }
 
 impl Config {

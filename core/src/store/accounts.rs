@@ -23,6 +23,12 @@ pub struct AccountRow {
     pub disabled: bool,
     /// Created, unix ms.
     pub created_at: i64,
+    /// The name citizens see on the user's replies.
+    pub display_name: Option<String>,
+    /// An admin reset the password: the user must choose a new one.
+    pub must_change_password: bool,
+    /// Logins need a second factor.
+    pub two_factor: bool,
 }
 
 /// An API token as the admin's list shows it (never the token itself).
@@ -64,7 +70,8 @@ impl Store {
     /// Every user, by name.
     pub async fn accounts(&self) -> Result<Vec<AccountRow>> {
         let rows = sqlx::query(
-            "select id, username, role, disabled, created_at from users order by username",
+            "select id, username, role, disabled, created_at, display_name, must_change_password, \
+             totp_enabled_at from users order by username",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -76,6 +83,9 @@ impl Store {
                     role: role_of(r)?,
                     disabled: r.try_get::<i64, _>("disabled")? != 0,
                     created_at: r.try_get("created_at")?,
+                    display_name: r.try_get("display_name")?,
+                    must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
+                    two_factor: r.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some(),
                 })
             })
             .collect()

@@ -10,6 +10,7 @@
 
 mod accounts;
 mod conversations;
+mod credentials;
 mod desk;
 mod drafts;
 mod email;
@@ -22,6 +23,7 @@ mod sessions;
 mod sheets;
 mod stats;
 mod transcript;
+mod two_factor;
 mod users;
 mod x;
 
@@ -46,12 +48,14 @@ pub use users::{Principal, UserRow};
 pub use x::{XOutgoing, XTokens, XUser};
 
 pub use accounts::{AccountRow, AuditRow, TokenRow};
+pub use credentials::DISPLAY_NAME_MAX;
 pub use desk::{NoteRow, OfficeNotificationRow, PhrasingRow};
 pub use drafts::{DraftRow, RevisionRow};
 pub use email::{EmailAttachmentRow, NewEmailAttachment};
 pub use learn::UnansweredRow;
 pub use queue::ConversationFilter;
 pub use sessions::{NewSession, SessionRow};
+pub use two_factor::{RECOVERY_CODES, TwoFactor, totp_code};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

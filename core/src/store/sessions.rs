@@ -33,6 +33,12 @@ pub struct SessionRow {
     pub last_seen_at: i64,
     /// Created, unix ms.
     pub created_at: i64,
+    /// The user must choose a new password before anything else (an admin reset it).
+    pub must_change_password: bool,
+    /// Opened by the password alone: it grants nothing until the second factor is given.
+    pub second_factor_pending: bool,
+    /// The name citizens see on the user's replies.
+    pub display_name: Option<String>,
 }
 
 impl Store {
@@ -43,6 +49,22 @@ impl Store {
         user_id: i64,
         idle_ms: i64,
         max_ms: i64,
+    ) -> Result<NewSession> {
+        self.open_session(user_id, idle_ms, max_ms, false).await
+    }
+
+    /// Open a session that waits for the second factor: it grants nothing, and ends after
+    /// `max_ms` (a few minutes) unless [`Store::create_session`] replaces it.
+    pub async fn create_pending_session(&self, user_id: i64, max_ms: i64) -> Result<NewSession> {
+        self.open_session(user_id, max_ms, max_ms, true).await
+    }
+
+    async fn open_session(
+        &self,
+        user_id: i64,
+        idle_ms: i64,
+        max_ms: i64,
+        pending: bool,
     ) -> Result<NewSession> {
         let now = self.now_ms();
         let session = NewSession {
@@ -55,14 +77,15 @@ impl Store {
             .execute(&mut *w.tx)
             .await?;
         sqlx::query(
-            "insert into sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) \
-             values ($1, $2, $3, $4, $4, $5)",
+            "insert into sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, \
+             second_factor_pending) values ($1, $2, $3, $4, $4, $5, $6)",
         )
         .bind(sha256_hex(&session.id))
         .bind(user_id)
         .bind(&session.csrf)
         .bind(now)
         .bind(now + idle_ms.min(max_ms))
+        .bind(i64::from(pending))
         .execute(&mut *w.tx)
         .await?;
         w.commit().await?;
@@ -72,7 +95,8 @@ impl Store {
     /// The live session of a cookie's id, with its (active) user.
     pub async fn session(&self, id: &str) -> Result<Option<SessionRow>> {
         let row = sqlx::query(
-            "select u.id, u.username, u.role, s.csrf_token, s.last_seen_at, s.created_at \
+            "select u.id, u.username, u.role, u.must_change_password, u.display_name, \
+             s.csrf_token, s.last_seen_at, s.created_at, s.second_factor_pending \
              from sessions s join users u on u.id = s.user_id \
              where s.id_hash = $1 and s.expires_at > $2 and u.disabled = 0",
         )
@@ -91,6 +115,9 @@ impl Store {
             csrf: row.try_get("csrf_token")?,
             last_seen_at: row.try_get("last_seen_at")?,
             created_at: row.try_get("created_at")?,
+            must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
+            second_factor_pending: row.try_get::<i64, _>("second_factor_pending")? != 0,
+            display_name: row.try_get("display_name")?,
         }))
     }
 

@@ -24,6 +24,10 @@ pub struct TranscriptEntry {
     pub buttons: Vec<Button>,
     /// Stored, unix ms.
     pub created_at: i64,
+    /// For an operator's message, the name the operator chose to show citizens ("Giulia
+    /// dell'URP"), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 impl Store {
@@ -38,9 +42,11 @@ impl Store {
         // Every join follows an index: contacts (channel, external_id), conversations
         // (contact_id), messages (conversation_id, id), outbox (conversation_id).
         let rows = sqlx::query(
-            "select m.id, o.id as outbox_id, m.author, m.text, o.buttons, m.created_at \
+            "select m.id, o.id as outbox_id, m.author, m.text, o.buttons, m.created_at, \
+             u.display_name \
              from contacts k join conversations c on c.contact_id = k.id \
              join messages m on m.conversation_id = c.id \
+             left join users u on u.id = m.author_user_id \
              left join outbox o on o.conversation_id = m.conversation_id and o.message_id = m.id \
              where k.channel = $1 and k.external_id = $2 order by m.id desc limit $3",
         )
@@ -64,6 +70,7 @@ impl Store {
                             None => Vec::new(),
                         },
                         created_at: row.try_get("created_at")?,
+                        signature: row.try_get("display_name")?,
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;

@@ -74,12 +74,25 @@ impl Drop for Driver {
     }
 }
 
-/// `target/screenshots/NAME.png`.
-pub async fn screenshot(browser: &Client, name: &str) {
+/// Where screenshots go: `target/screenshots/`.
+fn screenshots() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| super::root().join("target"));
-    let dir = target.join("screenshots");
+    target.join("screenshots")
+}
+
+/// `target/screenshots/NAME.png` of the first element matching `css` alone.
+pub async fn screenshot_of(browser: &Client, css: &str, name: &str) {
+    let element = browser.find(Locator::Css(css)).await.unwrap();
+    let png = element.screenshot().await.unwrap();
+    std::fs::create_dir_all(screenshots()).unwrap();
+    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
+}
+
+/// `target/screenshots/NAME.png`.
+pub async fn screenshot(browser: &Client, name: &str) {
+    let dir = screenshots();
     browser
         .execute("window.scrollTo(0, 0)", vec![])
         .await

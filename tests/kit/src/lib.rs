@@ -9,6 +9,7 @@
 //! - [`served`]: the `sportello` binary as a process, for the tests where the process
 //!   matters (start-up, signals, logs, crashes).
 
+pub mod axe;
 pub mod browser;
 pub mod chat;
 pub mod served;
