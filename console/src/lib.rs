@@ -33,6 +33,7 @@ pub mod email_feedback;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod offices;
 pub mod queue;
 pub mod session;
 pub mod sheets;
@@ -111,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .merge(attachments::router())
         .merge(email_feedback::router())
         .merge(users::router())
+        .merge(offices::router())
         .merge(stats::router())
         .merge(sheets::router())
         .nest("/api/v1", api::router())

@@ -65,6 +65,7 @@ pub async fn list(
         min_wait_ms: None,
         limit,
         offset: q.offset.unwrap_or(0).max(0),
+        ..ConversationFilter::default()
     };
     let rows = state.intake.store().find_conversations(&filter).await?;
     Ok(Json(
@@ -176,7 +177,10 @@ pub async fn transfer(
     let n = actions::transfer(&s, &a, id, &t.office).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "office_notification_id": n })),
+        Json(json!({
+            "office_notification_id": n.office_email,
+            "citizen_told": n.citizen_told,
+        })),
     )
         .into_response())
 }

@@ -5,6 +5,7 @@
 //! a #0066CC header with the office's name, a sans-serif type, clear focus outlines.
 
 pub mod conversation;
+pub mod labels;
 pub mod login;
 pub mod queue;
 pub mod tools;
@@ -54,6 +55,7 @@ pub fn page(title: &str, actor: Option<&Actor>, body: Markup) -> Markup {
                                     }
                                     @if a.role == sportello_core::model::Role::Admin {
                                         li { a href="/users" { "Utenti e token" } }
+                                        li { a href="/offices" { "Uffici" } }
                                         li { a href="/audit" { "Registro" } }
                                     }
                                 }
