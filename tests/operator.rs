@@ -470,8 +470,22 @@ async fn teaching_defaults_to_the_question_behind_the_handoff_and_the_bots_best_
 }
 
 #[tokio::test]
-async fn editors_edit_a_proposed_phrasing_dismiss_a_question_or_refer_it_elsewhere() {
-    let app = TestApp::sqlite().await;
+async fn editors_edit_a_proposed_phrasing_dismiss_a_question_or_refer_it_elsewhere_on_sqlite() {
+    editors_edit_a_proposed_phrasing_dismiss_a_question_or_refer_it_elsewhere(
+        &TestApp::sqlite().await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn editors_edit_a_proposed_phrasing_dismiss_a_question_or_refer_it_elsewhere_on_postgres() {
+    editors_edit_a_proposed_phrasing_dismiss_a_question_or_refer_it_elsewhere(
+        &TestApp::postgres().await,
+    )
+    .await;
+}
+
+async fn editors_edit_a_proposed_phrasing_dismiss_a_question_or_refer_it_elsewhere(app: &TestApp) {
     app.add_user("mario", Role::Operator).await;
     app.add_user("elena", Role::Editor).await;
     let id = app
