@@ -7,7 +7,9 @@
 //! - [`session`]: who is asking — session cookie or `Authorization: Bearer` token — and the
 //!   CSRF check on every state-changing request that comes with a session cookie.
 //! - [`auth`]: `/login` and `/logout`, with login attempts throttled in the database.
-//! - [`queue`] and [`conversations`]: the operators' pages; [`users`]: the admin's page.
+//! - [`queue`] and [`conversations`]: the operators' pages (queue views, triage and search;
+//!   the conversation with its pinned reply box); [`users`] and [`offices`] (offices and
+//!   their members): the admin's pages.
 //! - [`actions`]: claim, release, reply, resolve, transfer, notes, "teach the bot", retry —
 //!   one implementation behind both the pages and the API.
 //! - [`api`]: `/api/v1`, built from one route table that also yields `openapi.json`;
@@ -17,7 +19,8 @@
 //! - [`stats`]: `/stats`, the office's figures as SVG charts, tables and CSV, and channel
 //!   health; the same figures at `GET /api/v1/stats`.
 //! - [`events`]: live queue updates over Server-Sent Events.
-//! - [`views`]: the HTML (maud, which escapes every value it is given).
+//! - [`views`]: the HTML (maud, which escapes every value it is given); `views::labels` holds
+//!   the Italian names of the store's codes, so no internal code reaches a page.
 //! - [`health`]: `GET /healthz` and `GET /metrics`.
 //!
 //! Errors are one [`Error`] enum; pages render it as a small HTML page, the API as
