@@ -381,3 +381,47 @@ async fn retry(
     actions::retry(&state, &actor, id, outbox).await?;
     Ok(Redirect::to(&format!("/conversations/{id}?done=retry#deliveries")).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use sportello_core::model::ConversationStatus;
+
+    use super::*;
+
+    fn conversation(name: &str) -> ConversationRow {
+        ConversationRow {
+            id: 42,
+            channel: "telegram".into(),
+            thread: "t".into(),
+            contact: "c".into(),
+            contact_name: name.into(),
+            unreachable: false,
+            subject: None,
+            status: ConversationStatus::Assigned,
+            assignee: None,
+            office: None,
+            opened_at: 0,
+            escalated_at: None,
+            first_response_at: None,
+            resolved_at: None,
+            last_message_at: 0,
+        }
+    }
+
+    #[test]
+    fn placeholders_become_the_name_and_the_reference() {
+        let text = "Buongiorno {nome}, la sua pratica (rif. {rif}) è in corso.";
+        assert_eq!(
+            fill_placeholders(text, &conversation("Anna Rossi")),
+            "Buongiorno Anna Rossi, la sua pratica (rif. 42) è in corso."
+        );
+    }
+
+    #[test]
+    fn an_unknown_name_leaves_no_gap() {
+        assert_eq!(
+            fill_placeholders("Buongiorno {nome}, grazie.", &conversation(" ")),
+            "Buongiorno, grazie."
+        );
+    }
+}
