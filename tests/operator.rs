@@ -97,6 +97,14 @@ async fn the_queue_has_three_views_with_counts_and_finds_by_reference_citizen_an
             .collect();
         assert_eq!(rows, vec![found], "search {query:?}");
     }
+    let found: serde_json::Value = m
+        .get("/api/v1/conversations?q=bruno")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["conversations"].as_array().unwrap().len(), 1);
+    assert_eq!(found["conversations"][0]["id"], other);
     // "Next in queue" opens the oldest conversation waiting in Mario's offices.
     let next = m.get("/queue/next").await;
     assert_eq!(next.status(), 303);
