@@ -99,10 +99,68 @@
     select(0, false);
   }
 
+  // The reply box's "Inserisci" buttons: fetch the text and put it where the cursor is,
+  // keeping what was typed (without this script the form posts the text and gets it back).
+  function insertButtons() {
+    var form = document.getElementById("reply-form");
+    var box = document.getElementById("reply-text");
+    if (!form || !box || !window.fetch) return;
+    form.querySelectorAll("button[data-insert]").forEach(function (button) {
+      button.addEventListener("click", function (e) {
+        e.preventDefault();
+        var param = button.getAttribute("data-insert");
+        var select = document.getElementById(param);
+        if (!select) return;
+        var url = form.getAttribute("data-snippets") + "?" + param + "=" + encodeURIComponent(select.value);
+        fetch(url, { credentials: "same-origin" }).then(function (r) {
+          if (!r.ok) throw new Error(r.status);
+          return r.text();
+        }).then(function (text) {
+          var start = box.selectionStart, end = box.selectionEnd, value = box.value;
+          if (document.activeElement !== box && start === end) start = end = value.length;
+          var before = value.slice(0, start), after = value.slice(end);
+          var sep = before && !/\s$/.test(before) ? "\n\n" : "";
+          box.value = before + sep + text + after;
+          var caret = (before + sep + text).length;
+          box.focus();
+          box.setSelectionRange(caret, caret);
+          box.dispatchEvent(new Event("input", { bubbles: true }));
+        }).catch(function () {
+          form.requestSubmit ? form.requestSubmit(button) : form.submit();
+        });
+      });
+    });
+  }
+
+  // Keyboard shortcuts: Ctrl+Enter sends the reply; outside text fields, N opens the next
+  // conversation in the queue and C claims the one on screen.
+  function shortcuts() {
+    document.addEventListener("keydown", function (e) {
+      var t = e.target;
+      if (t && t.id === "reply-text" && e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        var send = document.getElementById("send-reply");
+        if (send) send.click();
+        return;
+      }
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+      var target = null;
+      if (e.key === "n" || e.key === "N") target = document.getElementById("next-in-queue");
+      if (e.key === "c" || e.key === "C") target = document.getElementById("claim-button");
+      if (target) {
+        e.preventDefault();
+        target.click();
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-tabs]").forEach(tabs);
     liveQueue();
     lengthGuide();
+    insertButtons();
+    shortcuts();
   });
   document.addEventListener("htmx:afterSwap", function (e) {
     // Tell screen-reader users, politely, that the queue changed under them.

@@ -118,31 +118,58 @@ pub async fn resolve(state: &AppState, actor: &Actor, id: i64) -> Result<(), Err
     Ok(())
 }
 
-/// Tag a conversation with an office and queue the office's email with the transcript.
+/// What a transfer did, for the operator's notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transfer {
+    /// The office's email, when the email channel runs and will send it.
+    pub office_email: Option<i64>,
+    /// Whether the citizen was told.
+    pub citizen_told: bool,
+}
+
+/// Move a conversation to an office's queue: whoever held it lets it go, the citizen is told
+/// in one sentence, and the office gets the transcript by email when the email channel runs.
 pub async fn transfer(
     state: &AppState,
     actor: &Actor,
     id: i64,
     office: &str,
-) -> Result<i64, Error> {
+) -> Result<Transfer, Error> {
     actor.require(OPERATORS)?;
     let store = state.intake.store();
     let c = store.conversation(id).await?;
     check_holder(&c, actor)?;
     let offices = store.offices().await?;
     let Some(o) = offices.iter().find(|o| o.id == office) else {
+        let message = if office.is_empty() {
+            "Scegli l'ufficio a cui trasferire la conversazione.".to_string()
+        } else {
+            format!("Ufficio sconosciuto: {office:?}.")
+        };
         return Err(Error::Fields {
-            message: format!("Ufficio sconosciuto: {office:?}."),
-            fields: [("office".to_string(), "ufficio sconosciuto".to_string())].into(),
+            message,
+            fields: [("office".to_string(), "scegli un ufficio".to_string())].into(),
         });
     };
-    let subject = format!("[Sportello] Conversazione n. {id} trasferita a {}", o.name);
-    let body = transcript(state, &c).await?;
-    let notification = store
-        .transfer_and_notify(id, office, &subject, &body, &actor.name)
+    // An email only when it can leave: the email channel runs and the office has an address.
+    let email_runs = state.channels.iter().any(|c| c == "email");
+    let email = if email_runs && !o.email.is_empty() {
+        Some(sportello_core::intake::OfficeEmail {
+            subject: format!("[Sportello] Conversazione n. {id} trasferita a {}", o.name),
+            body: transcript(state, &c).await?,
+        })
+    } else {
+        None
+    };
+    let done = state
+        .intake
+        .transfer(id, &o.id, &o.name, &actor.name, email.as_ref())
         .await?;
     state.events.notify();
-    Ok(notification)
+    Ok(Transfer {
+        office_email: done.office_email,
+        citizen_told: done.citizen_message.is_some(),
+    })
 }
 
 /// The transcript an office receives, as plain text.
@@ -178,26 +205,35 @@ pub async fn note(state: &AppState, actor: &Actor, id: i64, text: &str) -> Resul
     Ok(state.intake.store().add_note(id, &actor.name, text).await?)
 }
 
-/// "Teach the bot": propose the citizen's question (a message of this conversation, by
-/// default the last one they wrote) as a phrasing of a sheet.
+/// "Teach the bot": propose a citizen's question (a message of this conversation, by
+/// default the one that caused the handoff) as a phrasing of a sheet, in the operator's
+/// words when they edited it. A request for a person or a greeting is never proposed.
 pub async fn teach(
     state: &AppState,
     actor: &Actor,
     id: i64,
     sheet: &str,
     message: Option<i64>,
+    phrasing: Option<&str>,
 ) -> Result<i64, Error> {
     actor.require(OPERATORS)?;
     let store = state.intake.store();
     let messages = store.messages(id).await?;
+    let default = store
+        .triage(&[id])
+        .await?
+        .remove(&id)
+        .and_then(|t| t.question_message);
+    let wanted = message.or(default);
     let question = messages
         .iter()
-        .rev()
         .filter(|m| m.author == "citizen")
-        .find(|m| message.is_none_or(|wanted| m.id == wanted))
+        .filter(|m| sportello_core::store::is_question(m.decision.as_deref(), m.reason.as_deref()))
+        .find(|m| Some(m.id) == wanted)
         .ok_or_else(|| Error::Invalid("Nessuna domanda del cittadino da proporre.".into()))?;
+    let text = phrasing.unwrap_or(&question.text);
     Ok(store
-        .propose_phrasing(sheet, &question.text, id, Some(question.id), &actor.name)
+        .propose_phrasing(sheet, text, id, Some(question.id), &actor.name)
         .await?)
 }
 

@@ -7,8 +7,10 @@
 //! - [`session`]: who is asking — session cookie or `Authorization: Bearer` token — and the
 //!   CSRF check on every state-changing request that comes with a session cookie.
 //! - [`auth`]: `/login` and `/logout`, with login attempts throttled in the database.
-//! - [`queue`] and [`conversations`]: the operators' pages; [`users`]: the admin's page;
-//!   [`account`]: everyone's own profile (password, name shown to citizens, two-factor login).
+//! - [`queue`] and [`conversations`]: the operators' pages (queue views, triage and search;
+//!   the conversation with its pinned reply box); [`users`] and [`offices`] (offices and
+//!   their members): the admin's pages; [`account`]: everyone's own profile (password, name
+//!   shown to citizens, two-factor login).
 //! - [`actions`]: claim, release, reply, resolve, transfer, notes, "teach the bot", retry —
 //!   one implementation behind both the pages and the API.
 //! - [`api`]: `/api/v1`, built from one route table that also yields `openapi.json`;
@@ -18,7 +20,8 @@
 //! - [`stats`]: `/stats`, the office's figures as SVG charts, tables and CSV, and channel
 //!   health; the same figures at `GET /api/v1/stats`.
 //! - [`events`]: live queue updates over Server-Sent Events.
-//! - [`views`]: the HTML (maud, which escapes every value it is given).
+//! - [`views`]: the HTML (maud, which escapes every value it is given); `views::labels` holds
+//!   the Italian names of the store's codes, so no internal code reaches a page.
 //! - [`health`]: `GET /healthz` and `GET /metrics`.
 //!
 //! Errors are one [`Error`] enum; pages render it as a small HTML page, the API as
@@ -35,6 +38,7 @@ pub mod email_feedback;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod offices;
 pub mod queue;
 pub mod session;
 pub mod sheets;
@@ -123,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         .merge(email_feedback::router())
         .merge(users::router())
         .merge(account::router())
+        .merge(offices::router())
         .merge(stats::router())
         .merge(sheets::router())
         .nest("/api/v1", api::router())

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/queue", get(page))
         .route("/queue/table", get(table))
         .route("/queue/events", get(events))
+        .route("/queue/next", get(next))
         .route("/queue/{id}/claim", post(claim))
         .route_layer(axum::middleware::from_fn_with_state(
             Gate::page(actions::OPERATORS),
@@ -33,6 +34,12 @@ pub fn router() -> Router<AppState> {
 /// The queue's filters, as query parameters.
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct QueueQuery {
+    /// `mine` (held by me), `unassigned` (waiting, in my offices), or empty for all.
+    #[serde(default)]
+    pub view: String,
+    /// A reference number, a citizen's name or address, or words of the conversation.
+    #[serde(default)]
+    pub q: String,
     /// `queued`, `assigned`, or empty for both.
     #[serde(default)]
     pub status: String,
@@ -68,14 +75,52 @@ impl QueueQuery {
     }
 }
 
+/// Who is looking at the queue: their id and offices pick what "mine" and "unassigned" hold.
+#[derive(Debug, Clone, Default)]
+pub struct Viewer {
+    /// The user's id (none for an API token without a user).
+    pub user_id: Option<i64>,
+    /// The offices they belong to (none: every office).
+    pub offices: Vec<String>,
+}
+
+impl Viewer {
+    /// The viewer an actor is.
+    pub async fn of(state: &AppState, actor: &crate::session::Actor) -> Result<Self, Error> {
+        let store = state.intake.store();
+        let user_id = match actor.user_id {
+            Some(id) => Some(id),
+            None => store.active_user_id(&actor.name).await?,
+        };
+        let offices = match user_id {
+            Some(id) => store.user_offices(id).await?,
+            None => Vec::new(),
+        };
+        Ok(Self { user_id, offices })
+    }
+}
+
 impl QueueQuery {
-    /// The store filter.
-    pub fn filter(&self) -> ConversationFilter {
-        let statuses = match self.status.as_str() {
+    /// The store filter, for `viewer`.
+    pub fn filter(&self, viewer: &Viewer) -> ConversationFilter {
+        let mut statuses = match self.status.as_str() {
             "queued" => vec![ConversationStatus::Queued],
             "assigned" => vec![ConversationStatus::Assigned],
             _ => vec![ConversationStatus::Queued, ConversationStatus::Assigned],
         };
+        let (mut assignee_id, mut office_scope) = (None, Vec::new());
+        match self.view.as_str() {
+            "mine" => {
+                statuses = vec![ConversationStatus::Assigned];
+                // No user, no conversations of theirs: an id no row has.
+                assignee_id = Some(viewer.user_id.unwrap_or(-1));
+            }
+            "unassigned" => {
+                statuses = vec![ConversationStatus::Queued];
+                office_scope = viewer.offices.clone();
+            }
+            _ => {}
+        }
         let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
         ConversationFilter {
             statuses,
@@ -87,6 +132,9 @@ impl QueueQuery {
                 .ok()
                 .filter(|a| *a > 0)
                 .map(|a| a * 60_000),
+            assignee_id,
+            office_scope,
+            search: some(self.q.trim()),
             limit: PAGE,
             offset: self.page_number() * PAGE,
         }
@@ -96,6 +144,8 @@ impl QueueQuery {
     pub fn query_string(&self) -> String {
         let mut parts = Vec::new();
         let fields = [
+            ("view", &self.view),
+            ("q", &self.q),
             ("status", &self.status),
             ("channel", &self.channel),
             ("office", &self.office),
@@ -123,17 +173,41 @@ pub fn encode(v: &str) -> String {
         .collect()
 }
 
-async fn rows(state: &AppState, q: &QueueQuery) -> Result<views::queue::Rows, Error> {
+async fn rows(
+    state: &AppState,
+    actor: &crate::session::Actor,
+    q: &QueueQuery,
+) -> Result<views::queue::Rows, Error> {
     let store = state.intake.store();
-    let conversations = store.find_conversations(&q.filter()).await?;
+    let viewer = Viewer::of(state, actor).await?;
+    let conversations = store.find_conversations(&q.filter(&viewer)).await?;
     let ids: Vec<i64> = conversations.iter().map(|c| c.id).collect();
-    let texts = store.last_citizen_texts(&ids).await?;
+    let policy = state.intake.policy();
+    let matcher = policy.matcher();
+    let triage = store.triage(&ids).await?;
+    let sheet_offices = triage
+        .iter()
+        .filter_map(|(id, t)| Some((*id, policy.sheet_office(t.sheet.as_deref()?)?)))
+        .collect();
+    let labels = triage
+        .iter()
+        .map(|(id, t)| {
+            let sheet = t.sheet.as_deref().and_then(|s| matcher.sheet(s));
+            (*id, views::labels::handoff(t.reason, sheet))
+        })
+        .collect();
     Ok(views::queue::Rows {
         conversations,
-        texts,
+        triage,
+        labels,
+        sheet_offices,
+        counts: store
+            .queue_counts(viewer.user_id.unwrap_or(-1), &viewer.offices)
+            .await?,
         now: store.now_ms(),
         target_ms: state.console.queue_target_minutes as i64 * 60_000,
         offices: store.offices().await?,
+        calendar: state.calendar.clone(),
     })
 }
 
@@ -143,7 +217,7 @@ async fn page(
     Query(q): Query<QueueQuery>,
 ) -> PageResult<Markup> {
     actor.require(actions::OPERATORS)?;
-    let rows = rows(&state, &q).await?;
+    let rows = rows(&state, &actor, &q).await?;
     Ok(views::queue::page(&actor, &q, &rows))
 }
 
@@ -153,7 +227,11 @@ async fn table(
     Query(q): Query<QueueQuery>,
 ) -> PageResult<Markup> {
     actor.require(actions::OPERATORS)?;
-    Ok(views::queue::table(&actor, &rows(&state, &q).await?, &q))
+    Ok(views::queue::table(
+        &actor,
+        &rows(&state, &actor, &q).await?,
+        &q,
+    ))
 }
 
 async fn events(
@@ -175,10 +253,37 @@ async fn claim(
     match actions::claim(&state, &actor, id).await {
         Ok(()) => Ok(Redirect::to(&format!("/conversations/{id}")).into_response()),
         Err(Error::Conflict(why)) => {
-            let rows = rows(&state, &q).await?;
+            let rows = rows(&state, &actor, &q).await?;
             let page = views::queue::page_with_notice(&actor, &q, &rows, Some(&why));
             Ok((axum::http::StatusCode::CONFLICT, page).into_response())
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// "Next in queue": open the conversation waiting longest in the operator's offices (the
+/// queue itself, saying so, when none waits).
+async fn next(State(state): State<AppState>, PageActor(actor): PageActor) -> PageResult<Response> {
+    actor.require(actions::OPERATORS)?;
+    let q = QueueQuery {
+        view: "unassigned".into(),
+        ..QueueQuery::default()
+    };
+    let viewer = Viewer::of(&state, &actor).await?;
+    let mut filter = q.filter(&viewer);
+    filter.limit = 1;
+    let first = state.intake.store().find_conversations(&filter).await?;
+    Ok(match first.first() {
+        Some(c) => Redirect::to(&format!("/conversations/{}", c.id)).into_response(),
+        None => {
+            let rows = rows(&state, &actor, &q).await?;
+            views::queue::page_with_notice(
+                &actor,
+                &q,
+                &rows,
+                Some("Nessuna conversazione in attesa."),
+            )
+            .into_response()
+        }
+    })
 }

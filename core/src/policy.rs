@@ -98,6 +98,13 @@ impl Policy {
         &self.texts
     }
 
+    /// The office a published sheet names, if it is a known office.
+    pub fn sheet_office(&self, sheet_id: &str) -> Option<String> {
+        let knowledge = self.knowledge.snapshot();
+        let office = knowledge.matcher.sheet(sheet_id)?.office.clone()?;
+        knowledge.offices.contains_key(&office).then_some(office)
+    }
+
     /// Decide for a message in a conversation the bot holds.
     pub fn decide(&self, text: &str, action: &Action, caps: ChannelCaps) -> Outcome {
         let matcher = self.matcher();

@@ -13,6 +13,7 @@
 //! the bot's answers only.
 
 mod conn;
+mod offices;
 pub mod parse;
 mod process;
 mod receive;
@@ -127,7 +128,12 @@ impl Channel for Email {
         self.attach(intake.clone());
         intake.register(NAME, self.caps());
         intake.health().running(NAME, true);
-        let result = self.receive(intake.clone(), shutdown).await;
+        // Office emails leave from whichever process runs the channel; each row is leased.
+        let offices = self.send_office_mail(intake.clone(), shutdown.clone());
+        let result = tokio::select! {
+            r = self.receive(intake.clone(), shutdown.clone()) => r,
+            () = offices => Ok(()),
+        };
         intake.health().running(NAME, false);
         result
     }

@@ -22,11 +22,13 @@ pub struct ListQuery {
     status: Option<String>,
     channel: Option<String>,
     office: Option<String>,
+    q: Option<String>,
     limit: Option<i64>,
     offset: Option<i64>,
 }
 
-/// `GET /conversations`: filtered by status (comma-separated), channel, office.
+/// `GET /conversations`: filtered by status (comma-separated), channel, office, and a search
+/// (`q`: reference number, citizen, or words of the conversation).
 pub async fn list(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -65,6 +67,8 @@ pub async fn list(
         min_wait_ms: None,
         limit,
         offset: q.offset.unwrap_or(0).max(0),
+        search: q.q.filter(|s| !s.trim().is_empty()),
+        ..ConversationFilter::default()
     };
     let rows = state.intake.store().find_conversations(&filter).await?;
     Ok(Json(
@@ -176,7 +180,10 @@ pub async fn transfer(
     let n = actions::transfer(&s, &a, id, &t.office).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "office_notification_id": n })),
+        Json(json!({
+            "office_notification_id": n.office_email,
+            "citizen_told": n.citizen_told,
+        })),
     )
         .into_response())
 }

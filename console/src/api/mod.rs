@@ -121,7 +121,7 @@ pub fn routes() -> Vec<ApiRoute> {
         route(
             Method::POST,
             "/conversations/{id}/transfer",
-            "Trasferisci a un ufficio (email all'ufficio in coda)",
+            "Trasferisci alla coda di un ufficio (avvisa il cittadino; email all'ufficio se il canale email è attivo)",
             op,
             Some("Transfer"),
             "Created",

@@ -151,6 +151,7 @@ pub fn document() -> Value {
                 ("status", "string"),
                 ("channel", "string"),
                 ("office", "string"),
+                ("q", "string"),
                 ("limit", "integer"),
                 ("offset", "integer"),
             ] {

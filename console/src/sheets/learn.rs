@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/sheets/learn", get(page))
         .route("/sheets/learn/phrasings/{id}/{verdict}", post(decide))
         .route("/sheets/learn/teach", post(teach))
+        .route("/sheets/learn/verdict", post(verdict))
         .route_layer(axum::middleware::from_fn_with_state(
             Gate::page(EDITORS),
             gate,
@@ -41,24 +42,38 @@ pub struct Group {
     words: BTreeSet<String>,
 }
 
+/// A question's normalised words.
+fn words_of(text: &str) -> BTreeSet<String> {
+    sportello_faq::analysis::fingerprint(text)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether two sets of words overlap by at least half (Jaccard).
+fn similar(a: &BTreeSet<String>, b: &BTreeSet<String>) -> bool {
+    let shared = a.intersection(b).count();
+    let all = a.union(b).count();
+    all > 0 && shared * 2 >= all
+}
+
+impl Group {
+    /// Whether `question` belongs in this group (an editor's verdict on it covers the group).
+    pub fn covers(&self, question: &str) -> bool {
+        similar(&self.words, &words_of(question))
+    }
+}
+
 /// Group questions whose normalised words overlap by at least half (Jaccard), the largest
 /// groups first.
 pub fn group(questions: &[UnansweredRow]) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for q in questions {
-        let words: BTreeSet<String> = sportello_faq::analysis::fingerprint(&q.text)
-            .split_whitespace()
-            .map(str::to_string)
-            .collect();
+        let words = words_of(&q.text);
         if words.is_empty() {
             continue;
         }
-        let similar = groups.iter_mut().find(|g| {
-            let shared = g.words.intersection(&words).count();
-            let all = g.words.union(&words).count();
-            shared * 2 >= all
-        });
-        match similar {
+        match groups.iter_mut().find(|g| similar(&g.words, &words)) {
             Some(g) => {
                 g.count += 1;
                 if g.examples.len() < 3 && !g.examples.contains(&q.text) {
@@ -99,8 +114,13 @@ async fn page(
         .await?;
     let pending = store.pending_phrasings().await?;
     let sheets = store.sheets().await?;
+    let verdicts = store.learn_verdicts().await?;
+    let groups: Vec<Group> = group(&questions)
+        .into_iter()
+        .filter(|g| !verdicts.iter().any(|v| g.covers(&v.question)))
+        .collect();
     Ok(
-        super::learn_view::page(&actor, days, &pending, &group(&questions), &sheets)
+        super::learn_view::page(&actor, days, &pending, &groups, &sheets, &verdicts)
             .into_response(),
     )
 }
@@ -134,10 +154,19 @@ async fn add_phrasing(
     Ok(())
 }
 
+/// An approval may carry the phrasing in the editor's words.
+#[derive(Debug, Default, Deserialize)]
+pub struct DecideForm {
+    /// The phrasing as edited (empty: as proposed).
+    #[serde(default)]
+    pub text: String,
+}
+
 async fn decide(
     State(state): State<AppState>,
     PageActor(actor): PageActor,
     Path((id, verdict)): Path<(i64, String)>,
+    Form(f): Form<DecideForm>,
 ) -> PageResult<Response> {
     actor.require(EDITORS)?;
     let approve = match verdict.as_str() {
@@ -148,7 +177,7 @@ async fn decide(
     let row = state
         .intake
         .store()
-        .decide_phrasing(id, approve, &actor.name)
+        .decide_phrasing_as(id, approve, Some(f.text.as_str()), &actor.name)
         .await?;
     if approve {
         add_phrasing(&state, &actor, &row.sheet_id, &row.text).await?;
@@ -176,6 +205,77 @@ async fn teach(
     }
     add_phrasing(&state, &actor, &t.sheet, &t.text).await?;
     Ok(Redirect::to(&format!("/sheets/{}", t.sheet)).into_response())
+}
+
+/// An editor's verdict on a group of unanswered questions.
+#[derive(Debug, Deserialize)]
+pub struct VerdictForm {
+    /// The group's question.
+    pub question: String,
+    /// `dismissed` or `not_ours`.
+    pub verdict: String,
+    /// For `not_ours`: where the citizen should turn instead.
+    #[serde(default)]
+    pub referral: String,
+}
+
+/// Dismiss a question, or mark it "not ours": then citizens who ask it read the referral,
+/// through a published sheet that holds the question and answers with the referral.
+async fn verdict(
+    State(state): State<AppState>,
+    PageActor(actor): PageActor,
+    Form(f): Form<VerdictForm>,
+) -> PageResult<Response> {
+    actor.require(EDITORS)?;
+    let question = f.question.trim();
+    let referral = f.referral.trim();
+    match f.verdict.as_str() {
+        "dismissed" => {}
+        "not_ours" if referral.is_empty() => {
+            return Err(Error::Fields {
+                message: "Scrivi a chi deve rivolgersi il cittadino.".into(),
+                fields: [("referral".to_string(), "obbligatorio".to_string())].into(),
+            }
+            .into());
+        }
+        "not_ours" => refer(&state, &actor, question, referral).await?,
+        other => return Err(Error::NotFound(format!("decisione {other:?}")).into()),
+    }
+    let referral = (f.verdict == "not_ours").then_some(referral);
+    state
+        .intake
+        .store()
+        .set_learn_verdict(question, &f.verdict, referral, &actor.name)
+        .await?;
+    Ok(Redirect::to("/sheets/learn#h-unanswered").into_response())
+}
+
+/// Publish the sheet that answers `question` with `referral` (one per question, tagged
+/// `fuori-competenza`; a second referral for the same question replaces the first).
+async fn refer(
+    state: &AppState,
+    actor: &Actor,
+    question: &str,
+    referral: &str,
+) -> Result<(), Error> {
+    let slug: String = sportello_faq::analysis::fingerprint(question)
+        .split_whitespace()
+        .take(6)
+        .collect::<Vec<_>>()
+        .join("-");
+    let sheet = sportello_faq::Sheet {
+        id: format!("fuori-competenza-{slug}"),
+        title: format!("Non di nostra competenza: {}", question.trim()),
+        summary: referral.to_string(),
+        questions: vec![question.trim().to_string()],
+        tags: vec!["fuori-competenza".into()],
+        ..sportello_faq::Sheet::default()
+    };
+    let store = state.intake.store();
+    store
+        .save_sheets(std::slice::from_ref(&sheet), &actor.name)
+        .await?;
+    rebuild(state).await
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The page of proposed phrasings and unanswered questions.
 
 use maud::{Markup, html};
-use sportello_core::store::{PhrasingRow, StoredSheet};
+use sportello_core::store::{LearnVerdict, PhrasingRow, StoredSheet};
 
 use super::learn::Group;
 use crate::queue::encode;
@@ -22,6 +22,7 @@ pub fn page(
     pending: &[PhrasingRow],
     groups: &[Group],
     sheets: &[StoredSheet],
+    verdicts: &[LearnVerdict],
 ) -> Markup {
     layout(
         "Da imparare",
@@ -35,12 +36,16 @@ pub fn page(
                 table id="phrasings" {
                     thead { tr { th scope="col" { "Frase" } th scope="col" { "Scheda" } th scope="col" { "Proposta da" } th scope="col" { "Quando" } th scope="col" { "Decisione" } } }
                     tbody { @for p in pending { tr {
-                        td { (p.text) }
+                        td {
+                            label class="visually-hidden" for=(format!("phrasing-{}", p.id)) { "Frase da approvare" }
+                            input type="text" id=(format!("phrasing-{}", p.id)) name="text" value=(p.text)
+                                form=(format!("approve-{}", p.id));
+                        }
                         td { a href=(format!("/sheets/{}", p.sheet_id)) { (title_of(&p.sheet_id, sheets)) } }
                         td { (p.proposed_by) }
                         td { (time(p.created_at)) }
                         td class="actions" {
-                            form method="post" action=(format!("/sheets/learn/phrasings/{}/approve", p.id)) {
+                            form method="post" action=(format!("/sheets/learn/phrasings/{}/approve", p.id)) id=(format!("approve-{}", p.id)) {
                                 (csrf_field(Some(actor)))
                                 button type="submit" class="btn" { "Approva" }
                             }
@@ -75,6 +80,39 @@ pub fn page(
                                     }
                                     button type="submit" class="btn" { "Aggiungi" }
                                 }
+                                form method="post" action="/sheets/learn/verdict" {
+                                    (csrf_field(Some(actor)))
+                                    input type="hidden" name="question" value=(g.text);
+                                    input type="hidden" name="verdict" value="dismissed";
+                                    button type="submit" class="btn btn-outline" { "Ignora" }
+                                }
+                                details class="refer" {
+                                    summary { "Non di nostra competenza…" }
+                                    form method="post" action="/sheets/learn/verdict" {
+                                        (csrf_field(Some(actor)))
+                                        input type="hidden" name="question" value=(g.text);
+                                        input type="hidden" name="verdict" value="not_ours";
+                                        @let id = format!("referral-{}", crate::queue::encode(&g.text));
+                                        label for=(id) { "Testo per il cittadino" }
+                                        textarea id=(id) name="referral" rows="2" required placeholder="Per la raccolta rifiuti rivolgiti al Comune" {}
+                                        button type="submit" class="btn" { "Segna e rispondi così" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !verdicts.is_empty() {
+                    h3 id="h-verdicts" { "Domande già valutate" }
+                    ul id="verdicts" {
+                        @for v in verdicts {
+                            li {
+                                "«" (v.question) "» — "
+                                @match v.verdict.as_str() {
+                                    "not_ours" => { "non di nostra competenza: " (v.referral.as_deref().unwrap_or("")) }
+                                    _ => { "ignorata" }
+                                }
+                                " (" (v.decided_by) ", " (time(v.decided_at)) ")"
                             }
                         }
                     }

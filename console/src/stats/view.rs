@@ -5,6 +5,7 @@ use maud::{Markup, html};
 use serde::Serialize;
 use sportello_core::health::ChannelState;
 use sportello_core::stats::{Bucket, Counts, Report, Times};
+use sportello_core::store::Satisfaction;
 
 use super::svg;
 use crate::session::Actor;
@@ -181,6 +182,7 @@ pub fn page(
                 }
             }
             (feedback(r))
+            (satisfaction(r))
             (sheets_and_failures(r, titles))
             (health_table(health))
         },
@@ -205,6 +207,51 @@ fn feedback(r: &Report) -> Markup {
                     tr { th scope="row" { (i + 1) " " @if i == 0 { "stella" } @else { "stelle" } } td { (n) } }
                 }
             } }
+        }
+    }
+}
+
+/// Satisfaction per operator and per office: ratings and 👍/👎 of their conversations.
+fn satisfaction(r: &Report) -> Markup {
+    let mean = |s: &Satisfaction| {
+        if s.ratings == 0 {
+            "—".to_string()
+        } else {
+            format!("{:.2}", s.mean).replace('.', ",")
+        }
+    };
+    let table = |id: &str, first: &str, rows: &[Satisfaction], none: &str| {
+        html! {
+            @if rows.is_empty() {
+                p class="muted" id=(id) { "Nessun giudizio nel periodo." }
+            } @else {
+                table id=(id) {
+                    thead { tr {
+                        th scope="col" { (first) }
+                        th scope="col" { "Valutazioni" }
+                        th scope="col" { "Media (1–5)" }
+                        th scope="col" { "👍 utili" }
+                        th scope="col" { "👎 non utili" }
+                    } }
+                    tbody {
+                        @for s in rows {
+                            tr {
+                                th scope="row" { (s.key.clone().unwrap_or_else(|| none.to_string())) }
+                                td { (s.ratings) } td { (mean(s)) } td { (s.useful) } td { (s.not_useful) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    html! {
+        section aria-labelledby="h-satisfaction" {
+            h2 id="h-satisfaction" { "Soddisfazione per operatore e per ufficio" }
+            div class="columns" {
+                div { h3 { "Per operatore" } (table("by-operator", "Operatore", &r.by_operator, "—")) }
+                div { h3 { "Per ufficio" } (table("by-office", "Ufficio", &r.by_office, "nessun ufficio")) }
+            }
         }
     }
 }

@@ -4,11 +4,12 @@
 use maud::{Markup, html};
 use sportello_core::model::{ConversationStatus, Role};
 use sportello_core::store::{ConversationRow, MessageRow, OutboxRow};
-use sportello_faq::{Office, Sheet};
+use sportello_faq::Sheet;
 
-use super::{channel_label, csrf_field, page as layout, time, tools};
+use super::{channel_label, csrf_field, labels, page as layout, time, tools};
 use crate::conversations::Loaded;
 use crate::session::Actor;
+use sportello_core::store::FeedbackRow;
 
 /// The whole page. `draft` fills the reply box; `notice` and `error` report the last action.
 pub fn page(
@@ -25,23 +26,31 @@ pub fn page(
         &format!("Conversazione n. {}", c.id),
         Some(actor),
         html! {
-            p { a href="/queue" { "← Torna alla coda" } }
+            p class="inline" {
+                a href="/queue" { "← Torna alla coda" }
+                a href="/queue/next" id="next-in-queue" aria-keyshortcuts="N" { "Prossima in coda →" }
+            }
             h1 { "Conversazione n. " (c.id) }
-            @if let Some(n) = notice { p class="alert alert-success" role="status" id="notice" { (n) } }
-            @if let Some(e) = error { p class="alert alert-danger" role="alert" id="error" { (e) } }
+            // Sticky, so that an action's outcome shows wherever the page returned to.
+            @if let Some(n) = notice { p class="alert alert-success toast" role="status" id="notice" { (n) } }
+            @if let Some(e) = error { p class="alert alert-danger toast" role="alert" id="error" { (e) } }
             div class="grid" {
                 div {
-                    (summary(c, &l.offices))
+                    (summary(l))
                     (action_bar(actor, c, mine))
                     h2 { "Messaggi" }
                     ol class="transcript" id="transcript" {
-                        @for m in &l.messages { (message(m, &l.sheets, l.conversation.id)) }
+                        @for m in &l.messages {
+                            (message(m, &l.sheets, l.conversation.id, &l.feedback))
+                        }
                     }
+                    // Where claiming and replying return to: the latest message.
+                    div id="latest" class="anchor" {}
                     (deliveries(actor, c.id, &l.outbox))
                     @if mine {
                         (tools::reply(actor, l, draft))
                     } @else if c.status != ConversationStatus::Resolved {
-                        p class="alert" { "Per rispondere, prendi in carico la conversazione." }
+                        p class="alert" { "Per rispondere, prendi in carico la conversazione (tasto C)." }
                     }
                 }
                 div {
@@ -57,16 +66,19 @@ pub fn page(
 
 fn status_label(c: &ConversationRow) -> String {
     match (&c.status, &c.assignee) {
-        (ConversationStatus::Bot, _) => "con l'assistente automatico".into(),
-        (ConversationStatus::Queued, _) => "in attesa di un operatore".into(),
         (ConversationStatus::Assigned, Some(who)) => format!("presa in carico da {who}"),
-        (ConversationStatus::Assigned, None) => "presa in carico".into(),
-        (ConversationStatus::Resolved, _) => "risolta".into(),
+        (s, _) => labels::status(*s).to_string(),
     }
 }
 
-fn summary(c: &ConversationRow, offices: &[Office]) -> Markup {
-    let office = super::office_name(c.office.as_deref(), offices);
+fn summary(l: &Loaded) -> Markup {
+    let c = &l.conversation;
+    let office = super::office_name(c.office.as_deref(), &l.offices);
+    let rating = l
+        .feedback
+        .iter()
+        .rev()
+        .find_map(|f| (f.kind == "rating").then_some(f.score).flatten());
     html! {
         section class="card" aria-label="Dati della conversazione" {
             dl class="meta" {
@@ -75,8 +87,18 @@ fn summary(c: &ConversationRow, offices: &[Office]) -> Markup {
                 @if let Some(s) = &c.subject { dt { "Oggetto" } dd id="subject" { (s) } }
                 dt { "Stato" } dd id="status" { (status_label(c)) }
                 dt { "Ufficio" } dd id="office-name" { (office) }
+                @if let Some(r) = l.reason_label { dt { "Motivo del passaggio" } dd id="handoff-reason" { (r) } }
+                @if let Some(q) = l.triage.as_ref().and_then(|t| t.first_question.as_deref()) {
+                    dt { "Prima domanda" } dd id="first-question" { (q) }
+                }
                 dt { "Aperta" } dd { (time(c.opened_at)) }
                 @if let Some(t) = c.escalated_at { dt { "Passata agli operatori" } dd { (time(t)) } }
+                @if let Some(score) = rating {
+                    dt { "Valutazione del cittadino" }
+                    dd id="rating" {
+                        span aria-hidden="true" { (stars(score)) } " " (labels::rating(score))
+                    }
+                }
                 @if c.unreachable {
                     dt { "Raggiungibilità" } dd class="late" { "il cittadino non è più raggiungibile su questo canale" }
                 }
@@ -85,11 +107,19 @@ fn summary(c: &ConversationRow, offices: &[Office]) -> Markup {
     }
 }
 
+/// ★★★☆☆ for a score out of 5.
+fn stars(score: i64) -> String {
+    let n = score.clamp(0, 5) as usize;
+    format!("{}{}", "★".repeat(n), "☆".repeat(5 - n))
+}
+
 fn post_button(actor: &Actor, id: i64, action: &str, label: &str, class: &str) -> Markup {
+    // The claim button answers the page's "C" shortcut (console.js).
+    let key = (action == "claim").then_some("C");
     html! {
         form method="post" action=(format!("/conversations/{id}/{action}")) {
             (csrf_field(Some(actor)))
-            button type="submit" class=(class) id=(format!("{action}-button")) { (label) }
+            button type="submit" class=(class) id=(format!("{action}-button")) aria-keyshortcuts=[key] { (label) }
         }
     }
 }
@@ -126,7 +156,16 @@ fn author(m: &MessageRow) -> String {
     }
 }
 
-fn message(m: &MessageRow, sheets: &[Sheet], conversation: i64) -> Markup {
+fn message(
+    m: &MessageRow,
+    sheets: &[Sheet],
+    conversation: i64,
+    feedback: &[FeedbackRow],
+) -> Markup {
+    let judged: Vec<&FeedbackRow> = feedback
+        .iter()
+        .filter(|f| f.message_id == Some(m.id))
+        .collect();
     let title = |id: &str| {
         sheets
             .iter()
@@ -153,6 +192,15 @@ fn message(m: &MessageRow, sheets: &[Sheet], conversation: i64) -> Markup {
         li class=(format!("msg msg-{}", m.author)) id=(format!("message-{}", m.id)) {
             header { strong { (author(m)) } " · " (time(m.created_at)) }
             p class="text" { (m.text) }
+            @for f in &judged {
+                p class="feedback" {
+                    @match f.kind.as_str() {
+                        "useful" => { span aria-hidden="true" { "👍" } " Il cittadino ha trovato utile la risposta" }
+                        _ => { span aria-hidden="true" { "👎" } " Il cittadino non ha trovato utile la risposta" }
+                    }
+                    " · " (time(f.created_at))
+                }
+            }
             // The whole email (quoted history, signature), folded: `raw` holds it when it
             // differs from the text the bot read.
             @if let Some(raw) = &m.raw {
@@ -176,7 +224,7 @@ fn message(m: &MessageRow, sheets: &[Sheet], conversation: i64) -> Markup {
             }
             @if let Some(d) = &m.decision {
                 details class="bot-tried" {
-                    summary { "Cosa ha provato il bot: " (decision_label(d)) @if let Some(r) = &m.reason { " (" (r) ")" } }
+                    summary { "Cosa ha provato il bot: " (decision_label(d)) @if let Some(r) = &m.reason { " (" (labels::message_reason(r)) ")" } }
                     @if candidates.is_empty() {
                         p class="muted" { "Nessuna scheda considerata." }
                     } @else {
@@ -198,16 +246,12 @@ fn decision_label(d: &str) -> &str {
         "clarify" => "ha proposto di scegliere tra schede",
         "smalltalk" => "ha risposto a un saluto o ringraziamento",
         "handoff" => "ha passato la conversazione agli operatori",
-        other => other,
+        _ => "altro",
     }
 }
 
 fn delivery_state(s: &str) -> &str {
-    match s {
-        "pending" => "in attesa",
-        "sending" => "in invio",
-        other => other,
-    }
+    labels::delivery(s)
 }
 
 fn deliveries(actor: &Actor, id: i64, outbox: &[OutboxRow]) -> Markup {

@@ -80,6 +80,7 @@ fn navigation(a: &Actor) -> Markup {
                     }
                     @if a.role == Role::Admin {
                         li { a href="/users" { "Utenti e token" } }
+                        li { a href="/offices" { "Uffici" } }
                         li { a href="/audit" { "Registro" } }
                     }
                     li { a href="/account" { "Il mio profilo" } }

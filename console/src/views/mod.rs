@@ -8,6 +8,7 @@
 pub mod account;
 pub mod conversation;
 pub mod layout;
+pub mod labels;
 pub mod login;
 pub mod queue;
 pub mod tools;

@@ -1,10 +1,12 @@
 //! The queue page and its live table.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use maud::{Markup, html};
+use sportello_core::calendar::Calendar;
 use sportello_core::model::ConversationStatus;
-use sportello_core::store::ConversationRow;
+use sportello_core::store::{ConversationRow, QueueCounts, Triage};
 use sportello_faq::Office;
 
 use super::{channel_label, csrf_field, duration, page as layout, time};
@@ -15,14 +17,31 @@ use crate::session::Actor;
 pub struct Rows {
     /// The conversations, oldest wait first.
     pub conversations: Vec<ConversationRow>,
-    /// The citizen's last text of each.
-    pub texts: HashMap<i64, String>,
+    /// What each is about: first question, why it was handed over.
+    pub triage: HashMap<i64, Triage>,
+    /// The handoff reason of each, in Italian.
+    pub labels: HashMap<i64, &'static str>,
+    /// The office of the sheet each was handed over from, for those not tagged with one.
+    pub sheet_offices: HashMap<i64, String>,
+    /// The sizes of the three views.
+    pub counts: QueueCounts,
     /// Now, unix ms.
     pub now: i64,
     /// The waiting-time target, ms.
     pub target_ms: i64,
     /// The offices, to name them.
     pub offices: Vec<Office>,
+    /// The office calendar, for waiting time in office hours.
+    pub calendar: Arc<Calendar>,
+}
+
+/// The views: query value, label, and how many it holds.
+fn views(counts: &QueueCounts) -> [(&'static str, &'static str, i64); 3] {
+    [
+        ("mine", "Mie", counts.mine),
+        ("unassigned", "Da assegnare", counts.unassigned),
+        ("", "Tutte", counts.all),
+    ]
 }
 
 const CHANNELS: &[&str] = &["telegram", "x", "email", "webchat"];
@@ -55,7 +74,25 @@ pub fn page_with_notice(
             @if let Some(n) = notice {
                 p class="alert alert-warning" role="alert" id="notice" { (n) }
             }
-            form method="get" action="/queue" class="card inline" aria-label="Filtri della coda" {
+            nav aria-label="Viste della coda" class="inline views" id="queue-views" {
+                @for (v, label, n) in views(&rows.counts) {
+                    @let href = format!("/queue?{}", QueueQuery { view: v.into(), ..QueueQuery::default() }.query_string());
+                    a href=(href) id=(format!("view-{}", if v.is_empty() { "all" } else { v }))
+                        class=(if q.view == v { "btn" } else { "btn btn-outline" })
+                        aria-current=[(q.view == v).then_some("page")] {
+                        (label) " " span class="badge" { (n) }
+                    }
+                }
+                a href="/queue/next" class="btn btn-outline" id="next-in-queue" accesskey="n"
+                    aria-keyshortcuts="Alt+Shift+N" { "Prossima in coda" }
+            }
+            form method="get" action="/queue" class="card inline" aria-label="Filtri della coda" role="search" {
+                input type="hidden" name="view" value=(q.view);
+                div class="field" {
+                    label for="f-q" { "Cerca" }
+                    input type="search" id="f-q" name="q" value=(q.q)
+                        placeholder="n. di riferimento, cittadino o testo";
+                }
                 div class="field" {
                     label for="f-status" { "Stato" }
                     select id="f-status" name="status" {
@@ -135,7 +172,7 @@ fn table_with(actor: &Actor, rows: &Rows, q: &QueueQuery) -> Markup {
                     th scope="col" { "Rif." }
                     th scope="col" { "Canale" }
                     th scope="col" { "Cittadino" }
-                    th scope="col" { "Ultimo messaggio" }
+                    th scope="col" { "Domanda e motivo" }
                     th scope="col" { "Ufficio" }
                     th scope="col" { "In attesa da" }
                     th scope="col" { "Stato" }
@@ -153,7 +190,13 @@ fn table_with(actor: &Actor, rows: &Rows, q: &QueueQuery) -> Markup {
 fn row(actor: &Actor, rows: &Rows, c: &ConversationRow, q: &QueueQuery) -> Markup {
     let since = c.escalated_at.unwrap_or(c.opened_at);
     let wait = rows.now - since;
+    let office_wait = rows.calendar.working_ms(since, rows.now);
     let late = wait > rows.target_ms;
+    let triage = rows.triage.get(&c.id);
+    let office = c
+        .office
+        .as_deref()
+        .or_else(|| rows.sheet_offices.get(&c.id).map(String::as_str));
     html! {
         tr id=(format!("conversation-{}", c.id)) {
             td { a href=(format!("/conversations/{}", c.id)) { "n. " (c.id) } }
@@ -161,11 +204,17 @@ fn row(actor: &Actor, rows: &Rows, c: &ConversationRow, q: &QueueQuery) -> Marku
             td { (c.contact_name) }
             td class="preview" {
                 @if let Some(s) = &c.subject { strong { (s) } " — " }
-                (rows.texts.get(&c.id).map(String::as_str).unwrap_or(""))
+                span class="first-question" {
+                    (triage.and_then(|t| t.first_question.as_deref()).unwrap_or(""))
+                }
+                @if let Some(l) = rows.labels.get(&c.id) {
+                    br; span class="badge reason" { "Motivo: " (l) }
+                }
             }
-            td { (super::office_name(c.office.as_deref(), &rows.offices)) }
-            td {
+            td class="office" { (super::office_name(office, &rows.offices)) }
+            td class="wait" {
                 span class=[late.then_some("late")] title="dal passaggio agli operatori" { (duration(wait)) }
+                br; span class="muted office-hours" { (duration(office_wait)) " in orario d'ufficio" }
                 br; span class="muted" { (time(since)) }
                 @if late { span class="visually-hidden" { " (oltre l'obiettivo)" } }
             }
@@ -177,6 +226,8 @@ fn row(actor: &Actor, rows: &Rows, c: &ConversationRow, q: &QueueQuery) -> Marku
                     _ => {
                         form method="post" action=(format!("/queue/{}/claim", c.id)) {
                             (csrf_field(Some(actor)))
+                            input type="hidden" name="view" value=(q.view);
+                            input type="hidden" name="q" value=(q.q);
                             input type="hidden" name="status" value=(q.status);
                             input type="hidden" name="channel" value=(q.channel);
                             input type="hidden" name="office" value=(q.office);

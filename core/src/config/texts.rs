@@ -57,6 +57,8 @@ pub struct Texts {
     pub unsupported: String,
     /// A button that is no longer valid was pressed.
     pub stale_button: String,
+    /// An operator moved the conversation to another office; `{office}` is its name.
+    pub transferred: String,
 }
 
 /// The shipped configuration file: the one place the default texts are written.

@@ -20,6 +20,9 @@ use crate::store::{Backend, Store, audit, set_cursor};
 use sportello_faq::DecisionKind;
 
 mod feedback;
+mod transfer;
+
+pub use transfer::{OfficeEmail, Transferred};
 
 /// What happened to an inbound message.
 #[derive(Debug, Clone, PartialEq)]
@@ -252,12 +255,16 @@ impl Intake {
         let ack;
         let reply: Option<&Reply> = if bot_holds {
             if outcome.escalate {
+                let office = self
+                    .handoff_office(&mut w.tx, conversation_id, outcome)
+                    .await?;
                 sqlx::query(
                     "update conversations set status = 'queued', escalated_at = $2, acknowledged = 1, \
-                     last_message_at = $2 where id = $1",
+                     last_message_at = $2, office_id = coalesce(office_id, $3) where id = $1",
                 )
                 .bind(conversation_id)
                 .bind(now)
+                .bind(office)
                 .execute(&mut *w.tx)
                 .await?;
             }
@@ -305,6 +312,29 @@ impl Intake {
             decision,
             replies,
         }))
+    }
+
+    /// The office whose queue a handoff goes to: that of the sheet that needs an operator,
+    /// or else of the last sheet the bot answered with in this conversation (the citizen
+    /// asked for a person after it); `None` for the general queue.
+    async fn handoff_office(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        conversation_id: i64,
+        outcome: &Outcome,
+    ) -> Result<Option<String>> {
+        let sheet = match outcome.reason.as_str() {
+            "sheet_requires_operator" => outcome.candidates.first().map(|c| c.sheet_id.clone()),
+            _ => sqlx::query_scalar(
+                "select sheet_id from messages where conversation_id = $1 and sheet_id is not null \
+                 order by id desc limit 1",
+            )
+            .bind(conversation_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .flatten(),
+        };
+        Ok(sheet.and_then(|s| self.policy.sheet_office(&s)))
     }
 
     /// A message stored before: only advance the cursor. `None` when the earlier copy has

@@ -171,6 +171,10 @@ pub struct Report {
     pub rejected_sheets: Vec<SheetCount>,
     /// Why deliveries failed, most frequent first.
     pub failure_reasons: Vec<(String, i64)>,
+    /// Satisfaction of the conversations each operator held.
+    pub by_operator: Vec<crate::store::Satisfaction>,
+    /// Satisfaction of each office's conversations.
+    pub by_office: Vec<crate::store::Satisfaction>,
 }
 
 fn sheets(rows: Vec<(String, i64)>) -> Vec<SheetCount> {
@@ -303,5 +307,7 @@ pub async fn compute(store: &Store, calendar: &Calendar, q: &StatsQuery) -> Resu
         top_sheets: sheets(top),
         rejected_sheets: sheets(rejected),
         failure_reasons: reasons,
+        by_operator: store.satisfaction_by_operator(&range).await?,
+        by_office: store.satisfaction_by_office(&range).await?,
     })
 }

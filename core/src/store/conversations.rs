@@ -326,7 +326,8 @@ pub(crate) async fn resolve_in(
     Ok(true)
 }
 
-/// Tag an open conversation with an office inside a transaction, with its audit entry.
+/// Move an open conversation to an office's queue inside a transaction, with its audit
+/// entry: whoever held it lets it go, and the office's members claim it from their queue.
 pub(crate) async fn transfer_in(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     conversation_id: i64,
@@ -342,7 +343,7 @@ pub(crate) async fn transfer_in(
         return Err(Refusal::UnknownOffice(office.to_string()).into());
     }
     let done = sqlx::query(
-        "update conversations set office_id = $2, status = case when status = 'bot' then 'queued' else status end, \
+        "update conversations set office_id = $2, status = 'queued', assignee_id = null, \
          escalated_at = coalesce(escalated_at, $3) where id = $1 and status <> 'resolved'",
     )
     .bind(conversation_id)

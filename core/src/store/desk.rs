@@ -243,16 +243,16 @@ impl Store {
 }
 
 /// The email to an office about a transferred conversation.
-struct OfficeMail<'a> {
-    conversation_id: i64,
-    office: &'a str,
-    subject: &'a str,
-    body: &'a str,
-    actor: &'a str,
+pub(crate) struct OfficeMail<'a> {
+    pub(crate) conversation_id: i64,
+    pub(crate) office: &'a str,
+    pub(crate) subject: &'a str,
+    pub(crate) body: &'a str,
+    pub(crate) actor: &'a str,
 }
 
 /// Queue an office email inside a transaction.
-async fn notify_in(
+pub(crate) async fn notify_in(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     mail: &OfficeMail<'_>,
     now: i64,

@@ -23,6 +23,14 @@ pub struct ConversationFilter {
     pub office: Option<String>,
     /// Only conversations waiting since at least this long ago (by `escalated_at`), in ms.
     pub min_wait_ms: Option<i64>,
+    /// Only conversations this user holds.
+    pub assignee_id: Option<i64>,
+    /// Only conversations of these offices or of none (an operator's own queues); all when
+    /// empty.
+    pub office_scope: Vec<String>,
+    /// Only conversations whose reference number is this, or whose citizen's name or
+    /// address, subject or messages contain it (case-insensitive).
+    pub search: Option<String>,
     /// At most this many.
     pub limit: i64,
     /// Skip this many.
@@ -84,6 +92,26 @@ impl Store {
         if f.office.is_some() {
             sql.push_str(&format!(" and c.office_id = {}", next()));
         }
+        if f.assignee_id.is_some() {
+            sql.push_str(&format!(" and c.assignee_id = {}", next()));
+        }
+        if !f.office_scope.is_empty() {
+            let list: Vec<String> = f.office_scope.iter().map(|_| next()).collect();
+            sql.push_str(&format!(
+                " and (c.office_id in ({}) or c.office_id is null)",
+                list.join(", ")
+            ));
+        }
+        let search = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let reference = search.and_then(reference_number);
+        if search.is_some() {
+            let (p, id) = (next(), next());
+            sql.push_str(&format!(
+                " and (c.id = {id} or lower(k.display_name) like {p} escape '\\' or lower(k.external_id) like {p} escape '\\' \
+                 or lower(coalesce(c.subject, '')) like {p} escape '\\' or exists (select 1 from messages s \
+                 where s.conversation_id = c.id and lower(s.text) like {p} escape '\\'))"
+            ));
+        }
         let queue_only = !f.statuses.is_empty()
             && f.statuses
                 .iter()
@@ -114,6 +142,17 @@ impl Store {
         }
         if let Some(o) = &f.office {
             q = q.bind(o);
+        }
+        if let Some(a) = f.assignee_id {
+            q = q.bind(a);
+        }
+        for o in &f.office_scope {
+            q = q.bind(o);
+        }
+        if let Some(s) = search {
+            q = q
+                .bind(format!("%{}%", like_escape(&s.to_lowercase())))
+                .bind(reference.unwrap_or(-1));
         }
         if let Some(ms) = f.min_wait_ms {
             q = q.bind(self.now_ms() - ms);
@@ -185,5 +224,38 @@ impl Store {
         let latest: i64 = r.try_get("latest")?;
         let assigned: i64 = r.try_get("assigned")?;
         Ok(format!("{n}:{top}:{holders}:{latest}:{assigned}"))
+    }
+}
+
+/// A reference number as citizens quote it: `123`, `n. 123`, `#123`, `rif. 123`.
+fn reference_number(s: &str) -> Option<i64> {
+    let s = s.trim().to_lowercase();
+    let digits = s.trim_start_matches(|c: char| !c.is_ascii_digit());
+    let prefix = s[..s.len() - digits.len()].trim();
+    let known = ["", "n", "n.", "n°", "#", "rif", "rif.", "rif. n."];
+    (known.contains(&prefix) && digits.chars().all(|c| c.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// A `like` pattern's `%`, `_` and `\` taken literally (the queries say `escape '\'`).
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reference_number;
+
+    #[test]
+    fn reference_numbers_are_read_as_citizens_write_them() {
+        assert_eq!(reference_number("123"), Some(123));
+        assert_eq!(reference_number("n. 42"), Some(42));
+        assert_eq!(reference_number("#7"), Some(7));
+        assert_eq!(reference_number("rif. 9"), Some(9));
+        assert_eq!(reference_number("bollo 2024"), None);
+        assert_eq!(reference_number("Rossi"), None);
     }
 }
