@@ -270,6 +270,9 @@ impl Policy {
             (DecisionKind::Clarify, _) => (Some(self.clarify(matcher, &d.candidates, caps)), false),
             (DecisionKind::Smalltalk, Reason::Thanks) => (simple(&t.thanks), false),
             (DecisionKind::Smalltalk, Reason::Goodbye) => (simple(&t.goodbye), false),
+            (DecisionKind::Smalltalk, Reason::Acknowledgement) => {
+                (simple(&t.acknowledgement), false)
+            }
             (DecisionKind::Smalltalk, Reason::Empty) => (simple(&t.empty), false),
             (DecisionKind::Smalltalk, _) => (simple(&t.greeting), false),
             (DecisionKind::Handoff, Reason::PersonRequested) => (simple(&t.person_requested), true),

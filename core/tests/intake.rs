@@ -405,3 +405,38 @@ async fn messages_with_and_without_a_confidence_share_one_connection() {
         assert_eq!(with_confidence, 3, "{}", db.backend);
     }
 }
+
+#[tokio::test]
+async fn ok_perfetto_va_bene_and_grazie_mille_alone_never_queue_a_conversation() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        let (intake, _) = pipeline(&store).await;
+        let (conv, ..) = stored(
+            &intake
+                .receive(text("1", "ugo", "come funziona Pink Card"))
+                .await
+                .unwrap(),
+        );
+        for (i, body) in ["ok", "perfetto", "va bene", "grazie mille"]
+            .iter()
+            .enumerate()
+        {
+            let (same, _, decision, replies) = stored(
+                &intake
+                    .receive(text(&format!("s{i}"), "ugo", body))
+                    .await
+                    .unwrap(),
+            );
+            assert_eq!(same, conv);
+            assert_eq!(
+                (decision, replies),
+                (DecisionKind::Smalltalk, 1),
+                "{body} on {}",
+                db.backend
+            );
+        }
+        let c = store.conversation(conv).await.unwrap();
+        assert_eq!(c.status, ConversationStatus::Bot, "{}", db.backend);
+        assert!(c.escalated_at.is_none());
+    }
+}

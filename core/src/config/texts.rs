@@ -13,6 +13,8 @@ pub struct Texts {
     pub thanks: String,
     /// Reply to a goodbye.
     pub goodbye: String,
+    /// Reply to an acknowledgement alone ("ok", "va bene"): never a handoff.
+    pub acknowledgement: String,
     /// Reply to abuse (the conversation also goes to an operator).
     pub abuse: String,
     /// Reply to an empty message or one with nothing to match.
