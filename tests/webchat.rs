@@ -420,3 +420,28 @@ async fn the_widget_script_opens_the_chat_of_its_own_server() {
     let cookie = page.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
 }
+
+#[tokio::test]
+async fn the_welcome_and_the_urp_hours_sheet_both_say_the_hours_of_the_office_section() {
+    let app = TestApp::sqlite_with(&[
+        ("SPORTELLO_OFFICE__WORKING_DAYS", "[1, 2, 3, 4]"),
+        ("SPORTELLO_OFFICE__OPENING", "08:30"),
+        ("SPORTELLO_OFFICE__CLOSING", "13:00"),
+    ])
+    .await;
+    let hours = "dal lunedì al giovedì, dalle 8:30 alle 13:00";
+    let chat = app.chat().await;
+    let page = chat.page().await;
+    assert!(page.contains(&format!("che risponde {hours}")), "{page}");
+    chat.say("Che orari fa l'URP?").await;
+    let answer = chat.last().await;
+    let text = answer["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("aperto al pubblico {hours}")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("{hours}") && !text.contains("12:30"),
+        "{text}"
+    );
+}

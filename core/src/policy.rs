@@ -319,7 +319,14 @@ impl Policy {
     }
 
     /// A sheet's answer as the channel should show it.
+    /// `{hours}` in a sheet stands for the hours of `[office]`, so the URP hours sheet and the
+    /// bot's texts say the same.
     pub fn answer_text(&self, sheet: &Sheet, caps: ChannelCaps) -> String {
+        self.sheet_text(sheet, caps)
+            .replace("{hours}", &self.texts.hours)
+    }
+
+    fn sheet_text(&self, sheet: &Sheet, caps: ChannelCaps) -> String {
         if caps.short_answers {
             return match &sheet.link {
                 Some(link) => format!("{} {link}", sheet.short_text()),
