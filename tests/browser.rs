@@ -278,3 +278,52 @@ async fn a_citizen_asks_in_the_web_chat_presses_buttons_asks_for_a_person_and_se
     screenshot(&citizen, "chat").await;
     citizen.close().await.unwrap();
 }
+
+async fn say(browser: &Client, text: &str) {
+    let box_ = browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#chat-text"))
+        .await
+        .unwrap();
+    box_.send_keys(text).await.unwrap();
+    click(browser, "#chat-send").await;
+}
+
+#[tokio::test]
+async fn a_citizen_waiting_in_the_queue_hears_where_they_stand_and_gets_automatic_answers() {
+    let app = TestApp::sqlite().await;
+    let driver = Driver::start().await;
+    let citizen = driver.browser().await;
+    citizen.goto(&format!("{}/chat", app.base)).await.unwrap();
+    citizen
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#transcript[data-live=on]"))
+        .await
+        .expect("the chat did not open its live stream");
+
+    say(&citizen, "vorrei parlare con un operatore").await;
+    wait_for_text(
+        &citizen,
+        "#transcript li:last-child",
+        "passo la conversazione",
+    )
+    .await;
+    say(&citizen, "ci siete?").await;
+    let status = wait_for_text(&citizen, "#transcript li:last-child", "in coda").await;
+    assert!(status.contains("in posizione 1"), "{status}");
+    assert!(status.contains("dal lunedì al venerdì"), "{status}");
+
+    say(&citizen, "Che orari fa l'URP?").await;
+    let answer = wait_for_text(&citizen, "#transcript li:last-child", "Risposta automatica").await;
+    assert!(answer.contains("aperto al pubblico"), "{answer}");
+    let queued = app
+        .store
+        .conversations(Some(sportello_core::model::ConversationStatus::Queued), 10)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1, "the conversation stays in the queue");
+    screenshot(&citizen, "chat-waiting").await;
+    citizen.close().await.unwrap();
+}

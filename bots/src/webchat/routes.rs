@@ -38,6 +38,7 @@ pub fn router(chat: Arc<WebChat>, intake: Arc<Intake>) -> Router {
     Router::new()
         .route("/chat", get(show))
         .route("/chat/messages", axum::routing::post(receive))
+        .route("/chat/contact", axum::routing::post(super::reach::leave))
         .route("/chat/events", get(live::events))
         .route("/chat/transcript", get(transcript))
         .route("/chat/chat.css", get(|| asset("text/css", CHAT_CSS)))
@@ -102,7 +103,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
-fn secure(chat: &WebChat, headers: &HeaderMap) -> bool {
+pub(super) fn secure(chat: &WebChat, headers: &HeaderMap) -> bool {
     chat.secure_cookies
         || headers
             .get("x-forwarded-proto")
@@ -110,7 +111,7 @@ fn secure(chat: &WebChat, headers: &HeaderMap) -> bool {
             .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
-fn wants_json(headers: &HeaderMap) -> bool {
+pub(super) fn wants_json(headers: &HeaderMap) -> bool {
     let is = |name, what| {
         headers
             .get(name)
@@ -160,6 +161,11 @@ async fn show(State((chat, intake)): State<Shared>, headers: HeaderMap) -> Respo
         intro: &chat.config.intro,
         welcome: &welcome,
         text_limit: chat.config.text_limit,
+        reach_title: &chat.config.reach_title,
+        reach_notice: &chat.config.reach_notice,
+        privacy_url: &chat.texts.privacy_url,
+        rating_star: &chat.texts.rating_star,
+        rating_stars: &chat.texts.rating_stars,
     };
     let mut response = page::page(&text, &session.csrf(), &entries).into_response();
     let h = response.headers_mut();
@@ -182,7 +188,7 @@ async fn show(State((chat, intake)): State<Shared>, headers: HeaderMap) -> Respo
 }
 
 /// A refusal, as JSON for the page's script or as a plain page for a form post.
-fn refuse(json: bool, status: StatusCode, message: &str) -> Response {
+pub(super) fn refuse(json: bool, status: StatusCode, message: &str) -> Response {
     if json {
         (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
     } else {
@@ -270,7 +276,7 @@ fn done(json: bool, notice: Option<&String>) -> Response {
     }
 }
 
-async fn transcript(State((_, intake)): State<Shared>, headers: HeaderMap) -> Response {
+async fn transcript(State((chat, intake)): State<Shared>, headers: HeaderMap) -> Response {
     let Some(session) = Session::from_headers(&headers) else {
         return StatusCode::FORBIDDEN.into_response();
     };
@@ -281,7 +287,13 @@ async fn transcript(State((_, intake)): State<Shared>, headers: HeaderMap) -> Re
     let mut response = if wants_json(&headers) {
         axum::Json(serde_json::json!({ "messages": entries })).into_response()
     } else {
-        page::entries_html(&session.csrf(), &entries).into_response()
+        page::entries_html(
+            &session.csrf(),
+            &entries,
+            &chat.texts.rating_star,
+            &chat.texts.rating_stars,
+        )
+        .into_response()
     };
     response
         .headers_mut()

@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 use sportello_core::model::{ConversationStatus, Role};
-use sportello_core::store::{ConversationRow, MessageRow, OutboxRow};
+use sportello_core::store::{ConversationRow, MessageRow, OutboxRow, Reach};
 use sportello_faq::{Office, Sheet};
 
 use super::{channel_label, csrf_field, page as layout, time, tools};
@@ -31,7 +31,7 @@ pub fn page(
             @if let Some(e) = error { p class="alert alert-danger" role="alert" id="error" { (e) } }
             div class="grid" {
                 div {
-                    (summary(c, &l.offices))
+                    (summary(c, &l.reach, &l.offices))
                     (action_bar(actor, c, mine))
                     h2 { "Messaggi" }
                     ol class="transcript" id="transcript" {
@@ -65,13 +65,35 @@ fn status_label(c: &ConversationRow) -> String {
     }
 }
 
-fn summary(c: &ConversationRow, offices: &[Office]) -> Markup {
+/// Whether the citizen is on the chat now, and how else they can be reached.
+fn reachability(c: &ConversationRow, reach: &Reach) -> Markup {
+    html! {
+        @if c.channel == "webchat" {
+            dt { "Collegato" }
+            dd id="citizen-online" {
+                @if reach.online { "sì, ha la chat aperta" } @else { "no: la risposta resta nella chat finché non torna" }
+            }
+        }
+        dt { "Contatti lasciati" }
+        dd id="citizen-reach" {
+            @match (&reach.email, &reach.phone) {
+                (None, None) => { "nessuno: solo su questo canale" }
+                (Some(e), None) => { "email " a href=(format!("mailto:{e}")) { (e) } }
+                (None, Some(p)) => { "telefono " (p) }
+                (Some(e), Some(p)) => { "email " a href=(format!("mailto:{e}")) { (e) } ", telefono " (p) }
+            }
+        }
+    }
+}
+
+fn summary(c: &ConversationRow, reach: &Reach, offices: &[Office]) -> Markup {
     let office = super::office_name(c.office.as_deref(), offices);
     html! {
         section class="card" aria-label="Dati della conversazione" {
             dl class="meta" {
                 dt { "Cittadino" } dd id="contact" { (c.contact_name) " " span class="muted" { "(" (c.contact) ")" } }
                 dt { "Canale" } dd { (channel_label(&c.channel)) }
+                (reachability(c, reach))
                 @if let Some(s) = &c.subject { dt { "Oggetto" } dd id="subject" { (s) } }
                 dt { "Stato" } dd id="status" { (status_label(c)) }
                 dt { "Ufficio" } dd id="office-name" { (office) }

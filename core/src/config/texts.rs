@@ -64,6 +64,14 @@ pub struct Texts {
     pub feedback_thanks: String,
     /// After a 👎: before the other sheets and the operator button.
     pub feedback_negative: String,
+    /// After a 👎 when there is no other sheet to offer: before the operator button.
+    pub feedback_negative_alone: String,
+    /// A clarification left with no sheet to offer: before the operator button.
+    pub no_choices: String,
+    /// The accessible name of the one-star rating button.
+    pub rating_star: String,
+    /// The accessible name of the other rating buttons: `{n}` stars.
+    pub rating_stars: String,
     /// After an operator closed the conversation: asks for a rating.
     pub rating_request: String,
     /// Thanks for a rating.
