@@ -108,6 +108,7 @@ impl App {
         }
         for channel in &channels.all {
             intake.register(channel.name(), channel.caps());
+            intake.activate(channel.name());
         }
         let address = listener
             .local_addr()

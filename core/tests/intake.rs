@@ -512,3 +512,83 @@ async fn ok_perfetto_va_bene_and_grazie_mille_alone_never_queue_a_conversation()
         assert!(c.escalated_at.is_none());
     }
 }
+
+#[tokio::test]
+async fn an_operator_reply_also_goes_by_email_to_a_web_chat_citizen_who_left_an_address_and_is_not_connected()
+ {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        let (intake, _) = pipeline(&store).await;
+        intake.register("webchat", sportello_core::channel::ChannelCaps::default());
+        let op = store
+            .add_user("op1", sportello_core::model::Role::Operator, "password-1")
+            .await
+            .unwrap();
+        let reply_count = |conv: i64| {
+            let store = store.clone();
+            async move {
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "select recipient, text from outbox where conversation_id = $1 and channel = 'email' order by id",
+                )
+                .bind(conv)
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+                rows
+            }
+        };
+        let open = |who: &'static str| {
+            let intake = intake.clone();
+            let store = store.clone();
+            async move {
+                let inbound = Inbound::text("webchat", format!("{who}-1"), who, who, "operatore");
+                let (conv, ..) = stored(&intake.receive(inbound).await.unwrap());
+                store.claim(conv, op, "op1").await.unwrap();
+                conv
+            }
+        };
+
+        // Email not running here: the reply waits in the chat.
+        let conv = open("wa").await;
+        store
+            .set_reach("webchat", "wa", "A", "anna@example.it", None)
+            .await
+            .unwrap();
+        intake
+            .operator_reply(conv, op, "op1", "Eccomi")
+            .await
+            .unwrap();
+        assert!(reply_count(conv).await.is_empty(), "{}", db.backend);
+
+        intake.activate("email");
+        intake
+            .operator_reply(conv, op, "op1", "Le scrivo")
+            .await
+            .unwrap();
+        let sent = reply_count(conv).await;
+        assert_eq!(sent.len(), 1, "{}", db.backend);
+        assert_eq!(sent[0].0, "anna@example.it");
+        assert!(sent[0].1.contains(&format!("rif. {conv}")) && sent[0].1.ends_with("Le scrivo"));
+        // The chat shows the reply once.
+        let chat = store.transcript("webchat", "wa", 50).await.unwrap();
+        assert_eq!(chat.iter().filter(|e| e.text == "Le scrivo").count(), 1);
+
+        // Connected: the chat is enough. No address: nothing to send.
+        let now = store.now_ms();
+        store
+            .set_online_until("webchat", "wa", now + 60_000)
+            .await
+            .unwrap();
+        intake
+            .operator_reply(conv, op, "op1", "Ci sei?")
+            .await
+            .unwrap();
+        assert_eq!(reply_count(conv).await.len(), 1);
+        let other = open("wb").await;
+        intake
+            .operator_reply(other, op, "op1", "Salve")
+            .await
+            .unwrap();
+        assert!(reply_count(other).await.is_empty());
+    }
+}

@@ -72,6 +72,11 @@ pub struct Texts {
     pub rating_star: String,
     /// The accessible name of the other rating buttons: `{n}` stars.
     pub rating_stars: String,
+    /// Subject of the email copy of an operator's reply to a web chat citizen who left an
+    /// address and is not connected: `{ref}`.
+    pub reply_email_subject: String,
+    /// The sentence before the reply in that email: `{ref}`.
+    pub reply_email_intro: String,
     /// After an operator closed the conversation: asks for a rating.
     pub rating_request: String,
     /// Thanks for a rating.

@@ -57,6 +57,8 @@ pub struct Intake {
     store: Store,
     policy: Arc<Policy>,
     caps: RwLock<HashMap<String, ChannelCaps>>,
+    /// The channels that run in this deployment (not only known to this build).
+    active: RwLock<std::collections::HashSet<String>>,
     outbox_ready: Arc<Notify>,
     health: Arc<Health>,
 }
@@ -84,6 +86,7 @@ impl Intake {
             store,
             policy,
             caps: RwLock::new(HashMap::new()),
+            active: RwLock::new(Default::default()),
             outbox_ready: Arc::new(Notify::new()),
             health,
         }
@@ -95,6 +98,23 @@ impl Intake {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(channel.to_string(), caps);
+    }
+
+    /// Mark a channel as running here, so other channels may hand messages to it (an
+    /// operator's reply to a web chat citizen who left, by email).
+    pub fn activate(&self, channel: &str) {
+        self.active
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(channel.to_string());
+    }
+
+    /// Whether a channel runs here.
+    pub fn is_active(&self, channel: &str) -> bool {
+        self.active
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(channel)
     }
 
     /// Every registered channel with what it can show, by name.
@@ -382,6 +402,51 @@ impl Intake {
         Ok(reply)
     }
 
+    /// A web chat citizen who is not connected and left an email address gets the operator's
+    /// reply `message` by email too: a second delivery of the same message.
+    async fn copy_by_email(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        conversation_id: i64,
+        message: i64,
+        text: &str,
+        now: i64,
+    ) -> Result<()> {
+        let row = sqlx::query(
+            "select k.email, k.online_until from conversations c join contacts k on k.id = c.contact_id \
+             where c.id = $1",
+        )
+        .bind(conversation_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        let email: Option<String> = row.try_get("email")?;
+        let online = row.try_get::<i64, _>("online_until")? > now;
+        let Some(email) = email.filter(|_| !online) else {
+            return Ok(());
+        };
+        let reference = conversation_id.to_string();
+        let texts = self.policy.texts();
+        let body = format!(
+            "{}\n\n{text}",
+            texts.reply_email_intro.replace("{ref}", &reference)
+        );
+        sqlx::query(
+            "insert into outbox (message_id, conversation_id, channel, recipient, thread, subject, text, \
+             state, attempts, due_at, created_at) \
+             values ($1, $2, 'email', $3, $4, $5, $6, 'pending', 0, $7, $7)",
+        )
+        .bind(message)
+        .bind(conversation_id)
+        .bind(&email)
+        .bind(format!("webchat-{conversation_id}"))
+        .bind(texts.reply_email_subject.replace("{ref}", &reference))
+        .bind(body)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     /// A message stored before: only advance the cursor. `None` when the earlier copy has
     /// vanished (its transaction rolled back), so the caller tries again.
     async fn duplicate(&self, inbound: &Inbound) -> Result<Option<Receipt>> {
@@ -448,6 +513,10 @@ impl Intake {
             now,
         )
         .await?;
+        if held.channel == "webchat" && self.is_active("email") {
+            self.copy_by_email(&mut w.tx, conversation_id, id, text, now)
+                .await?;
+        }
         sqlx::query(
             "update conversations set first_response_at = coalesce(first_response_at, $2), last_message_at = $2 where id = $1",
         )

@@ -42,6 +42,7 @@ impl Store {
              from contacts k join conversations c on c.contact_id = k.id \
              join messages m on m.conversation_id = c.id \
              left join outbox o on o.conversation_id = m.conversation_id and o.message_id = m.id \
+             and o.channel = m.channel \
              where k.channel = $1 and k.external_id = $2 order by m.id desc limit $3",
         )
         .bind(channel)
