@@ -19,7 +19,7 @@ use super::routes::Shared;
 use super::session::Session;
 
 /// How long an open page counts as online without being renewed, and how often it is renewed.
-const ONLINE_FOR: Duration = Duration::from_secs(45);
+pub(super) const ONLINE_FOR: Duration = Duration::from_secs(45);
 const RENEW_EVERY: Duration = Duration::from_secs(15);
 
 /// Keep the citizen marked online in the store (seen by every process) while `open` is not

@@ -92,6 +92,15 @@ impl WebChat {
         }
     }
 
+    /// Whether a tab of `thread` listens on this process.
+    fn is_listening(&self, thread: &str) -> bool {
+        self.listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(thread)
+            .is_some_and(|tx| tx.receiver_count() > 0)
+    }
+
     /// Listen for messages to `thread`.
     fn subscribe(&self, thread: &str) -> broadcast::Receiver<Live> {
         let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());

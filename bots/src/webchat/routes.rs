@@ -247,6 +247,15 @@ async fn receive(
     let action = inbound.action.clone();
     match intake.receive(inbound).await {
         Ok(receipt) => {
+            // A first message creates the contact after its page's stream opened: mark it
+            // online now rather than at the stream's next renewal.
+            if chat.is_listening(&thread) {
+                let store = intake.store();
+                let until = store.now_ms() + live::ONLINE_FOR.as_millis() as i64;
+                if let Err(e) = store.set_online_until(NAME, &thread, until).await {
+                    tracing::warn!(error = %e, "cannot mark a web chat citizen online");
+                }
+            }
             let t = &chat.texts;
             let notice = match (&action, &receipt) {
                 (_, Receipt::Feedback { stale: true, .. }) => Some(&t.stale_button),
