@@ -95,10 +95,10 @@ impl App {
         )
         .await?;
         tracing::info!(sheets = knowledge.matcher().len(), "matcher ready");
-        let policy = Arc::new(Policy::with_knowledge(
-            Arc::new(knowledge),
-            config.texts.clone(),
-        ));
+        let policy = Arc::new(
+            Policy::with_knowledge(Arc::new(knowledge), config.texts.clone())
+                .with_calendar(calendar.clone()),
+        );
         let health = Arc::new(Health::new(store.clock()));
         let intake = Arc::new(Intake::new(store.clone(), policy, health));
         // Every channel this build knows, enabled or not: old conversations of a channel
@@ -108,6 +108,7 @@ impl App {
         }
         for channel in &channels.all {
             intake.register(channel.name(), channel.caps());
+            intake.activate(channel.name());
         }
         let address = listener
             .local_addr()

@@ -278,3 +278,124 @@ async fn a_citizen_asks_in_the_web_chat_presses_buttons_asks_for_a_person_and_se
     screenshot(&citizen, "chat").await;
     citizen.close().await.unwrap();
 }
+
+async fn say(browser: &Client, text: &str) {
+    let box_ = browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#chat-text"))
+        .await
+        .unwrap();
+    box_.send_keys(text).await.unwrap();
+    click(browser, "#chat-send").await;
+}
+
+#[tokio::test]
+async fn a_citizen_waiting_in_the_queue_hears_where_they_stand_and_gets_automatic_answers() {
+    let app = TestApp::sqlite().await;
+    let driver = Driver::start().await;
+    let citizen = driver.browser().await;
+    citizen.goto(&format!("{}/chat", app.base)).await.unwrap();
+    citizen
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#transcript[data-live=on]"))
+        .await
+        .expect("the chat did not open its live stream");
+
+    say(&citizen, "vorrei parlare con un operatore").await;
+    wait_for_text(
+        &citizen,
+        "#transcript li:last-child",
+        "passo la conversazione",
+    )
+    .await;
+    say(&citizen, "ci siete?").await;
+    let status = wait_for_text(&citizen, "#transcript li:last-child", "in coda").await;
+    assert!(status.contains("in posizione 1"), "{status}");
+    assert!(status.contains("dal lunedì al venerdì"), "{status}");
+
+    say(&citizen, "Che orari fa l'URP?").await;
+    let answer = wait_for_text(&citizen, "#transcript li:last-child", "Risposta automatica").await;
+    assert!(answer.contains("aperto al pubblico"), "{answer}");
+    let queued = app
+        .store
+        .conversations(Some(sportello_core::model::ConversationStatus::Queued), 10)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1, "the conversation stays in the queue");
+    screenshot(&citizen, "chat-waiting").await;
+    citizen.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_citizen_leaves_an_email_for_the_reply_and_the_operator_sees_it_and_whether_the_chat_is_open()
+ {
+    let app = TestApp::sqlite().await;
+    let driver = Driver::start().await;
+    let citizen = driver.browser().await;
+    citizen.goto(&format!("{}/chat", app.base)).await.unwrap();
+    citizen
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#transcript[data-live=on]"))
+        .await
+        .expect("the chat did not open its live stream");
+    say(&citizen, "vorrei parlare con un operatore").await;
+    wait_for_text(
+        &citizen,
+        "#transcript li:last-child",
+        "passo la conversazione",
+    )
+    .await;
+
+    click(&citizen, "#chat-reach summary").await;
+    let notice = text_of(&citizen, "#reach-notice").await;
+    assert!(notice.contains("informativa privacy"), "{notice}");
+    citizen
+        .find(Locator::Css("#reach-email"))
+        .await
+        .unwrap()
+        .send_keys("anna.rossi@example.it")
+        .await
+        .unwrap();
+    click(&citizen, "#reach-consent").await;
+    click(&citizen, "#reach-save").await;
+    wait_for_text(&citizen, "#chat-notice", "Grazie").await;
+    screenshot(&citizen, "chat-reach").await;
+
+    let id = app
+        .store
+        .conversations(Some(sportello_core::model::ConversationStatus::Queued), 10)
+        .await
+        .unwrap()[0]
+        .id;
+    let admin = driver.browser().await;
+    log_in(&admin, &app, "admin", ADMIN_PASSWORD).await;
+    admin
+        .goto(&format!("{}/conversations/{id}", app.base))
+        .await
+        .unwrap();
+    assert!(
+        text_of(&admin, "#citizen-reach")
+            .await
+            .contains("anna.rossi@example.it")
+    );
+    assert!(text_of(&admin, "#citizen-online").await.starts_with("sì"));
+
+    // The citizen closes the chat: the operator sees it on the next look.
+    citizen.close().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        admin
+            .goto(&format!("{}/conversations/{id}", app.base))
+            .await
+            .unwrap();
+        if text_of(&admin, "#citizen-online").await.starts_with("no") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the citizen never went offline");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    admin.close().await.unwrap();
+}

@@ -420,3 +420,123 @@ async fn the_widget_script_opens_the_chat_of_its_own_server() {
     let cookie = page.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
 }
+
+#[tokio::test]
+async fn the_welcome_and_the_urp_hours_sheet_both_say_the_hours_of_the_office_section() {
+    let app = TestApp::sqlite_with(&[
+        ("SPORTELLO_OFFICE__WORKING_DAYS", "[1, 2, 3, 4]"),
+        ("SPORTELLO_OFFICE__OPENING", "08:30"),
+        ("SPORTELLO_OFFICE__CLOSING", "13:00"),
+    ])
+    .await;
+    let hours = "dal lunedì al giovedì, dalle 8:30 alle 13:00";
+    let chat = app.chat().await;
+    let page = chat.page().await;
+    assert!(page.contains(&format!("che risponde {hours}")), "{page}");
+    chat.say("Che orari fa l'URP?").await;
+    let answer = chat.last().await;
+    let text = answer["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("aperto al pubblico {hours}")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("{hours}") && !text.contains("12:30"),
+        "{text}"
+    );
+}
+
+/// Wait until the citizen of `conversation` is (or is no longer) online; the deadline only
+/// keeps a broken build from hanging.
+async fn until_online(app: &TestApp, conversation: i64, online: bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    while app.store.reach(conversation).await.unwrap().online != online {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the citizen never became online = {online}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn a_citizen_leaves_an_email_and_the_operator_sees_it_and_whether_they_are_online(
+    app: &TestApp,
+) {
+    let chat = app.chat().await;
+    chat.say("vorrei parlare con un operatore").await;
+    let id = app
+        .store
+        .conversations(Some(sportello_core::model::ConversationStatus::Queued), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.channel == "webchat")
+        .expect("the chat is in the queue")
+        .id;
+    let leave = |body: Value| {
+        chat.client
+            .post(format!("{}/chat/contact", app.base))
+            .header("X-CSRF-Token", &chat.csrf)
+            .json(&body)
+            .send()
+    };
+    // A bad address, or no consent to the privacy notice: refused, with the reason.
+    for body in [
+        json!({ "email": "anna", "consent": "yes" }),
+        json!({ "email": "anna.rossi@example.it" }),
+    ] {
+        let r = leave(body).await.unwrap();
+        assert_eq!(r.status(), 422);
+        let answer: Value = r.json().await.unwrap();
+        assert!(answer["error"].as_str().unwrap().contains("informativa"));
+    }
+    let r = leave(json!({
+        "email": "anna.rossi@example.it", "phone": "+39 02 1234 5678", "consent": "yes"
+    }))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let answer: Value = r.json().await.unwrap();
+    assert!(answer["notice"].as_str().unwrap().starts_with("Grazie"));
+    let reach = app.store.reach(id).await.unwrap();
+    assert_eq!(reach.email.as_deref(), Some("anna.rossi@example.it"));
+    assert_eq!(reach.phone.as_deref(), Some("+39 02 1234 5678"));
+    assert!(reach.consent_at.is_some());
+
+    // The page's live stream open: online, as the operator sees in the conversation.
+    let live = chat.events().await;
+    until_online(app, id, true).await;
+    let admin = app.admin().await;
+    let page = admin
+        .get(&format!("/conversations/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("anna.rossi@example.it"), "{page}");
+    assert!(page.contains("+39 02 1234 5678"));
+    assert!(page.contains("sì, ha la chat aperta"));
+    drop(live);
+    until_online(app, id, false).await;
+    let page = admin
+        .get(&format!("/conversations/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("la risposta resta nella chat"), "{page}");
+}
+
+#[tokio::test]
+async fn a_citizen_leaves_an_email_and_the_operator_sees_it_and_whether_they_are_online_on_sqlite()
+{
+    let app = TestApp::sqlite().await;
+    a_citizen_leaves_an_email_and_the_operator_sees_it_and_whether_they_are_online(&app).await;
+}
+
+#[tokio::test]
+async fn a_citizen_leaves_an_email_and_the_operator_sees_it_and_whether_they_are_online_on_postgres()
+ {
+    let app = TestApp::postgres().await;
+    a_citizen_leaves_an_email_and_the_operator_sees_it_and_whether_they_are_online(&app).await;
+}

@@ -22,6 +22,34 @@
     return author === "citizen" ? "Tu" : author === "operator" ? "Operatore" : "Assistente";
   }
 
+  // Links become clickable, shown as their domain; everything else stays plain text.
+  function fill(p, text) {
+    p.textContent = "";
+    var re = /https?:\/\/[^\s]+/g, last = 0, m;
+    while ((m = re.exec(text))) {
+      var href = m[0].replace(/[.,;:!?)"']+$/, "");
+      var domain = href.replace(/^https?:\/\//, "").split(/[\/?#]/)[0];
+      if (!domain) continue;
+      p.appendChild(document.createTextNode(text.slice(last, m.index)));
+      var a = document.createElement("a");
+      a.href = href;
+      a.rel = "noopener";
+      a.target = "_blank";
+      a.textContent = domain;
+      p.appendChild(a);
+      last = m.index + href.length;
+      re.lastIndex = last;
+    }
+    p.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  // "rate:ID:N" buttons are read as "N stelle su 5".
+  function ratingName(data) {
+    var m = /^rate:\d+:(\d)$/.exec(data);
+    if (!m) return null;
+    return m[1] === "1" ? list.getAttribute("data-star") : (list.getAttribute("data-stars") || "").replace("{n}", m[1]);
+  }
+
   function choices(buttons) {
     var group = document.createElement("div");
     group.className = "choices";
@@ -33,6 +61,8 @@
       button.className = "btn btn-outline";
       button.setAttribute("data-data", b.data);
       button.textContent = b.label;
+      var name = ratingName(b.data);
+      if (name) button.setAttribute("aria-label", name);
       button.addEventListener("click", function () { press(b.data, b.label); });
       group.appendChild(button);
     });
@@ -48,7 +78,8 @@
     name.textContent = (m.author === "operator" && m.signature) || who(m.author);
     var text = document.createElement("p");
     text.className = "text";
-    text.textContent = m.text;
+    fill(text, m.text);
+    text.setAttribute("data-raw", m.text);
     li.appendChild(name);
     li.appendChild(text);
     if (m.buttons && m.buttons.length) li.appendChild(choices(m.buttons));
@@ -64,12 +95,20 @@
       var m = current[li.getAttribute("data-id")];
       var group = li.querySelector(".choices");
       if (group && (!m || !m.buttons.length)) group.remove();
+      // An earlier list keeps its choices in its text (the server writes them there).
+      var p = li.querySelector(".text");
+      if (m && p && p.getAttribute("data-raw") !== m.text) {
+        fill(p, m.text);
+        p.setAttribute("data-raw", m.text);
+      }
     });
     messages.forEach(function (m) {
       if (!list.querySelector('li[data-id="' + m.id + '"]')) list.appendChild(item(m));
     });
+    // The newest message comes into view above the message box, which stays at the bottom.
     var last = list.lastElementChild;
     if (last && last.scrollIntoView) last.scrollIntoView({ block: "nearest" });
+    if (form && form.scrollIntoView) form.scrollIntoView({ block: "nearest" });
   }
 
   function refresh() {
@@ -151,6 +190,27 @@
         form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit"));
       }
     });
+    // The email address left for the reply: saved without leaving the page.
+    var reach = document.getElementById("reach-form");
+    if (reach) {
+      reach.addEventListener("submit", function (e) {
+        e.preventDefault();
+        fetch("/chat/contact", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf },
+          body: JSON.stringify({
+            email: reach.elements.email.value,
+            phone: reach.elements.phone.value,
+            consent: reach.elements.consent.checked ? "yes" : ""
+          })
+        }).then(function (r) {
+          return r.json().catch(function () { return {}; }).then(function (answer) {
+            say(r.ok ? answer.notice : answer.error || "", !r.ok);
+          });
+        }, function () { say("Connessione assente. Riprova tra poco, per favore.", true); });
+      });
+    }
     live();
   });
 })();

@@ -36,6 +36,8 @@ pub fn router() -> Router<AppState> {
 pub struct Loaded {
     /// The conversation.
     pub conversation: ConversationRow,
+    /// How the citizen can be reached, and whether their chat page is open.
+    pub reach: sportello_core::store::Reach,
     /// Its messages.
     pub messages: Vec<MessageRow>,
     /// Its deliveries.
@@ -104,6 +106,7 @@ pub async fn load(state: &AppState, id: i64) -> Result<Loaded, Error> {
         weighted: caps.short_answers,
         public,
         canned: state.console.canned.clone(),
+        reach: store.reach(id).await?,
         conversation,
     })
 }

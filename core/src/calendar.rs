@@ -210,6 +210,38 @@ impl Calendar {
         (ms + self.zone.offset_ms(guess)).div_euclid(DAY_MS)
     }
 
+    /// The working weekdays in order, 1 Monday … 7 Sunday.
+    pub fn working_days(&self) -> Vec<u8> {
+        (1..=7u8).filter(|d| self.days[usize::from(*d)]).collect()
+    }
+
+    /// Opening and closing time, in minutes after local midnight.
+    pub fn opening_minutes(&self) -> (i64, i64) {
+        (self.opening_ms / 60_000, self.closing_ms / 60_000)
+    }
+
+    fn midnight(&self, day: i64) -> i64 {
+        day * DAY_MS - self.zone.offset_ms(day)
+    }
+
+    /// Whether the office is open at an instant.
+    pub fn is_open(&self, ms: i64) -> bool {
+        let day = self.local_day(ms);
+        let midnight = self.midnight(day);
+        self.is_working_day(day)
+            && ms >= midnight + self.opening_ms
+            && ms < midnight + self.closing_ms
+    }
+
+    /// The first opening at or after an instant, within a year (`None`: never open).
+    pub fn next_opening(&self, ms: i64) -> Option<i64> {
+        let first = self.local_day(ms);
+        (first..first + 370)
+            .filter(|day| self.is_working_day(*day))
+            .map(|day| self.midnight(day) + self.opening_ms)
+            .find(|open| *open >= ms)
+    }
+
     /// Milliseconds of opening hours between two instants (0 when `to` is not after `from`).
     pub fn working_ms(&self, from: i64, to: i64) -> i64 {
         if to <= from {

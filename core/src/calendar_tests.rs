@@ -144,3 +144,22 @@ fn day_numbers_and_dates_convert_both_ways() {
         Some(days_from_civil(2026, 12, 25))
     );
 }
+
+#[test]
+fn the_office_is_open_only_in_its_hours_and_a_friday_evening_reopens_on_monday_morning() {
+    let cal = rome();
+    // 2026-11-27 is a Friday.
+    assert!(cal.is_open(at(&cal, 2026, 11, 27, 10, 0)));
+    assert!(!cal.is_open(at(&cal, 2026, 11, 27, 18, 0)));
+    assert!(!cal.is_open(at(&cal, 2026, 11, 28, 10, 0)), "Saturday");
+    assert_eq!(
+        cal.next_opening(at(&cal, 2026, 11, 27, 18, 0)),
+        Some(at(&cal, 2026, 11, 30, 9, 0))
+    );
+    assert_eq!(
+        cal.next_opening(at(&cal, 2026, 11, 30, 7, 30)),
+        Some(at(&cal, 2026, 11, 30, 9, 0)),
+        "early on a working day: the same morning"
+    );
+    assert_eq!(cal.working_days(), vec![1, 2, 3, 4, 5]);
+}

@@ -15,6 +15,7 @@
 //! - [`dispatcher`]: the outbox worker, with backoff and exact `retry_after`.
 //! - [`health`]: channel state and counters for `/healthz` and `/metrics`.
 //! - [`calendar`]: the office's working days, hours, holidays and time zone.
+//! - [`hours`]: those hours in words, for `{hours}` and "the office reopens …".
 //! - [`stats`]: the office's figures over a period (volumes, rates, times, feedback).
 //! - [`protocol`]: button data and slash commands, encoded and parsed in one place.
 //! - [`secret`]: random tokens, their hashes, constant-time comparison.
@@ -33,6 +34,7 @@ pub mod dispatcher;
 pub mod error;
 pub mod failpoint;
 pub mod health;
+pub mod hours;
 pub mod intake;
 pub mod knowledge;
 pub mod markdown;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use sportello_faq::{Candidate, Decision, DecisionKind, Matcher, Office, Reason, Sheet};
 
+use crate::calendar::Calendar;
 use crate::channel::ChannelCaps;
 use crate::config::Texts;
 use crate::knowledge::Knowledge;
@@ -62,6 +63,7 @@ pub struct Outcome {
 pub struct Policy {
     knowledge: Arc<Knowledge>,
     texts: Texts,
+    calendar: Calendar,
 }
 
 fn reason_name(reason: &Reason) -> String {
@@ -74,7 +76,41 @@ fn reason_name(reason: &Reason) -> String {
 impl Policy {
     /// A policy over knowledge that follows the store.
     pub fn with_knowledge(knowledge: Arc<Knowledge>, texts: Texts) -> Self {
-        Self { knowledge, texts }
+        Self {
+            knowledge,
+            texts,
+            calendar: crate::calendar::OfficeConfig::default()
+                .calendar()
+                .expect("the default office calendar is valid"),
+        }
+    }
+
+    /// The same policy over the office calendar of `[office]` (the default one: Monday to
+    /// Friday, 9 to 17, Rome).
+    pub fn with_calendar(mut self, calendar: Calendar) -> Self {
+        self.calendar = calendar;
+        self
+    }
+
+    /// While the office is closed at `now`: the sentence saying when it reopens.
+    pub fn closed_notice(&self, now: i64) -> Option<String> {
+        crate::hours::reopening(&self.calendar, &self.texts, now)
+            .map(|when| self.texts.office_closed.replace("{reopens}", &when))
+    }
+
+    /// The reply to the first message written while waiting in the queue, at `position`
+    /// (1: next), with a sheet's answer before it when the message clearly matched one.
+    pub fn queue_status(&self, position: i64, now: i64) -> String {
+        let mut text = self
+            .texts
+            .queue_status
+            .replace("{position}", &position.to_string())
+            .replace("{hours}", &self.texts.hours);
+        if let Some(closed) = self.closed_notice(now) {
+            text.push(' ');
+            text.push_str(&closed);
+        }
+        text
     }
 
     /// A policy over a fixed `matcher`, naming `offices` in answers (tests, benchmarks,
@@ -205,7 +241,12 @@ impl Policy {
             .cloned()
             .collect();
         let mut reply = self.clarify(&matcher, &others, crate::channel::ChannelCaps::default());
-        reply.text = self.texts.feedback_negative.clone();
+        // With no other sheet, no "one of these" with nothing under it.
+        reply.text = if reply.buttons.len() > 1 {
+            self.texts.feedback_negative.clone()
+        } else {
+            self.texts.feedback_negative_alone.clone()
+        };
         reply
     }
 
@@ -277,6 +318,9 @@ impl Policy {
             (DecisionKind::Clarify, _) => (Some(self.clarify(matcher, &d.candidates, caps)), false),
             (DecisionKind::Smalltalk, Reason::Thanks) => (simple(&t.thanks), false),
             (DecisionKind::Smalltalk, Reason::Goodbye) => (simple(&t.goodbye), false),
+            (DecisionKind::Smalltalk, Reason::Acknowledgement) => {
+                (simple(&t.acknowledgement), false)
+            }
             (DecisionKind::Smalltalk, Reason::Empty) => (simple(&t.empty), false),
             (DecisionKind::Smalltalk, _) => (simple(&t.greeting), false),
             (DecisionKind::Handoff, Reason::PersonRequested) => (simple(&t.person_requested), true),
@@ -323,7 +367,14 @@ impl Policy {
     }
 
     /// A sheet's answer as the channel should show it.
+    /// `{hours}` in a sheet stands for the hours of `[office]`, so the URP hours sheet and the
+    /// bot's texts say the same.
     pub fn answer_text(&self, sheet: &Sheet, caps: ChannelCaps) -> String {
+        self.sheet_text(sheet, caps)
+            .replace("{hours}", &self.texts.hours)
+    }
+
+    fn sheet_text(&self, sheet: &Sheet, caps: ChannelCaps) -> String {
         if caps.short_answers {
             return match &sheet.link {
                 Some(link) => format!("{} {link}", sheet.short_text()),
@@ -364,7 +415,12 @@ impl Policy {
             .take(matcher.params().max_choices.min(3))
             .filter_map(|c| matcher.sheet(&c.sheet_id))
             .collect();
-        let mut text = self.texts.clarify.clone();
+        // No sheet left to offer: no "choose one" with nothing under it.
+        let mut text = if sheets.is_empty() {
+            self.texts.no_choices.clone()
+        } else {
+            self.texts.clarify.clone()
+        };
         let mut buttons = Vec::new();
         for (i, sheet) in sheets.iter().enumerate() {
             if caps.buttons {

@@ -223,3 +223,60 @@ async fn resolving_asks_once_for_a_rating_that_counts_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_thumbs_down_on_an_answer_chosen_from_a_list_offers_the_other_choices_again() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        let (intake, _) = pipeline(&store).await;
+        // A question the bot was unsure about: it offered two sheets.
+        let conv = match intake.receive(text("q0", "lia", "ciao")).await.unwrap() {
+            Receipt::Stored {
+                conversation_id,
+                message_id,
+                ..
+            } => {
+                sqlx::query(
+                    "update messages set decision = 'clarify', candidates = $2 where id = $1",
+                )
+                .bind(message_id)
+                .bind(
+                    r#"[{"sheet_id":"pink-card","confidence":0.5},{"sheet_id":"passo-carraio","confidence":0.4}]"#,
+                )
+                .execute(store.pool())
+                .await
+                .unwrap();
+                conversation_id
+            }
+            other => panic!("{other:?}"),
+        };
+        let (same, chosen) = answered(&intake, "lia").await;
+        assert_eq!(same, conv);
+        let receipt = intake
+            .receive(press(
+                "no-1",
+                "lia",
+                Action::Feedback {
+                    message: chosen,
+                    useful: false,
+                },
+            ))
+            .await
+            .unwrap();
+        assert!(
+            matches!(receipt, Receipt::Feedback { replies: 1, .. }),
+            "{receipt:?}"
+        );
+        let offered = buttons_of(&store, conv).await.pop().unwrap();
+        let data: Vec<ButtonData> = offered.into_iter().map(|b| b.data).collect();
+        assert_eq!(
+            data,
+            [
+                ButtonData::Sheet("passo-carraio".into()),
+                ButtonData::Operator
+            ],
+            "{}",
+            db.backend
+        );
+    }
+}

@@ -180,10 +180,13 @@ async fn a_stale_choice_gets_a_polite_reply_and_no_answer() {
 }
 
 #[tokio::test]
-async fn a_conversation_with_operators_gets_one_acknowledgement_and_no_bot_answers() {
+async fn a_queued_citizen_hears_where_they_stand_once_gets_marked_automatic_answers_and_silence_once_assigned()
+ {
     for db in TestDb::both().await {
         let store = db.store().await;
         let (intake, _) = pipeline(&store).await;
+        // Someone else is already waiting.
+        stored(&intake.receive(text("0", "bea", "operatore")).await.unwrap());
         let (conv, _, decision, replies) = stored(
             &intake
                 .receive(text("1", "fede", "voglio parlare con un operatore"))
@@ -205,38 +208,107 @@ async fn a_conversation_with_operators_gets_one_acknowledgement_and_no_bot_answe
             "the notice names the reference: {notice}"
         );
 
-        for (i, body) in ["ciao", "come funziona Pink Card", "ci siete?"]
-            .iter()
-            .enumerate()
-        {
-            let (same, _, decision, replies) = stored(
+        // The first message while waiting: where the citizen stands.
+        let (_, _, decision, replies) = stored(
+            &intake
+                .receive(text("x0", "fede", "ci siete?"))
+                .await
+                .unwrap(),
+        );
+        assert_eq!((decision, replies), (DecisionKind::Handoff, 1));
+        let status = store.outbox_of(conv).await.unwrap().pop().unwrap().text;
+        assert!(
+            status.contains(&format!("(rif. {conv}) è in coda, in posizione 2")),
+            "{status} on {}",
+            db.backend
+        );
+        // A clear question: the sheet's answer, marked as automatic; still in the queue.
+        let (_, _, decision, replies) = stored(
+            &intake
+                .receive(text("x1", "fede", "come funziona Pink Card"))
+                .await
+                .unwrap(),
+        );
+        assert_eq!((decision, replies), (DecisionKind::Answer, 1));
+        let answer = store.outbox_of(conv).await.unwrap().pop().unwrap().text;
+        assert!(answer.starts_with("Risposta automatica"), "{answer}");
+        assert!(answer.contains("carta di sconti"), "{answer}");
+        assert!(
+            !answer.contains("in coda, in posizione"),
+            "told once: {answer}"
+        );
+        assert_eq!(
+            store.conversation(conv).await.unwrap().status,
+            ConversationStatus::Queued
+        );
+        // Anything else while waiting: no more words from the bot.
+        let (_, _, decision, replies) =
+            stored(&intake.receive(text("x2", "fede", "allora?")).await.unwrap());
+        assert_eq!(
+            (decision, replies),
+            (DecisionKind::Handoff, 0),
+            "{}",
+            db.backend
+        );
+
+        // Once an operator holds it, the bot stays silent.
+        let op = store
+            .add_user("op1", sportello_core::model::Role::Operator, "password-1")
+            .await
+            .unwrap();
+        store.claim(conv, op, "op1").await.unwrap();
+        for (i, body) in ["ciao", "come funziona Pink Card"].iter().enumerate() {
+            let (_, _, decision, replies) = stored(
                 &intake
-                    .receive(text(&format!("x{i}"), "fede", body))
+                    .receive(text(&format!("y{i}"), "fede", body))
                     .await
                     .unwrap(),
             );
-            assert_eq!(same, conv);
-            assert_eq!(
-                (decision, replies),
-                (DecisionKind::Handoff, 0),
-                "{} on {}",
-                body,
-                db.backend
-            );
+            assert_eq!((decision, replies), (DecisionKind::Handoff, 0), "{body}");
         }
         let msgs = store.messages(conv).await.unwrap();
         assert_eq!(
             msgs.iter().filter(|m| m.author == "bot").count(),
-            1,
+            3,
             "{}",
             db.backend
         );
         assert!(
             msgs.iter()
                 .filter(|m| m.direction == "in")
-                .skip(1)
+                .skip(4)
                 .all(|m| m.reason.as_deref() == Some("with_operator"))
         );
+    }
+}
+
+#[tokio::test]
+async fn an_out_of_hours_handoff_says_when_the_office_reopens() {
+    // Saturday 28 November 2026, 10:00 in Rome (UTC+1).
+    let saturday =
+        sportello_core::calendar::days_from_civil(2026, 11, 28) * 86_400_000 + 9 * 3_600_000;
+    for db in TestDb::both().await {
+        let store = sportello_core::store::Store::connect_with_clock(
+            &db.url,
+            8,
+            std::time::Duration::from_secs(10),
+            sportello_core::clock::Clock::starting_at(saturday),
+        )
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        let (intake, _) = pipeline(&store).await;
+        let (conv, ..) = stored(&intake.receive(text("1", "ivo", "operatore")).await.unwrap());
+        let notice = store.outbox_of(conv).await.unwrap().pop().unwrap().text;
+        assert!(
+            notice.contains("Ora l'ufficio è chiuso e riapre lunedì 30/11 alle 9:00."),
+            "{notice} on {}",
+            db.backend
+        );
+        stored(&intake.receive(text("2", "ivo", "ci siete?")).await.unwrap());
+        let status = store.outbox_of(conv).await.unwrap().pop().unwrap().text;
+        assert!(status.contains("in posizione 1"), "{status}");
+        assert!(status.contains("riapre lunedì 30/11 alle 9:00"), "{status}");
     }
 }
 
@@ -403,5 +475,120 @@ async fn messages_with_and_without_a_confidence_share_one_connection() {
         .await
         .unwrap();
         assert_eq!(with_confidence, 3, "{}", db.backend);
+    }
+}
+
+#[tokio::test]
+async fn ok_perfetto_va_bene_and_grazie_mille_alone_never_queue_a_conversation() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        let (intake, _) = pipeline(&store).await;
+        let (conv, ..) = stored(
+            &intake
+                .receive(text("1", "ugo", "come funziona Pink Card"))
+                .await
+                .unwrap(),
+        );
+        for (i, body) in ["ok", "perfetto", "va bene", "grazie mille"]
+            .iter()
+            .enumerate()
+        {
+            let (same, _, decision, replies) = stored(
+                &intake
+                    .receive(text(&format!("s{i}"), "ugo", body))
+                    .await
+                    .unwrap(),
+            );
+            assert_eq!(same, conv);
+            assert_eq!(
+                (decision, replies),
+                (DecisionKind::Smalltalk, 1),
+                "{body} on {}",
+                db.backend
+            );
+        }
+        let c = store.conversation(conv).await.unwrap();
+        assert_eq!(c.status, ConversationStatus::Bot, "{}", db.backend);
+        assert!(c.escalated_at.is_none());
+    }
+}
+
+#[tokio::test]
+async fn an_operator_reply_also_goes_by_email_to_a_web_chat_citizen_who_left_an_address_and_is_not_connected()
+ {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        let (intake, _) = pipeline(&store).await;
+        intake.register("webchat", sportello_core::channel::ChannelCaps::default());
+        let op = store
+            .add_user("op1", sportello_core::model::Role::Operator, "password-1")
+            .await
+            .unwrap();
+        let reply_count = |conv: i64| {
+            let store = store.clone();
+            async move {
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "select recipient, text from outbox where conversation_id = $1 and channel = 'email' order by id",
+                )
+                .bind(conv)
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+                rows
+            }
+        };
+        let open = |who: &'static str| {
+            let intake = intake.clone();
+            let store = store.clone();
+            async move {
+                let inbound = Inbound::text("webchat", format!("{who}-1"), who, who, "operatore");
+                let (conv, ..) = stored(&intake.receive(inbound).await.unwrap());
+                store.claim(conv, op, "op1").await.unwrap();
+                conv
+            }
+        };
+
+        // Email not running here: the reply waits in the chat.
+        let conv = open("wa").await;
+        store
+            .set_reach("webchat", "wa", "A", "anna@example.it", None)
+            .await
+            .unwrap();
+        intake
+            .operator_reply(conv, op, "op1", "Eccomi")
+            .await
+            .unwrap();
+        assert!(reply_count(conv).await.is_empty(), "{}", db.backend);
+
+        intake.activate("email");
+        intake
+            .operator_reply(conv, op, "op1", "Le scrivo")
+            .await
+            .unwrap();
+        let sent = reply_count(conv).await;
+        assert_eq!(sent.len(), 1, "{}", db.backend);
+        assert_eq!(sent[0].0, "anna@example.it");
+        assert!(sent[0].1.contains(&format!("rif. {conv}")) && sent[0].1.ends_with("Le scrivo"));
+        // The chat shows the reply once.
+        let chat = store.transcript("webchat", "wa", 50).await.unwrap();
+        assert_eq!(chat.iter().filter(|e| e.text == "Le scrivo").count(), 1);
+
+        // Connected: the chat is enough. No address: nothing to send.
+        let now = store.now_ms();
+        store
+            .set_online_until("webchat", "wa", now + 60_000)
+            .await
+            .unwrap();
+        intake
+            .operator_reply(conv, op, "op1", "Ci sei?")
+            .await
+            .unwrap();
+        assert_eq!(reply_count(conv).await.len(), 1);
+        let other = open("wb").await;
+        intake
+            .operator_reply(other, op, "op1", "Salve")
+            .await
+            .unwrap();
+        assert!(reply_count(other).await.is_empty());
     }
 }

@@ -15,6 +15,8 @@ pub enum Intent {
     Thanks,
     /// A goodbye (possibly with thanks).
     Goodbye,
+    /// Only an acknowledgement: "ok", "perfetto", "va bene", "d'accordo".
+    Acknowledgement,
     /// The citizen asks for a person.
     Person,
     /// Insults.
@@ -32,6 +34,13 @@ const THANKS: &[&str] = &[
     "grazie", "grazi", "ringrazio", "ringraziamo", "thanks", "thank", "thx", "gentilissimo",
     "gentilissima", "gentilissimi", "gentile", "perfetto", "ottimo", "chiarissimo", "mille",
     "tante", "infinite", "davvero", "tanto", "molto", "ok", "okay", "bene", "va",
+];
+/// Words that acknowledge an answer without asking anything ("ok", "va bene", "d'accordo").
+#[rustfmt::skip]
+const ACKNOWLEDGEMENTS: &[&str] = &[
+    "ok", "okay", "okk", "oki", "perfetto", "perfetta", "ottimo", "ottima", "bene", "va", "benissimo",
+    "accordo", "capito", "chiaro", "chiarissimo", "inteso", "certo", "esatto", "giusto", "si",
+    "sì", "benone", "fatto", "ricevuto", "visto",
 ];
 #[rustfmt::skip]
 const GOODBYES: &[&str] = &[
@@ -89,6 +98,7 @@ pub fn classify(words: &[String]) -> Option<Intent> {
             || GREETINGS.contains(&w.as_str())
             || THANKS.contains(&w.as_str())
             || GOODBYES.contains(&w.as_str())
+            || ACKNOWLEDGEMENTS.contains(&w.as_str())
     });
     if !only_small_talk || words.is_empty() {
         return None;
@@ -99,6 +109,8 @@ pub fn classify(words: &[String]) -> Option<Intent> {
         Some(Intent::Thanks)
     } else if has(GREETINGS) {
         Some(Intent::Greeting)
+    } else if has(ACKNOWLEDGEMENTS) {
+        Some(Intent::Acknowledgement)
     } else {
         None
     }
@@ -154,6 +166,31 @@ mod tests {
         assert_eq!(intent("grazie mille, gentilissimi"), Some(Intent::Thanks));
         assert_eq!(intent("ok grazie, arrivederci"), Some(Intent::Goodbye));
         assert_eq!(intent("buona giornata!"), Some(Intent::Goodbye));
+    }
+
+    #[test]
+    fn acknowledgements_alone_are_small_talk() {
+        for text in [
+            "ok",
+            "Ok.",
+            "perfetto",
+            "va bene",
+            "Va bene!",
+            "ok va bene",
+            "d'accordo",
+            "okay 👍",
+        ] {
+            assert_eq!(intent(text), Some(Intent::Acknowledgement), "{text}");
+        }
+        for text in ["grazie mille", "perfetto grazie", "ok grazie mille"] {
+            assert_eq!(intent(text), Some(Intent::Thanks), "{text}");
+        }
+    }
+
+    #[test]
+    fn an_acknowledgement_with_a_question_is_a_question() {
+        assert_eq!(intent("ok, e per il rinnovo della carta rosa?"), None);
+        assert_eq!(intent("va bene, quali documenti servono?"), None);
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub enum Reason {
     Thanks,
     /// A goodbye.
     Goodbye,
+    /// Only an acknowledgement ("ok", "va bene").
+    Acknowledgement,
     /// The citizen asked for a person.
     PersonRequested,
     /// Insults or abuse.
@@ -444,6 +446,9 @@ impl Matcher {
             Some(Intent::Greeting) => return bare(DecisionKind::Smalltalk, Reason::Greeting),
             Some(Intent::Thanks) => return bare(DecisionKind::Smalltalk, Reason::Thanks),
             Some(Intent::Goodbye) => return bare(DecisionKind::Smalltalk, Reason::Goodbye),
+            Some(Intent::Acknowledgement) => {
+                return bare(DecisionKind::Smalltalk, Reason::Acknowledgement);
+            }
             Some(Intent::Abuse) => return bare(DecisionKind::Handoff, Reason::Abuse),
             Some(Intent::Person) | None => {}
         }

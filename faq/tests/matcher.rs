@@ -39,6 +39,16 @@ fn greetings_thanks_and_goodbyes_are_small_talk() {
 }
 
 #[test]
+fn an_acknowledgement_alone_is_small_talk_never_a_handoff() {
+    let m = matcher();
+    for text in ["ok", "perfetto", "va bene", "grazie mille", "Ok, perfetto!"] {
+        let d = m.decide(text);
+        assert_eq!(d.kind, DecisionKind::Smalltalk, "{text}: {d:?}");
+    }
+    assert_eq!(m.decide("va bene").reason, Reason::Acknowledgement);
+}
+
+#[test]
 fn a_request_for_a_person_is_handed_over() {
     let d = matcher().decide("voglio parlare con un operatore");
     assert_eq!(

@@ -22,7 +22,9 @@ async fn a_citizen_is_welcomed_answered_and_gives_feedback() {
     assert!(welcome.text.contains("Benvenuto"), "{}", welcome.text);
     assert!(welcome.text.contains("privacy"), "links the privacy notice");
     assert!(
-        welcome.text.contains("dalle 9 alle 17"),
+        welcome
+            .text
+            .contains("dal lunedì al venerdì, dalle 9:00 alle 17:00"),
         "says the office hours"
     );
     assert_eq!(welcome.parse_mode.as_deref(), Some("HTML"));
@@ -102,15 +104,21 @@ async fn an_operator_takes_over_and_the_citizen_rates_the_service() {
         handoff.text
     );
 
-    // While waiting, the handoff notice was the one acknowledgement: further messages go to
-    // the operators without a bot reply each.
+    // While waiting, the first message hears where Bruno stands in the queue; the next ones
+    // go to the operators without a bot reply each.
     d.push_text(bruno, "Bruno", "ci siete?");
+    let status = office.replies(bruno, 2).await[1].clone();
+    assert!(
+        status.text.contains("in coda, in posizione 1"),
+        "{}",
+        status.text
+    );
     d.push_text(bruno, "Bruno", "aspetto una risposta");
     eventually("both messages are stored", || async {
-        store.messages(conv.id).await.unwrap().len() == 4
+        store.messages(conv.id).await.unwrap().len() == 5
     })
     .await;
-    office.no_more_than(bruno, 1).await;
+    office.no_more_than(bruno, 2).await;
 
     let desk = office.operator_desk().await;
     let operator = store
@@ -130,14 +138,14 @@ async fn an_operator_takes_over_and_the_citizen_rates_the_service() {
     )
     .await
     .unwrap();
-    let reply = office.replies(bruno, 2).await[1].clone();
+    let reply = office.replies(bruno, 3).await[2].clone();
     assert_eq!(
         reply.text, "Buongiorno, &lt;b&gt;eccomi&lt;/b&gt; &amp; grazie",
         "operator text is escaped for HTML"
     );
 
     desk.resolve(conv.id, "giulia").await.unwrap();
-    let rating = office.replies(bruno, 3).await[2].clone();
+    let rating = office.replies(bruno, 4).await[3].clone();
     let stars = buttons(&rating);
     assert_eq!(stars.len(), 5, "{stars:?}");
     d.push_callback(bruno, rating.message_id, &stars[4].1);

@@ -15,12 +15,14 @@
 //! - [`session`]: the anonymous session cookie, its thread and its CSRF token.
 //! - [`limiter`]: messages per minute per session and per address.
 //! - `routes`: the HTTP handlers; `inbound`: a post read into an `Inbound`; `live`: the
-//!   Server-Sent Events stream; `page`: the HTML.
+//!   Server-Sent Events stream, which also keeps the citizen marked online; `page`: the HTML;
+//!   `reach`: the email address and phone number a citizen leaves for the reply.
 
 mod inbound;
 mod limiter;
 mod live;
 mod page;
+mod reach;
 mod routes;
 pub mod session;
 
@@ -96,6 +98,15 @@ impl WebChat {
     pub fn with_site(mut self, site: &SiteConfig) -> Self {
         self.site = site.clone();
         self
+    }
+
+    /// Whether a tab of `thread` listens on this process.
+    fn is_listening(&self, thread: &str) -> bool {
+        self.listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(thread)
+            .is_some_and(|tx| tx.receiver_count() > 0)
     }
 
     /// Listen for messages to `thread`.

@@ -4,6 +4,7 @@
 
 use maud::{DOCTYPE, Markup, html};
 use sportello_core::config::SiteConfig;
+use sportello_core::protocol::ButtonData;
 use sportello_core::store::TranscriptEntry;
 
 /// What the page shows around the transcript.
@@ -18,6 +19,69 @@ pub struct PageText<'a> {
     pub text_limit: usize,
     /// The body named in the header, and the footer's links.
     pub site: &'a SiteConfig,
+    /// The box where the citizen may leave an email address: heading, privacy notice, and
+    /// the privacy notice's address.
+    pub reach_title: &'a str,
+    /// The short privacy notice of that box.
+    pub reach_notice: &'a str,
+    /// The full privacy notice.
+    pub privacy_url: &'a str,
+    /// The accessible name of the one-star rating button.
+    pub rating_star: &'a str,
+    /// The accessible name of the other rating buttons (`{n}` stars).
+    pub rating_stars: &'a str,
+}
+
+/// A piece of a message: text, or a link shown as its domain.
+enum Piece<'a> {
+    Text(&'a str),
+    Link { href: &'a str, domain: &'a str },
+}
+
+/// Split a message into text and `http(s)://` links; trailing punctuation stays text.
+fn pieces(text: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = ["https://", "http://"]
+        .iter()
+        .filter_map(|scheme| rest.find(scheme))
+        .min()
+    {
+        let tail = &rest[start..];
+        let end = tail.find(char::is_whitespace).unwrap_or(tail.len());
+        let href = tail[..end].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'']);
+        let after_scheme = &href[href.find("//").map_or(0, |i| i + 2)..];
+        let domain = after_scheme
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default();
+        if domain.is_empty() {
+            out.push(Piece::Text(&rest[..start + end]));
+            rest = &rest[start + end..];
+            continue;
+        }
+        if start > 0 {
+            out.push(Piece::Text(&rest[..start]));
+        }
+        out.push(Piece::Link { href, domain });
+        rest = &rest[start + href.len()..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest));
+    }
+    out
+}
+
+/// A message's text with its links clickable, each shown as its domain.
+fn linked(text: &str) -> Markup {
+    html! {
+        @for piece in pieces(text) {
+            @match piece {
+                Piece::Text(t) => (t),
+                Piece::Link { href, domain } => a href=(href) rel="noopener" target="_blank" { (domain) },
+            }
+        }
+    }
 }
 
 /// Bootstrap Italia's header: the administration, then the office. The console's pages have
@@ -59,6 +123,16 @@ fn footer(site: &SiteConfig) -> Markup {
     }
 }
 
+/// The accessible name of a rating button, from its data (`rate:CONVERSATION:SCORE`).
+fn rating_name(data: &str, star: &str, stars: &str) -> Option<String> {
+    let score = data.strip_prefix("rate:")?.rsplit(':').next()?;
+    Some(if score == "1" {
+        star.to_string()
+    } else {
+        stars.replace("{n}", score)
+    })
+}
+
 /// The whole chat page.
 pub fn page(text: &PageText<'_>, csrf: &str, entries: &[TranscriptEntry]) -> Markup {
     html! {
@@ -79,15 +153,15 @@ pub fn page(text: &PageText<'_>, csrf: &str, entries: &[TranscriptEntry]) -> Mar
                 main id="main" class="wrap chat" {
                     h1 { (text.title) }
                     p class="chat-intro" { (text.intro) }
-                    // The live region is a wrapper: `role="log"` on the list itself would take
-                    // its list semantics away from its items.
+                    // `role="log"` belongs on a container, not on the list itself.
                     div class="chat-log-region" role="log" aria-live="polite" aria-label="Conversazione" {
-                        ol id="transcript" class="chat-log" data-live="off" {
+                        ol id="transcript" class="chat-log" data-live="off"
+                            data-star=(text.rating_star) data-stars=(text.rating_stars) {
                             li class="bubble bubble-bot" data-welcome {
                                 span class="who" { "Assistente" }
-                                p class="text" { (text.welcome) }
+                                p class="text" { (linked(text.welcome)) }
                             }
-                            (entries_html(csrf, entries))
+                            (entries_html(csrf, entries, text.rating_star, text.rating_stars))
                         }
                     }
                     p id="chat-notice" class="chat-notice" role="status" aria-live="polite" {}
@@ -101,6 +175,7 @@ pub fn page(text: &PageText<'_>, csrf: &str, entries: &[TranscriptEntry]) -> Mar
                         }
                         button id="chat-send" type="submit" class="btn" { "Invia" }
                     }
+                    (reach_form(text, csrf))
                 }
                 (footer(text.site))
             }
@@ -108,13 +183,41 @@ pub fn page(text: &PageText<'_>, csrf: &str, entries: &[TranscriptEntry]) -> Mar
     }
 }
 
+/// The box where the citizen may leave an email address and a phone number for the reply,
+/// with the short privacy notice; closed until opened, so it does not crowd the chat.
+fn reach_form(text: &PageText<'_>, csrf: &str) -> Markup {
+    html! {
+        details class="chat-reach" id="chat-reach" {
+            summary { (text.reach_title) }
+            form id="reach-form" method="post" action="/chat/contact" {
+                input type="hidden" name="csrf" value=(csrf);
+                p class="chat-help" id="reach-notice" {
+                    (text.reach_notice) " "
+                    a href=(text.privacy_url) rel="noopener" target="_blank" { "Informativa privacy" }
+                }
+                label for="reach-email" { "Email" }
+                input id="reach-email" name="email" type="email" autocomplete="email" required
+                    maxlength="254" aria-describedby="reach-notice";
+                label for="reach-phone" { "Telefono (facoltativo)" }
+                input id="reach-phone" name="phone" type="tel" autocomplete="tel" maxlength="20";
+                p class="chat-consent" {
+                    input id="reach-consent" name="consent" type="checkbox" value="yes" required;
+                    " "
+                    label for="reach-consent" { "Ho letto l'informativa privacy" }
+                }
+                button id="reach-save" type="submit" class="btn btn-outline" { "Salva i contatti" }
+            }
+        }
+    }
+}
+
 /// The transcript's items: what `/chat/transcript` returns as HTML.
-pub fn entries_html(csrf: &str, entries: &[TranscriptEntry]) -> Markup {
+pub fn entries_html(csrf: &str, entries: &[TranscriptEntry], star: &str, stars: &str) -> Markup {
     html! {
         @for entry in entries {
             li class={ "bubble bubble-" (entry.author) } data-id=(entry.id) {
                 span class="who" { (signature(entry)) }
-                p class="text" { (entry.text) }
+                p class="text" { (linked(&entry.text)) }
                 @if !entry.buttons.is_empty() {
                     div class="choices" role="group" aria-label="Scelte" {
                         @for b in &entry.buttons {
@@ -122,7 +225,8 @@ pub fn entries_html(csrf: &str, entries: &[TranscriptEntry]) -> Markup {
                                 input type="hidden" name="csrf" value=(csrf);
                                 input type="hidden" name="data" value=(b.data.to_string());
                                 input type="hidden" name="label" value=(b.label);
-                                button type="submit" class="btn btn-outline" data-data=(b.data.to_string()) { (b.label) }
+                                button type="submit" class="btn btn-outline" data-data=(b.data.to_string())
+                                    aria-label=[rating_name(&b.data.to_string(), star, stars)] { (b.label) }
                             }
                         }
                     }
@@ -151,12 +255,17 @@ pub fn who(author: &str) -> &'static str {
 }
 
 /// Keep buttons only on the messages after the citizen's last one: earlier choices no longer
-/// apply (pressing one would only get the polite "no longer valid" notice).
+/// apply (pressing one would only get the polite "no longer valid" notice). The sheets an
+/// earlier list offered stay in its text, so no "choose one" is left with nothing under it.
 pub fn current_buttons_only(entries: &mut [TranscriptEntry]) {
     let last_citizen = entries.iter().rposition(|e| e.author == "citizen");
     if let Some(last) = last_citizen {
         for e in &mut entries[..last] {
-            e.buttons.clear();
+            for b in e.buttons.drain(..) {
+                if matches!(b.data, ButtonData::Sheet(_)) {
+                    e.text.push_str(&format!("\n• {}", b.label));
+                }
+            }
         }
     }
 }
@@ -165,7 +274,6 @@ pub fn current_buttons_only(entries: &mut [TranscriptEntry]) {
 mod tests {
     use super::*;
     use sportello_core::model::Button;
-    use sportello_core::protocol::ButtonData;
 
     fn entry(id: i64, author: &str, text: &str, buttons: bool) -> TranscriptEntry {
         TranscriptEntry {
@@ -194,6 +302,8 @@ mod tests {
         let html = entries_html(
             "t",
             &[entry(1, "citizen", "<script>alert(1)</script>", false)],
+            "1 stella su 5",
+            "{n} stelle su 5",
         )
         .into_string();
         assert!(
@@ -201,6 +311,57 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("<script>"));
+    }
+
+    #[test]
+    fn links_are_clickable_shown_as_their_domain_and_open_without_an_opener() {
+        let html = entries_html(
+            "t",
+            &[entry(
+                1,
+                "bot",
+                "Vedi https://www.cittametropolitana.mi.it/urp/orari. Oppure <b>http://x</b>",
+                false,
+            )],
+            "",
+            "",
+        )
+        .into_string();
+        assert!(
+            html.contains(r#"<a href="https://www.cittametropolitana.mi.it/urp/orari" rel="noopener" target="_blank">www.cittametropolitana.mi.it</a>. Oppure"#),
+            "{html}"
+        );
+        assert!(!html.contains("<b>"), "{html}");
+    }
+
+    #[test]
+    fn rating_buttons_have_accessible_names() {
+        assert_eq!(
+            rating_name("rate:7:1", "1 stella su 5", "{n} stelle su 5").as_deref(),
+            Some("1 stella su 5")
+        );
+        assert_eq!(
+            rating_name("rate:7:4", "1 stella su 5", "{n} stelle su 5").as_deref(),
+            Some("4 stelle su 5")
+        );
+        assert_eq!(rating_name("operator", "a", "b"), None);
+    }
+
+    #[test]
+    fn an_earlier_list_keeps_its_choices_as_text() {
+        let mut entries = vec![
+            TranscriptEntry {
+                buttons: vec![
+                    Button::new("Pink Card", ButtonData::Sheet("pink-card".into())),
+                    Button::new("Parla con un operatore", ButtonData::Operator),
+                ],
+                ..entry(1, "bot", "Scegli quella giusta:", false)
+            },
+            entry(2, "citizen", "c", false),
+        ];
+        current_buttons_only(&mut entries);
+        assert_eq!(entries[0].text, "Scegli quella giusta:\n• Pink Card");
+        assert!(entries[0].buttons.is_empty());
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub fn router(chat: Arc<WebChat>, intake: Arc<Intake>) -> Router {
     Router::new()
         .route("/chat", get(show))
         .route("/chat/messages", axum::routing::post(receive))
+        .route("/chat/contact", axum::routing::post(super::reach::leave))
         .route("/chat/events", get(live::events))
         .route("/chat/transcript", get(transcript))
         .route("/chat/chat.css", get(|| asset("text/css", CHAT_CSS)))
@@ -102,7 +103,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
-fn secure(chat: &WebChat, headers: &HeaderMap) -> bool {
+pub(super) fn secure(chat: &WebChat, headers: &HeaderMap) -> bool {
     chat.secure_cookies
         || headers
             .get("x-forwarded-proto")
@@ -110,7 +111,7 @@ fn secure(chat: &WebChat, headers: &HeaderMap) -> bool {
             .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
-fn wants_json(headers: &HeaderMap) -> bool {
+pub(super) fn wants_json(headers: &HeaderMap) -> bool {
     let is = |name, what| {
         headers
             .get(name)
@@ -161,6 +162,11 @@ async fn show(State((chat, intake)): State<Shared>, headers: HeaderMap) -> Respo
         welcome: &welcome,
         text_limit: chat.config.text_limit,
         site: &chat.site,
+        reach_title: &chat.config.reach_title,
+        reach_notice: &chat.config.reach_notice,
+        privacy_url: &chat.site.privacy_url,
+        rating_star: &chat.texts.rating_star,
+        rating_stars: &chat.texts.rating_stars,
     };
     let mut response = page::page(&text, &session.csrf(), &entries).into_response();
     let h = response.headers_mut();
@@ -183,7 +189,7 @@ async fn show(State((chat, intake)): State<Shared>, headers: HeaderMap) -> Respo
 }
 
 /// A refusal, as JSON for the page's script or as a plain page for a form post.
-fn refuse(json: bool, status: StatusCode, message: &str) -> Response {
+pub(super) fn refuse(json: bool, status: StatusCode, message: &str) -> Response {
     if json {
         (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
     } else {
@@ -242,6 +248,15 @@ async fn receive(
     let action = inbound.action.clone();
     match intake.receive(inbound).await {
         Ok(receipt) => {
+            // A first message creates the contact after its page's stream opened: mark it
+            // online now rather than at the stream's next renewal.
+            if chat.is_listening(&thread) {
+                let store = intake.store();
+                let until = store.now_ms() + live::ONLINE_FOR.as_millis() as i64;
+                if let Err(e) = store.set_online_until(NAME, &thread, until).await {
+                    tracing::warn!(error = %e, "cannot mark a web chat citizen online");
+                }
+            }
             let t = &chat.texts;
             let notice = match (&action, &receipt) {
                 (_, Receipt::Feedback { stale: true, .. }) => Some(&t.stale_button),
@@ -271,7 +286,7 @@ fn done(json: bool, notice: Option<&String>) -> Response {
     }
 }
 
-async fn transcript(State((_, intake)): State<Shared>, headers: HeaderMap) -> Response {
+async fn transcript(State((chat, intake)): State<Shared>, headers: HeaderMap) -> Response {
     let Some(session) = Session::from_headers(&headers) else {
         return StatusCode::FORBIDDEN.into_response();
     };
@@ -282,7 +297,13 @@ async fn transcript(State((_, intake)): State<Shared>, headers: HeaderMap) -> Re
     let mut response = if wants_json(&headers) {
         axum::Json(serde_json::json!({ "messages": entries })).into_response()
     } else {
-        page::entries_html(&session.csrf(), &entries).into_response()
+        page::entries_html(
+            &session.csrf(),
+            &entries,
+            &chat.texts.rating_star,
+            &chat.texts.rating_stars,
+        )
+        .into_response()
     };
     response
         .headers_mut()

@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 use sportello_core::model::{ConversationStatus, Role};
-use sportello_core::store::{ConversationRow, MessageRow, OutboxRow};
+use sportello_core::store::{ConversationRow, MessageRow, OutboxRow, Reach};
 use sportello_faq::Sheet;
 
 use super::{channel_label, csrf_field, labels, page as layout, time, tools};
@@ -71,8 +71,30 @@ fn status_label(c: &ConversationRow) -> String {
     }
 }
 
+/// Whether the citizen is on the chat now, and how else they can be reached.
+fn reachability(c: &ConversationRow, reach: &Reach) -> Markup {
+    html! {
+        @if c.channel == "webchat" {
+            dt { "Collegato" }
+            dd id="citizen-online" {
+                @if reach.online { "sì, ha la chat aperta" } @else { "no: la risposta resta nella chat finché non torna" }
+            }
+        }
+        dt { "Contatti lasciati" }
+        dd id="citizen-reach" {
+            @match (&reach.email, &reach.phone) {
+                (None, None) => { "nessuno: solo su questo canale" }
+                (Some(e), None) => { "email " a href=(format!("mailto:{e}")) { (e) } }
+                (None, Some(p)) => { "telefono " (p) }
+                (Some(e), Some(p)) => { "email " a href=(format!("mailto:{e}")) { (e) } ", telefono " (p) }
+            }
+        }
+    }
+}
+
 fn summary(l: &Loaded) -> Markup {
     let c = &l.conversation;
+    let reach = &l.reach;
     let office = super::office_name(c.office.as_deref(), &l.offices);
     let rating = l
         .feedback
@@ -84,6 +106,7 @@ fn summary(l: &Loaded) -> Markup {
             dl class="meta" {
                 dt { "Cittadino" } dd id="contact" { (c.contact_name) " " span class="muted" { "(" (c.contact) ")" } }
                 dt { "Canale" } dd { (channel_label(&c.channel)) }
+                (reachability(c, reach))
                 @if let Some(s) = &c.subject { dt { "Oggetto" } dd id="subject" { (s) } }
                 dt { "Stato" } dd id="status" { (status_label(c)) }
                 dt { "Ufficio" } dd id="office-name" { (office) }

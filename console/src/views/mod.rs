@@ -7,8 +7,8 @@
 
 pub mod account;
 pub mod conversation;
-pub mod layout;
 pub mod labels;
+pub mod layout;
 pub mod login;
 pub mod queue;
 pub mod tools;

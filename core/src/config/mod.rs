@@ -168,7 +168,20 @@ impl Config {
                 ));
             }
         }
-        let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
+        let mut defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
+        // `Texts::default()` has its hours written from the shipped `[office]`; a file's own
+        // `[office]` must write them instead, so the default is the shipped template.
+        if let Some(toml::Value::Table(texts)) = defaults.get_mut("texts") {
+            texts.insert(
+                "hours".into(),
+                toml::Value::String(texts::shipped_text("texts", "hours")),
+            );
+        }
+        // Always through the table, so the hours template below is written from this file's
+        // `[office]`.
+        table
+            .entry("texts")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         // Keys a file leaves out take their defaults, section by section (the texts' defaults
         // are the shipped file's, so a partial `[texts]` is completed from it).
         for (section, keys) in &defaults {
@@ -207,18 +220,21 @@ impl Config {
                 }
             }
         }
-        let config: Config =
-            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
                 let key = e.path().to_string();
                 ConfigError::new(&key, None, e.into_inner().message().to_string())
             })?;
         config.validate()?;
+        let calendar = config.office.calendar()?;
+        config.texts = config.texts.for_office(&calendar);
         Ok(config)
     }
 
     /// Check values that the types alone do not: each section checks its own keys.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.office.calendar()?;
+        self.texts.validate()?;
         self.database.validate()?;
         self.console.validate()?;
         server::validate_matcher(&self.matcher)?;
@@ -347,6 +363,23 @@ mod tests {
         let c = load("[texts]\nhours = \"sempre\"\n", &[]).unwrap();
         assert_eq!(c.texts.hours, "sempre");
         assert_eq!(c.texts.welcome, Texts::default().welcome);
+    }
+
+    #[test]
+    fn the_hours_text_is_written_from_the_office_section() {
+        let c = load(
+            "[office]\nworking_days = [1, 2, 3, 4]\nopening = \"08:30\"\nclosing = \"12:30\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            c.texts.hours,
+            "dal lunedì al giovedì, dalle 8:30 alle 12:30"
+        );
+        let c = load("[texts]\nhours = \"su appuntamento\"\n", &[]).unwrap();
+        assert_eq!(c.texts.hours, "su appuntamento", "a plain text is kept");
+        let e = load("[texts]\nweekdays = [\"lunedì\"]\n", &[]).unwrap_err();
+        assert_eq!(e.key, "texts.weekdays");
     }
 
     #[test]

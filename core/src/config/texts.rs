@@ -13,6 +13,8 @@ pub struct Texts {
     pub thanks: String,
     /// Reply to a goodbye.
     pub goodbye: String,
+    /// Reply to an acknowledgement alone ("ok", "va bene"): never a handoff.
+    pub acknowledgement: String,
     /// Reply to abuse (the conversation also goes to an operator).
     pub abuse: String,
     /// Reply to an empty message or one with nothing to match.
@@ -31,8 +33,23 @@ pub struct Texts {
     pub office_label: String,
     /// The one acknowledgement for messages written while waiting for an operator.
     pub queued_ack: String,
-    /// When operators answer.
+    /// When operators answer: written from `[office]` when it holds `{days}`, `{opening}`,
+    /// `{closing}` (the shipped value does), so every text and the desk's sheets agree.
     pub hours: String,
+    /// The names of the days, Monday first (seven of them).
+    pub weekdays: Vec<String>,
+    /// Consecutive working days in `{hours}`: `{first}` and `{last}` are day names.
+    pub day_range: String,
+    /// Other working days in `{hours}`: `{days}` all but the last, joined by commas.
+    pub day_list: String,
+    /// When a closed office reopens: `{weekday}`, `{date}` (day/month), `{time}`.
+    pub reopening_time: String,
+    /// Added to a handoff notice or a queue status while the office is closed: `{reopens}`.
+    pub office_closed: String,
+    /// The answer to the first message written while waiting in the queue: `{position}`.
+    pub queue_status: String,
+    /// Before a sheet's answer given while the conversation waits in the queue.
+    pub automatic_answer: String,
     /// Welcome for a new chat (`/start`); `{hours}` and `{privacy}` are replaced.
     pub welcome: String,
     /// What the bot can do (`/help`).
@@ -47,6 +64,19 @@ pub struct Texts {
     pub feedback_thanks: String,
     /// After a 👎: before the other sheets and the operator button.
     pub feedback_negative: String,
+    /// After a 👎 when there is no other sheet to offer: before the operator button.
+    pub feedback_negative_alone: String,
+    /// A clarification left with no sheet to offer: before the operator button.
+    pub no_choices: String,
+    /// The accessible name of the one-star rating button.
+    pub rating_star: String,
+    /// The accessible name of the other rating buttons: `{n}` stars.
+    pub rating_stars: String,
+    /// Subject of the email copy of an operator's reply to a web chat citizen who left an
+    /// address and is not connected: `{ref}`.
+    pub reply_email_subject: String,
+    /// The sentence before the reply in that email: `{ref}`.
+    pub reply_email_intro: String,
     /// After an operator closed the conversation: asks for a rating.
     pub rating_request: String,
     /// Thanks for a rating.
@@ -79,14 +109,41 @@ pub(crate) fn shipped_text(section: &str, key: &str) -> String {
         .unwrap_or_else(|| panic!("config/sportello.toml carries {section}.{key}"))
 }
 
+impl Texts {
+    /// Check what the types alone do not; the error names the key.
+    pub fn validate(&self) -> Result<(), super::ConfigError> {
+        if self.weekdays.len() != 7 || self.weekdays.iter().any(|d| d.trim().is_empty()) {
+            return Err(super::ConfigError::new(
+                "texts.weekdays",
+                None,
+                "expected the seven day names, Monday first",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The texts with `{hours}` written from the office calendar.
+    pub fn for_office(mut self, calendar: &crate::calendar::Calendar) -> Self {
+        self.hours = crate::hours::describe(calendar, &self);
+        self
+    }
+}
+
 impl Default for Texts {
-    /// The texts of the shipped `config/sportello.toml`.
+    /// The texts of the shipped `config/sportello.toml`, hours written from its `[office]`.
     fn default() -> Self {
-        shipped()
+        let texts: Texts = shipped()
             .get("texts")
             .cloned()
             .and_then(|t| t.try_into().ok())
-            .expect("config/sportello.toml carries every text")
+            .expect("config/sportello.toml carries every text");
+        let office: crate::calendar::OfficeConfig = shipped()
+            .get("office")
+            .cloned()
+            .and_then(|t| t.try_into().ok())
+            .expect("config/sportello.toml carries [office]");
+        let calendar = office.calendar().expect("the shipped [office] is valid");
+        texts.for_office(&calendar)
     }
 }
 
@@ -98,7 +155,7 @@ mod tests {
     fn the_default_texts_are_the_shipped_ones() {
         let t = Texts::default();
         assert!(t.welcome.starts_with("Benvenuto!"));
-        assert!(t.hours.contains("lunedì"));
+        assert_eq!(t.hours, "dal lunedì al venerdì, dalle 9:00 alle 17:00");
         assert!(shipped_text("x", "handoff_text").contains("{ref}"));
     }
 }

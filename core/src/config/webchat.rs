@@ -27,6 +27,14 @@ pub struct WebchatConfig {
     pub too_long: String,
     /// Shown when the page is stale (its security token no longer matches the session).
     pub expired: String,
+    /// Heading of the box where a citizen may leave an email address for the reply.
+    pub reach_title: String,
+    /// The short privacy notice in that box (the full notice is `texts.privacy_url`).
+    pub reach_notice: String,
+    /// Shown when the address (and phone) are saved.
+    pub reach_saved: String,
+    /// Shown when the address or the phone number is not valid, or consent is missing.
+    pub reach_invalid: String,
 }
 
 impl Default for WebchatConfig {
@@ -42,6 +50,10 @@ impl Default for WebchatConfig {
             rate_limited: "Stai scrivendo troppo in fretta. Attendi un minuto e riprova, per favore.".into(),
             too_long: "Il messaggio è troppo lungo. Dividilo in più messaggi, per favore.".into(),
             expired: "La pagina è scaduta. Ricaricala e riprova, per favore.".into(),
+            reach_title: super::texts::shipped_text("webchat", "reach_title"),
+            reach_notice: super::texts::shipped_text("webchat", "reach_notice"),
+            reach_saved: super::texts::shipped_text("webchat", "reach_saved"),
+            reach_invalid: super::texts::shipped_text("webchat", "reach_invalid"),
         }
     }
 }

@@ -137,6 +137,25 @@ impl Intake {
 }
 
 /// What the press judges, if it is this citizen's to judge.
+/// The sheets of the last list offered before `message` in the conversation.
+async fn offered_before(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    conversation_id: i64,
+    message: i64,
+) -> Result<Option<Vec<Candidate>>> {
+    let candidates: Option<Option<String>> = sqlx::query_scalar(
+        "select candidates from messages where conversation_id = $1 and direction = 'in' \
+         and decision = 'clarify' and id < $2 order by id desc limit 1",
+    )
+    .bind(conversation_id)
+    .bind(message)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(candidates
+        .flatten()
+        .and_then(|c| serde_json::from_str(&c).ok()))
+}
+
 async fn judge(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     inbound: &Inbound,
@@ -144,7 +163,7 @@ async fn judge(
     match inbound.action {
         Action::Feedback { message, useful } => {
             let row = sqlx::query(
-                "select m.conversation_id, m.decision, m.candidates, c.status from messages m \
+                "select m.conversation_id, m.decision, m.reason, m.candidates, c.status from messages m \
                  join conversations c on c.id = m.conversation_id join contacts k on k.id = c.contact_id \
                  where m.id = $1 and m.direction = 'in' and m.channel = $2 and k.external_id = $3",
             )
@@ -163,13 +182,29 @@ async fn judge(
                 return Ok(None);
             }
             let status: String = row.try_get("status")?;
+            let conversation_id: i64 = row.try_get("conversation_id")?;
+            let sheet_id = candidates.first().map(|c| c.sheet_id.clone());
+            // An answer chosen from a list: after a 👎 the other choices of that list are
+            // offered again, not only a person.
+            let chosen = row.try_get::<Option<String>, _>("reason")?.as_deref() == Some("chosen");
+            let alternatives = if !useful && status == "bot" {
+                Some(if chosen {
+                    offered_before(tx, conversation_id, message)
+                        .await?
+                        .unwrap_or(candidates)
+                } else {
+                    candidates
+                })
+            } else {
+                None
+            };
             Ok(Some(Judged {
-                conversation_id: row.try_get("conversation_id")?,
+                conversation_id,
                 message_id: Some(message),
-                sheet_id: candidates.first().map(|c| c.sheet_id.clone()),
+                sheet_id,
                 kind: if useful { "useful" } else { "not_useful" },
                 score: None,
-                alternatives: (!useful && status == "bot").then_some(candidates),
+                alternatives,
             }))
         }
         Action::Rate {

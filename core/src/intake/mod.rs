@@ -60,6 +60,8 @@ pub struct Intake {
     store: Store,
     policy: Arc<Policy>,
     caps: RwLock<HashMap<String, ChannelCaps>>,
+    /// The channels that run in this deployment (not only known to this build).
+    active: RwLock<std::collections::HashSet<String>>,
     outbox_ready: Arc<Notify>,
     health: Arc<Health>,
 }
@@ -87,6 +89,7 @@ impl Intake {
             store,
             policy,
             caps: RwLock::new(HashMap::new()),
+            active: RwLock::new(Default::default()),
             outbox_ready: Arc::new(Notify::new()),
             health,
         }
@@ -98,6 +101,23 @@ impl Intake {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(channel.to_string(), caps);
+    }
+
+    /// Mark a channel as running here, so other channels may hand messages to it (an
+    /// operator's reply to a web chat citizen who left, by email).
+    pub fn activate(&self, channel: &str) {
+        self.active
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(channel.to_string());
+    }
+
+    /// Whether a channel runs here.
+    pub fn is_active(&self, channel: &str) -> bool {
+        self.active
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(channel)
     }
 
     /// Every registered channel with what it can show, by name.
@@ -195,18 +215,33 @@ impl Intake {
         let mut w = self.store.begin_write().await?;
         // Redeliveries are rare: rather than look for the message first, insert it and let
         // the unique (channel, platform id) index say when it is a duplicate.
-        let (conversation_id, status, acknowledged) =
-            open_conversation(&mut w.tx, inbound, now).await?;
+        let Opened {
+            id: conversation_id,
+            status,
+            acknowledged,
+            queue_told,
+        } = open_conversation(&mut w.tx, inbound, now).await?;
         let (text, raw) = storable(&inbound.text, inbound.raw.as_deref());
         let attachments = (!inbound.attachments.is_empty())
             .then(|| serde_json::to_string(&inbound.attachments).unwrap_or_default());
 
         let bot_holds = status == ConversationStatus::Bot;
+        // While waiting in the queue, a question that clearly matches a sheet still gets the
+        // sheet's answer, marked as automatic; the conversation stays in the queue.
+        let waiting = status == ConversationStatus::Queued && inbound.action != Action::Quiet;
+        let auto_answer = waiting && outcome.decision == DecisionKind::Answer;
         // the sheet an answer used, counted by the statistics
-        let sheet_id = (bot_holds && outcome.decision == DecisionKind::Answer)
+        let sheet_id = ((bot_holds || auto_answer) && outcome.decision == DecisionKind::Answer)
             .then(|| outcome.candidates.first().map(|c| c.sheet_id.clone()))
             .flatten();
-        let (decision, reason, confidence, candidates) = if bot_holds {
+        let (decision, reason, confidence, candidates) = if auto_answer {
+            (
+                DecisionKind::Answer,
+                "answered_while_queued".to_string(),
+                outcome.confidence.map(f64::from),
+                Some(serde_json::to_string(&outcome.candidates).unwrap_or_default()),
+            )
+        } else if bot_holds {
             (
                 outcome.decision,
                 outcome.reason.clone(),
@@ -252,7 +287,7 @@ impl Intake {
             set_cursor(&mut w.tx, &inbound.channel, cursor, now).await?;
         }
 
-        let ack;
+        let (ack, handoff);
         let reply: Option<&Reply> = if bot_holds {
             if outcome.escalate {
                 let office = self
@@ -260,16 +295,40 @@ impl Intake {
                     .await?;
                 sqlx::query(
                     "update conversations set status = 'queued', escalated_at = $2, acknowledged = 1, \
-                     last_message_at = $2, office_id = coalesce(office_id, $3) where id = $1",
+                     queue_told = 0, last_message_at = $2, office_id = coalesce(office_id, $3) where id = $1",
                 )
                 .bind(conversation_id)
                 .bind(now)
                 .bind(office)
                 .execute(&mut *w.tx)
                 .await?;
+                // Out of hours, the handoff notice says when the office reopens.
+                handoff = outcome.reply.clone().map(|mut r| {
+                    if let Some(closed) = self.policy.closed_notice(now) {
+                        r.text = format!("{} {closed}", r.text);
+                    }
+                    r
+                });
+                handoff.as_ref()
+            } else {
+                outcome.reply.as_ref()
             }
-            outcome.reply.as_ref()
-        } else if !acknowledged && inbound.action != Action::Quiet {
+        } else if waiting && (auto_answer || !queue_told) {
+            ack = self
+                .while_queued(
+                    &mut w.tx,
+                    conversation_id,
+                    outcome,
+                    auto_answer,
+                    queue_told,
+                    now,
+                )
+                .await?;
+            Some(&ack)
+        } else if status == ConversationStatus::Assigned
+            && !acknowledged
+            && inbound.action != Action::Quiet
+        {
             // Operators hold the conversation: the citizen hears from the bot once, no more.
             sqlx::query("update conversations set acknowledged = 1 where id = $1")
                 .bind(conversation_id)
@@ -335,6 +394,87 @@ impl Intake {
             .flatten(),
         };
         Ok(sheet.and_then(|s| self.policy.sheet_office(&s)))
+    }
+
+    /// The reply to a message written while waiting in the queue: a clear match's answer,
+    /// marked as automatic, and, the first time, where the citizen stands.
+    async fn while_queued(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        conversation_id: i64,
+        outcome: &Outcome,
+        auto_answer: bool,
+        queue_told: bool,
+        now: i64,
+    ) -> Result<Reply> {
+        let mut parts = Vec::new();
+        let mut reply = Reply::default();
+        if let Some(answer) = outcome.reply.as_ref().filter(|_| auto_answer) {
+            parts.push(self.policy.texts().automatic_answer.clone());
+            parts.push(answer.text.clone());
+            reply.feedback = answer.feedback;
+        }
+        if !queue_told {
+            let position: i64 = sqlx::query_scalar(
+                "select count(*) from conversations where status = 'queued' and escalated_at <= \
+                 (select escalated_at from conversations where id = $1)",
+            )
+            .bind(conversation_id)
+            .fetch_one(&mut **tx)
+            .await?;
+            sqlx::query("update conversations set queue_told = 1 where id = $1")
+                .bind(conversation_id)
+                .execute(&mut **tx)
+                .await?;
+            parts.push(self.policy.queue_status(position.max(1), now));
+        }
+        reply.text = parts.join("\n\n");
+        Ok(reply)
+    }
+
+    /// A web chat citizen who is not connected and left an email address gets the operator's
+    /// reply `message` by email too: a second delivery of the same message.
+    async fn copy_by_email(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        conversation_id: i64,
+        message: i64,
+        text: &str,
+        now: i64,
+    ) -> Result<()> {
+        let row = sqlx::query(
+            "select k.email, k.online_until from conversations c join contacts k on k.id = c.contact_id \
+             where c.id = $1",
+        )
+        .bind(conversation_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        let email: Option<String> = row.try_get("email")?;
+        let online = row.try_get::<i64, _>("online_until")? > now;
+        let Some(email) = email.filter(|_| !online) else {
+            return Ok(());
+        };
+        let reference = conversation_id.to_string();
+        let texts = self.policy.texts();
+        let body = format!(
+            "{}\n\n{text}",
+            texts.reply_email_intro.replace("{ref}", &reference)
+        );
+        sqlx::query(
+            "insert into outbox (message_id, conversation_id, channel, recipient, thread, subject, text, \
+             state, attempts, due_at, created_at) \
+             values ($1, $2, 'email', $3, $4, $5, $6, 'pending', 0, $7, $7)",
+        )
+        .bind(message)
+        .bind(conversation_id)
+        .bind(&email)
+        .bind(format!("webchat-{conversation_id}"))
+        .bind(texts.reply_email_subject.replace("{ref}", &reference))
+        .bind(body)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
     }
 
     /// A message stored before: only advance the cursor. `None` when the earlier copy has
@@ -403,6 +543,10 @@ impl Intake {
             now,
         )
         .await?;
+        if held.channel == "webchat" && self.is_active("email") {
+            self.copy_by_email(&mut w.tx, conversation_id, id, text, now)
+                .await?;
+        }
         sqlx::query(
             "update conversations set first_response_at = coalesce(first_response_at, $2), last_message_at = $2 where id = $1",
         )
@@ -425,15 +569,26 @@ impl Intake {
     }
 }
 
+/// The conversation a message joins, as intake needs it.
+struct Opened {
+    id: i64,
+    status: ConversationStatus,
+    /// The citizen has had the one acknowledgement an operator's conversation gives.
+    acknowledged: bool,
+    /// The citizen has been told where they stand in the queue.
+    queue_told: bool,
+}
+
 /// Find the open conversation of the thread, or open one (with its contact).
 async fn open_conversation(
     tx: &mut Transaction<'static, Any>,
     inbound: &Inbound,
     now: i64,
-) -> Result<(i64, ConversationStatus, bool)> {
+) -> Result<Opened> {
     // Finding the conversation also stamps its last message time: one statement, not two.
     let find = "update conversations set last_message_at = $3 \
-                where channel = $1 and thread = $2 and status <> 'resolved' returning id, status, acknowledged";
+                where channel = $1 and thread = $2 and status <> 'resolved' \
+                returning id, status, acknowledged, queue_told";
     for _ in 0..2 {
         if let Some(row) = sqlx::query(find)
             .bind(&inbound.channel)
@@ -443,12 +598,13 @@ async fn open_conversation(
             .await?
         {
             let status: String = row.try_get("status")?;
-            return Ok((
-                row.try_get("id")?,
-                ConversationStatus::parse(&status)
+            return Ok(Opened {
+                id: row.try_get("id")?,
+                status: ConversationStatus::parse(&status)
                     .ok_or_else(|| Error::Corrupt(format!("status {status:?}")))?,
-                row.try_get::<i64, _>("acknowledged")? != 0,
-            ));
+                acknowledged: row.try_get::<i64, _>("acknowledged")? != 0,
+                queue_told: row.try_get::<i64, _>("queue_told")? != 0,
+            });
         }
         let contact_id: i64 = sqlx::query_scalar(
             "insert into contacts (channel, external_id, display_name, created_at) values ($1, $2, $3, $4) \
@@ -473,7 +629,12 @@ async fn open_conversation(
         .fetch_optional(&mut **tx)
         .await?;
         if let Some(id) = id {
-            return Ok((id, ConversationStatus::Bot, false));
+            return Ok(Opened {
+                id,
+                status: ConversationStatus::Bot,
+                acknowledged: false,
+                queue_told: false,
+            });
         }
     }
     Err(Error::Conflict(format!(

@@ -48,6 +48,7 @@ impl Store {
              join messages m on m.conversation_id = c.id \
              left join users u on u.id = m.author_user_id \
              left join outbox o on o.conversation_id = m.conversation_id and o.message_id = m.id \
+             and o.channel = m.channel \
              where k.channel = $1 and k.external_id = $2 order by m.id desc limit $3",
         )
         .bind(channel)
