@@ -15,11 +15,14 @@ use crate::{Encoder, Error, Kind};
 /// How many embeddings a shared encoder's cache holds (1.5 KiB each).
 pub const SHARED_CAPACITY: usize = 4096;
 
+/// Embeddings by kind and text.
+type Cache = LruCache<(Kind, String), Arc<[f32]>>;
+
 /// An [`Encoder`] with an LRU cache of embeddings: questions by normalised text,
 /// passages by their exact text.
 pub struct CachedEncoder {
     encoder: Arc<Encoder>,
-    cache: Mutex<LruCache<(Kind, String), Arc<[f32]>>>,
+    cache: Mutex<Cache>,
 }
 
 /// The cache key of a question: trimmed, with every run of whitespace made

@@ -274,5 +274,52 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// The matcher with the sentence encoder at 100 and 1,000 sheets (`BENCH_SEMANTIC_MAX`
+/// stops earlier). Every query is first decided once alone, its embedding not yet cached:
+/// that median and p99 are what a new question costs. Criterion's loop then repeats the
+/// queries, whose embeddings come from the cache after the first round: what a repeated
+/// question costs.
+fn bench_semantic(c: &mut Criterion) {
+    let max: usize = std::env::var("BENCH_SEMANTIC_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000);
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/e5-small-it-en.spe5");
+    let encoder = sportello_encoder::CachedEncoder::shared(std::path::Path::new(model))
+        .expect("the model loads");
+    for n in [100, 1_000].into_iter().filter(|&n| n <= max) {
+        let sheets = sheets(n);
+        let queries = queries(&sheets);
+        let t = Instant::now();
+        let matcher = Matcher::with_semantic(
+            &sheets,
+            &Synonyms::default(),
+            MatcherParams::default(),
+            encoder.clone(),
+            &Default::default(),
+        );
+        let build = t.elapsed();
+        let (median, p99) = time_each(&queries, |q| {
+            black_box(matcher.decide(q));
+        });
+        eprintln!(
+            "{n} sheets, semantic: build (embedding every text) {build:.2?}, decide of a new question median {median:.1} µs, p99 {p99:.1} µs"
+        );
+        let mut group = c.benchmark_group(format!("{n}_sheets_semantic"));
+        group
+            .sample_size(20)
+            .measurement_time(Duration::from_secs(3))
+            .warm_up_time(Duration::from_secs(1));
+        let mut i = 0;
+        group.bench_function("sportello_decide_cached_query", |b| {
+            b.iter(|| {
+                i = (i + 1) % queries.len();
+                black_box(matcher.decide(&queries[i]))
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench, bench_semantic);
 criterion_main!(benches);

@@ -192,12 +192,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rows = Vec::new();
     for (si, (set, matcher)) in sets.iter().zip(&matchers).enumerate() {
         let mut matcher_share;
-        let matcher = if encoder.is_some() && share != sportello_faq::LEXICAL_SHARE {
+        let matcher = if let Some(e) = encoder
+            .as_ref()
+            .filter(|_| share != sportello_faq::LEXICAL_SHARE)
+        {
             matcher_share = Matcher::with_semantic(
                 &set.sheets,
                 &synonyms,
                 MatcherParams::default(),
-                Arc::clone(encoder.as_ref().expect("checked")),
+                Arc::clone(e),
                 &Default::default(),
             );
             matcher_share.set_lexical_share(share);

@@ -16,7 +16,7 @@ impl Store {
             .map(|row| {
                 let key: String = row.try_get("key")?;
                 let bytes: Vec<u8> = row.try_get("vector")?;
-                if bytes.len() % 4 != 0 {
+                if !bytes.len().is_multiple_of(4) {
                     return Err(Error::Corrupt(format!(
                         "embedding {key}: {} bytes",
                         bytes.len()
