@@ -73,6 +73,60 @@ pub fn config(overrides: &[(&str, &str)]) -> Config {
     .unwrap()
 }
 
+/// Where the sample sheets' embeddings are kept between test processes.
+fn embeddings_file() -> PathBuf {
+    root().join("target/tmp/sportello-test-embeddings.json")
+}
+
+/// Seed a new test database with the embeddings an earlier test process stored, as a
+/// second instance finds those of the first: every test binary would otherwise embed the
+/// sample sheets again (some ten seconds of CPU). How many it seeded.
+async fn seed_embeddings(db: &TestDb) -> usize {
+    let store = db.store().await;
+    let seeded = seed_store(&store).await;
+    store.close().await;
+    seeded
+}
+
+/// Seed a migrated store with the kept embeddings; how many.
+pub(crate) async fn seed_store(store: &Store) -> usize {
+    let Ok(text) = std::fs::read_to_string(embeddings_file()) else {
+        return 0;
+    };
+    let Ok((model, vectors)) = serde_json::from_str::<(String, Vec<(String, Vec<f32>)>)>(&text)
+    else {
+        return 0;
+    };
+    store.save_embeddings(&model, &vectors).await.unwrap();
+    vectors.len()
+}
+
+/// Keep the embeddings the service computed for the next test processes, unless they are
+/// those it was seeded with.
+async fn keep_embeddings(
+    store: &Store,
+    status: &sportello_core::knowledge::SemanticStatus,
+    seeded: usize,
+) {
+    let Some(model) = &status.model else {
+        return;
+    };
+    let vectors = store.embeddings(model).await.unwrap();
+    if vectors.len() == seeded {
+        return;
+    }
+    let path = embeddings_file();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let temporary = path.with_extension(unique());
+    std::fs::write(
+        &temporary,
+        serde_json::to_string(&(model, vectors)).unwrap(),
+    )
+    .unwrap();
+    // Atomic: a process reading meanwhile sees the whole file or none.
+    std::fs::rename(&temporary, &path).unwrap();
+}
+
 /// The admin's password in every test server.
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 /// The password of the users tests add.
@@ -115,6 +169,7 @@ impl TestApp {
             ("SPORTELLO_CONSOLE__LIVE_POLL_MS", "200"),
         ];
         all.extend_from_slice(overrides);
+        let seeded = seed_embeddings(&db).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let options = Options {
             admin_password: Some(ADMIN_PASSWORD.into()),
@@ -129,6 +184,12 @@ impl TestApp {
         running.intake().policy().knowledge().semantic_ready().await;
         let base = format!("http://{}", running.address());
         let store = running.store().clone();
+        keep_embeddings(
+            &store,
+            &running.intake().policy().knowledge().semantic_status(),
+            seeded,
+        )
+        .await;
         let matcher = Matcher::new(&[], &Synonyms::default(), MatcherParams::default());
         let policy = Arc::new(Policy::new(matcher, &[], Texts::default()));
         let intake = Intake::new(store.clone(), policy, Arc::new(Health::new(store.clock())));

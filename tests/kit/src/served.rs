@@ -79,6 +79,18 @@ impl Runs {
     /// the variables set with [`Runs::env`]), and wait for `/healthz`.
     pub async fn start(&mut self, binary: &str, settings: &[(&str, String)]) {
         self.runs += 1;
+        if self.runs == 1 {
+            // The sample sheets' embeddings, as an earlier test process computed them: the
+            // service starts with the semantic matcher instead of building it in the
+            // background (which core's `tests/semantic.rs` covers).
+            let store =
+                sportello_core::store::Store::connect(&self.db_url, 2, Duration::from_secs(10))
+                    .await
+                    .unwrap();
+            store.migrate().await.unwrap();
+            crate::seed_store(&store).await;
+            store.close().await;
+        }
         let log = std::fs::File::create(self.log_path(self.runs)).unwrap();
         let child = Command::new(binary)
             .current_dir(crate::root())
