@@ -18,6 +18,7 @@ use sportello_core::intake::Intake;
 use sportello_core::knowledge::Knowledge;
 use sportello_core::model::Role;
 use sportello_core::policy::Policy;
+use sportello_core::resume::{ResumeKey, ResumeLinks};
 use sportello_core::store::Store;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -100,7 +101,18 @@ impl App {
                 .with_calendar(calendar.clone()),
         );
         let health = Arc::new(Health::new(store.clock()));
-        let intake = Arc::new(Intake::new(store.clone(), policy, health));
+        let mut intake = Intake::new(store.clone(), policy, health);
+        if config.webchat.enabled {
+            let key = ResumeKey::load(&store)
+                .await
+                .context("cannot read the web chat's server secret")?;
+            intake = intake.with_resume_links(ResumeLinks::new(
+                key,
+                config.webchat.resume_days,
+                &config.console.public_url,
+            ));
+        }
+        let intake = Arc::new(intake);
         // Every channel this build knows, enabled or not: old conversations of a channel
         // turned off still get replies written to fit it, and the console previews all.
         for (name, caps) in sportello_bots::known_caps() {

@@ -8,6 +8,7 @@ use fantoccini::{Client, Locator};
 use serde_json::json;
 use sportello_core::model::Role;
 use sportello_doubles::telegram::TelegramDouble;
+use sportello_testkit::axe::check_page;
 use sportello_testkit::browser::{Driver, WAIT, log_in, screenshot, text_of};
 use sportello_testkit::{ADMIN_PASSWORD, PASSWORD, TestApp};
 
@@ -398,4 +399,70 @@ async fn a_citizen_leaves_an_email_for_the_reply_and_the_operator_sees_it_and_wh
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     admin.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_citizen_keeps_the_personal_link_and_comes_back_to_the_conversation_in_another_browser() {
+    let app = TestApp::sqlite().await;
+    let driver = Driver::start().await;
+    let citizen = driver.browser().await;
+    citizen.goto(&format!("{}/chat", app.base)).await.unwrap();
+    citizen
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#transcript[data-live=on]"))
+        .await
+        .expect("the chat did not open its live stream");
+    say(&citizen, "vorrei parlare con un operatore").await;
+    wait_for_text(
+        &citizen,
+        "#transcript li:last-child",
+        "passo la conversazione",
+    )
+    .await;
+    click(&citizen, "#chat-resume summary").await;
+    let notice = text_of(&citizen, "#resume-notice").await;
+    assert!(notice.contains("Conserva questo link"), "{notice}");
+    let link = citizen
+        .find(Locator::Css("#resume-link"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .expect("the link is in the box");
+    assert!(
+        link.starts_with(&format!("{}/chat/resume/", app.base)),
+        "{link}"
+    );
+    citizen.close().await.unwrap();
+
+    // Another browser, with no cookie of the chat: the link brings the conversation back.
+    let again = driver.browser().await;
+    again.goto(&link).await.unwrap();
+    assert_eq!(again.current_url().await.unwrap().path(), "/chat");
+    wait_for_text(&again, "#transcript", "vorrei parlare con un operatore").await;
+    again
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#transcript[data-live=on]"))
+        .await
+        .expect("the chat did not open its live stream");
+    check_page(&again, "chat-resumed").await;
+    say(&again, "sono tornato").await;
+    wait_for_text(&again, "#transcript", "sono tornato").await;
+    let queued = app
+        .store
+        .conversations(Some(sportello_core::model::ConversationStatus::Queued), 10)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1, "still the one conversation");
+
+    // An altered link: a page that says so.
+    let altered = link.replacen("/chat/resume/w", "/chat/resume/w0", 1);
+    again.goto(&altered).await.unwrap();
+    let message = text_of(&again, "#resume-refused").await;
+    assert!(message.contains("non è valido"), "{message}");
+    check_page(&again, "chat-resume-invalid").await;
+    again.close().await.unwrap();
 }

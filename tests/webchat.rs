@@ -6,7 +6,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sportello_core::config::Texts;
 use sportello_core::model::Role;
+use sportello_core::resume::ResumeKey;
 use sportello_testkit::TestApp;
+use sportello_testkit::chat::resume_link_of;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn buttons(message: &Value) -> Vec<(String, String)> {
@@ -539,4 +541,137 @@ async fn a_citizen_leaves_an_email_and_the_operator_sees_it_and_whether_they_are
  {
     let app = TestApp::postgres().await;
     a_citizen_leaves_an_email_and_the_operator_sees_it_and_whether_they_are_online(&app).await;
+}
+
+/// The citizen asks for a person and keeps the personal link the page offers; the operator
+/// answers; in another browser the link brings back the same conversation, its transcript
+/// with the operator's reply, and lets the citizen write on in it. An expired link or an
+/// altered one gets a page that says so, reveals nothing and gives no session.
+async fn a_citizen_comes_back_from_another_browser_with_the_personal_link(app: &TestApp) {
+    let mario = Operator::new(app, "mario").await;
+    let chat = app.chat().await;
+    chat.say("vorrei parlare con un operatore").await;
+    let id = app
+        .store
+        .conversations(Some(sportello_core::model::ConversationStatus::Queued), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.channel == "webchat")
+        .expect("the chat is in the queue")
+        .id;
+    mario
+        .call(Method::POST, &format!("/conversations/{id}/claim"), None)
+        .await;
+    mario
+        .call(
+            Method::POST,
+            &format!("/conversations/{id}/reply"),
+            Some(json!({ "text": "Buongiorno, la sua pratica è pronta." })),
+        )
+        .await;
+
+    let page = chat.page().await;
+    assert!(page.contains("Conserva questo link"), "{page}");
+    assert!(page.contains("entro 30 giorni"), "{page}");
+    let link = resume_link_of(&page).expect("the page offers a resume link");
+    assert!(
+        link.starts_with(&format!("{}/chat/resume/", app.base)),
+        "{link}"
+    );
+
+    // Another browser, later: the same conversation.
+    let again = app.chat_from_link(&link).await;
+    let page = again.page().await;
+    assert!(page.contains("vorrei parlare con un operatore"), "{page}");
+    assert!(page.contains("la sua pratica è pronta"), "{page}");
+    again.say("Grazie, passo domani a ritirarla").await;
+    assert!(
+        chat.transcript()
+            .await
+            .iter()
+            .any(|m| m["text"] == "Grazie, passo domani a ritirarla"),
+        "the first browser sees what was written in the second"
+    );
+    let conversations: i64 = sqlx::query_scalar(
+        "select count(distinct conversation_id) from messages where channel = 'webchat'",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(conversations, 1);
+    let detail = mario
+        .call(Method::GET, &format!("/conversations/{id}"), None)
+        .await;
+    assert!(
+        detail
+            .to_string()
+            .contains("Grazie, passo domani a ritirarla"),
+        "{detail}"
+    );
+
+    // Refused links: a page that says why, nothing of the conversation, no session.
+    let token = link.rsplit('/').next().unwrap();
+    let parts: Vec<&str> = token.split('.').collect();
+    let (thread, expires) = (parts[0], parts[1].parse::<i64>().unwrap());
+    let key = ResumeKey::load(&app.store).await.unwrap();
+    let expired = key.token(thread, app.store.now_ms() / 1000 - 1);
+    let mut other_thread = thread.to_string();
+    let last = if other_thread.ends_with('0') {
+        "1"
+    } else {
+        "0"
+    };
+    other_thread.pop();
+    other_thread.push_str(last);
+    let refused = [
+        (expired, 410, "è scaduto"),
+        (
+            format!("{thread}.{}.{}", expires + 86_400, parts[2]),
+            404,
+            "non è valido",
+        ),
+        (
+            format!("{other_thread}.{expires}.{}", parts[2]),
+            404,
+            "non è valido",
+        ),
+        ("nonsense".to_string(), 404, "non è valido"),
+    ];
+    for (token, status, says) in refused {
+        let stranger = sportello_testkit::client();
+        let r = stranger
+            .get(format!("{}/chat/resume/{token}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{token}");
+        assert!(r.headers().get("set-cookie").is_none(), "{token}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains(says), "{body}");
+        assert!(body.contains("Inizia una nuova conversazione"), "{body}");
+        assert!(
+            !body.contains("vorrei parlare") && !body.contains("pratica è pronta"),
+            "{body}"
+        );
+        let transcript = stranger
+            .get(format!("{}/chat/transcript", app.base))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(transcript.status(), 403, "{token}");
+    }
+}
+
+#[tokio::test]
+async fn a_citizen_comes_back_from_another_browser_with_the_personal_link_on_sqlite() {
+    let app = TestApp::sqlite().await;
+    a_citizen_comes_back_from_another_browser_with_the_personal_link(&app).await;
+}
+
+#[tokio::test]
+async fn a_citizen_comes_back_from_another_browser_with_the_personal_link_on_postgres() {
+    let app = TestApp::postgres().await;
+    a_citizen_comes_back_from_another_browser_with_the_personal_link(&app).await;
 }

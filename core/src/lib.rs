@@ -19,6 +19,7 @@
 //! - [`stats`]: the office's figures over a period (volumes, rates, times, feedback).
 //! - [`protocol`]: button data and slash commands, encoded and parsed in one place.
 //! - [`secret`]: random tokens, their hashes, constant-time comparison.
+//! - [`resume`]: the web chat's signed personal links back to a conversation.
 //! - [`markdown`]: a sheet's Markdown answer as the safe HTML an email shows (and the
 //!   editors' preview with it).
 //! - [`testing`]: a fresh database per test, on either backend.
@@ -41,6 +42,7 @@ pub mod markdown;
 pub mod model;
 pub mod policy;
 pub mod protocol;
+pub mod resume;
 pub mod secret;
 pub mod stats;
 pub mod store;

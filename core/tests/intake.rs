@@ -592,3 +592,70 @@ async fn an_operator_reply_also_goes_by_email_to_a_web_chat_citizen_who_left_an_
         assert!(reply_count(other).await.is_empty());
     }
 }
+
+#[tokio::test]
+async fn the_email_copy_of_an_operator_reply_carries_the_citizens_link_back_to_the_chat() {
+    use sportello_core::resume::{PATH, ResumeKey, ResumeLinks};
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        store
+            .sync_offices(&sportello_core::testing::offices())
+            .await
+            .unwrap();
+        let matcher = sportello_faq::Matcher::new(
+            &sportello_core::testing::sheets(),
+            &sportello_faq::Synonyms::default(),
+            sportello_faq::MatcherParams::default(),
+        );
+        let policy = Arc::new(sportello_core::policy::Policy::new(
+            matcher,
+            &sportello_core::testing::offices(),
+            sportello_core::config::Texts::default(),
+        ));
+        let key = ResumeKey::load(&store).await.unwrap();
+        let intake = sportello_core::intake::Intake::new(
+            store.clone(),
+            policy,
+            Arc::new(sportello_core::health::Health::new(store.clock())),
+        )
+        .with_resume_links(ResumeLinks::new(key.clone(), 30, "https://urp.example.it/"));
+        intake.register("webchat", sportello_core::channel::ChannelCaps::default());
+        intake.activate("email");
+        let op = store
+            .add_user("op1", sportello_core::model::Role::Operator, "password-1")
+            .await
+            .unwrap();
+        let thread = "w0123456789abcdef0123456789abcdef";
+        let inbound = Inbound::text("webchat", "m-1", thread, thread, "operatore");
+        let (conv, ..) = stored(&intake.receive(inbound).await.unwrap());
+        store.claim(conv, op, "op1").await.unwrap();
+        store
+            .set_reach("webchat", thread, "A", "anna@example.it", None)
+            .await
+            .unwrap();
+        intake
+            .operator_reply(conv, op, "op1", "Le scrivo")
+            .await
+            .unwrap();
+        let body: String = sqlx::query_scalar(
+            "select text from outbox where conversation_id = $1 and channel = 'email'",
+        )
+        .bind(conv)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        let prefix = format!("https://urp.example.it{PATH}");
+        let at = body.find(&prefix).unwrap_or_else(|| panic!("{body}"));
+        let token = body[at + prefix.len()..].split_whitespace().next().unwrap();
+        assert!(
+            body.contains("Le scrivo") && body.contains("30 giorni"),
+            "{body}"
+        );
+        assert_eq!(
+            key.verify(token, store.now_ms()).as_deref(),
+            Ok(thread),
+            "{}",
+            db.backend
+        );
+    }
+}

@@ -16,7 +16,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::NAME;
 use super::routes::Shared;
-use super::session::Session;
 
 /// How long an open page counts as online without being renewed, and how often it is renewed.
 pub(super) const ONLINE_FOR: Duration = Duration::from_secs(45);
@@ -43,7 +42,7 @@ fn keep_online(intake: Arc<Intake>, thread: String, open: CancellationToken) {
 
 /// One `message` event per delivery; the page then reads the transcript again.
 pub(super) async fn events(State((chat, intake)): State<Shared>, headers: HeaderMap) -> Response {
-    let Some(session) = Session::from_headers(&headers) else {
+    let Some(session) = super::routes::session_of(&intake, &headers) else {
         return StatusCode::FORBIDDEN.into_response();
     };
     let rx = chat.subscribe(&session.thread());

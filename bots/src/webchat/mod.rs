@@ -16,13 +16,15 @@
 //! - [`limiter`]: messages per minute per session and per address.
 //! - `routes`: the HTTP handlers; `inbound`: a post read into an `Inbound`; `live`: the
 //!   Server-Sent Events stream, which also keeps the citizen marked online; `page`: the HTML;
-//!   `reach`: the email address and phone number a citizen leaves for the reply.
+//!   `reach`: the email address and phone number a citizen leaves for the reply; `resume`:
+//!   the personal link that brings a conversation back to any browser.
 
 mod inbound;
 mod limiter;
 mod live;
 mod page;
 mod reach;
+mod resume;
 mod routes;
 pub mod session;
 

@@ -30,6 +30,12 @@ pub struct PageText<'a> {
     pub rating_star: &'a str,
     /// The accessible name of the other rating buttons (`{n}` stars).
     pub rating_stars: &'a str,
+    /// The heading of the box with the personal resume link.
+    pub resume_title: &'a str,
+    /// The sentence above that link (its days written in).
+    pub resume_notice: &'a str,
+    /// The citizen's personal link back to this conversation, when links are made.
+    pub resume_link: Option<String>,
 }
 
 /// A piece of a message: text, or a link shown as its domain.
@@ -176,6 +182,9 @@ pub fn page(text: &PageText<'_>, csrf: &str, entries: &[TranscriptEntry]) -> Mar
                         button id="chat-send" type="submit" class="btn" { "Invia" }
                     }
                     (reach_form(text, csrf))
+                    @if let Some(link) = &text.resume_link {
+                        (resume_box(text, link))
+                    }
                 }
                 (footer(text.site))
             }
@@ -206,6 +215,45 @@ fn reach_form(text: &PageText<'_>, csrf: &str) -> Markup {
                     label for="reach-consent" { "Ho letto l'informativa privacy" }
                 }
                 button id="reach-save" type="submit" class="btn btn-outline" { "Salva i contatti" }
+            }
+        }
+    }
+}
+
+/// The box with the citizen's personal link back to the conversation, to copy and keep.
+fn resume_box(text: &PageText<'_>, link: &str) -> Markup {
+    html! {
+        details class="chat-reach" id="chat-resume" {
+            summary { (text.resume_title) }
+            p class="chat-help" id="resume-notice" { (text.resume_notice) }
+            label for="resume-link" { "Il tuo link personale" }
+            input id="resume-link" type="text" readonly value=(link)
+                aria-describedby="resume-notice";
+        }
+    }
+}
+
+/// A page of its own with one message, in the chat's look, and a way to start a new
+/// conversation: what a refused resume link shows.
+pub fn notice_page(site: &SiteConfig, title: &str, message: &str) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="it" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                link rel="stylesheet" href="/assets/console.css";
+                link rel="stylesheet" href="/chat/chat.css";
+            }
+            body class="chat-body" {
+                (header(site))
+                main id="main" class="wrap chat" {
+                    h1 { (title) }
+                    p class="chat-intro" id="resume-refused" { (message) }
+                    p { a class="btn" href="/chat" { "Inizia una nuova conversazione" } }
+                }
+                (footer(site))
             }
         }
     }

@@ -9,7 +9,6 @@ use serde::Deserialize;
 
 use super::NAME;
 use super::routes::{Shared, refuse, wants_json};
-use super::session::Session;
 
 #[derive(Debug, Default, Deserialize)]
 struct Form {
@@ -63,7 +62,7 @@ pub(super) async fn leave(
     } else {
         serde_urlencoded::from_bytes(&body).unwrap_or_default()
     };
-    let Some(session) = Session::from_headers(&headers) else {
+    let Some(session) = super::routes::session_of(&intake, &headers) else {
         return refuse(json, StatusCode::FORBIDDEN, &cfg.expired);
     };
     let token = headers

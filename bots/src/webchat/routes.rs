@@ -2,7 +2,8 @@
 //!
 //! `GET /chat` (the page; gives a new browser its session), `POST /chat/messages` (a text or a
 //! button press, as a form or JSON, with the session's CSRF token), `GET /chat/events` (live
-//! messages, Server-Sent Events), `GET /chat/transcript` (JSON or HTML), and the static
+//! messages, Server-Sent Events), `GET /chat/transcript` (JSON or HTML), `GET
+//! /chat/resume/{token}` (a personal link back to a conversation), and the static
 //! `chat.css`, `chat.js` and `widget.js`. Bodies over 16 KB are refused with 413.
 
 use std::convert::Infallible;
@@ -41,6 +42,7 @@ pub fn router(chat: Arc<WebChat>, intake: Arc<Intake>) -> Router {
         .route("/chat/contact", axum::routing::post(super::reach::leave))
         .route("/chat/events", get(live::events))
         .route("/chat/transcript", get(transcript))
+        .route("/chat/resume/{token}", get(super::resume::open))
         .route("/chat/chat.css", get(|| asset("text/css", CHAT_CSS)))
         .route("/chat/chat.js", get(|| asset("text/javascript", CHAT_JS)))
         .route(
@@ -111,6 +113,33 @@ pub(super) fn secure(chat: &WebChat, headers: &HeaderMap) -> bool {
             .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
+/// The session of the request's cookie (a resumed one checked with the server's key).
+pub(super) fn session_of(intake: &Intake, headers: &HeaderMap) -> Option<Session> {
+    Session::from_headers(headers, intake.resume_links().map(|l| l.key()))
+}
+
+/// The citizen's personal link back to `session`'s conversation, as the page shows it: under
+/// `console.public_url`, or else under the address the browser asked for.
+fn resume_link(
+    chat: &WebChat,
+    intake: &Intake,
+    session: &Session,
+    headers: &HeaderMap,
+) -> Option<String> {
+    let links = intake.resume_links()?;
+    let now = intake.store().now_ms();
+    let thread = session.thread();
+    links.public_link(&thread, now).or_else(|| {
+        let host = headers.get(header::HOST)?.to_str().ok()?;
+        let scheme = if secure(chat, headers) {
+            "https"
+        } else {
+            "http"
+        };
+        Some(format!("{scheme}://{host}{}", links.path(&thread, now)))
+    })
+}
+
 pub(super) fn wants_json(headers: &HeaderMap) -> bool {
     let is = |name, what| {
         headers
@@ -138,7 +167,7 @@ async fn entries(
 }
 
 async fn show(State((chat, intake)): State<Shared>, headers: HeaderMap) -> Response {
-    let (session, new) = match Session::from_headers(&headers) {
+    let (session, new) = match session_of(&intake, &headers) {
         Some(s) => (s, false),
         None => (Session::new(), true),
     };
@@ -167,6 +196,12 @@ async fn show(State((chat, intake)): State<Shared>, headers: HeaderMap) -> Respo
         privacy_url: &chat.site.privacy_url,
         rating_star: &chat.texts.rating_star,
         rating_stars: &chat.texts.rating_stars,
+        resume_title: &chat.config.resume_title,
+        resume_notice: &chat
+            .config
+            .resume_notice
+            .replace("{days}", &chat.config.resume_days.to_string()),
+        resume_link: resume_link(&chat, &intake, &session, &headers),
     };
     let mut response = page::page(&text, &session.csrf(), &entries).into_response();
     let h = response.headers_mut();
@@ -223,7 +258,7 @@ async fn receive(
         // Unknown fields are ignored; a malformed form reads as an empty one (refused below).
         serde_urlencoded::from_bytes(&body).unwrap_or_default()
     };
-    let Some(session) = Session::from_headers(&headers) else {
+    let Some(session) = session_of(&intake, &headers) else {
         return refuse(json, StatusCode::FORBIDDEN, &cfg.expired);
     };
     let token = headers
@@ -287,7 +322,7 @@ fn done(json: bool, notice: Option<&String>) -> Response {
 }
 
 async fn transcript(State((chat, intake)): State<Shared>, headers: HeaderMap) -> Response {
-    let Some(session) = Session::from_headers(&headers) else {
+    let Some(session) = session_of(&intake, &headers) else {
         return StatusCode::FORBIDDEN.into_response();
     };
     let entries = match entries(&intake, &session).await {

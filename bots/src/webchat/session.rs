@@ -11,8 +11,14 @@
 //! navigation and start a new one); POSTs are protected by the CSRF token, not by `SameSite`.
 //! It has no `Max-Age`: it ends when the browser closes, so the next person at a shared
 //! library computer does not see the conversation.
+//!
+//! A browser that opened a personal resume link gets a second kind of cookie,
+//! `THREAD.SIGNATURE`: the thread itself (it cannot be derived from a new random value),
+//! signed with the server's resume key ([`sportello_core::resume`]) so that no one can write
+//! a cookie for another citizen's thread.
 
 use axum::http::{HeaderMap, HeaderValue, header};
+use sportello_core::resume::ResumeKey;
 use sportello_core::secret::{constant_time_eq, derive_hex, hex};
 
 /// The cookie's name.
@@ -21,37 +27,53 @@ pub const COOKIE: &str = "sportello_chat";
 /// A session, known by its cookie value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
+    /// The cookie's value.
     secret: String,
+    thread: String,
 }
 
 impl Session {
     /// A new random session.
     pub fn new() -> Self {
         let bytes: [u8; 32] = rand::random();
+        Self::fresh(hex(&bytes))
+    }
+
+    fn fresh(secret: String) -> Self {
+        let thread = format!("w{}", &derive(&secret, "thread")[..32]);
+        Self { secret, thread }
+    }
+
+    /// The session of a browser that opened a genuine resume link to `thread`.
+    pub fn resumed(thread: &str, key: &ResumeKey) -> Self {
         Self {
-            secret: hex(&bytes),
+            secret: format!("{thread}.{}", key.session_mac(thread)),
+            thread: thread.to_string(),
         }
     }
 
-    /// The session in the request's cookie, when there is a well-formed one.
-    pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
-        headers
+    /// The session in the request's cookie, when there is a well-formed one: a random one,
+    /// or a resumed one signed with `key`.
+    pub fn from_headers(headers: &HeaderMap, key: Option<&ResumeKey>) -> Option<Self> {
+        let value = headers
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
             .find(|(name, _)| *name == COOKIE)
-            .map(|(_, value)| value.trim())
-            .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-            .map(|v| Self {
-                secret: v.to_ascii_lowercase(),
-            })
+            .map(|(_, value)| value.trim())?;
+        if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Some(Self::fresh(value.to_ascii_lowercase()));
+        }
+        let (thread, mac) = value.split_once('.')?;
+        key.filter(|k| k.session_matches(thread, mac))
+            .map(|k| Self::resumed(thread, k))
     }
 
     /// The thread and contact id stored for this session.
     pub fn thread(&self) -> String {
-        format!("w{}", &self.derive("thread")[..32])
+        self.thread.clone()
     }
 
     /// The token the page sends back with every POST.
@@ -78,11 +100,15 @@ impl Session {
     }
 
     fn derive(&self, purpose: &str) -> String {
-        derive_hex(&[
-            format!("sportello webchat {purpose}").as_bytes(),
-            self.secret.as_bytes(),
-        ])
+        derive(&self.secret, purpose)
     }
+}
+
+fn derive(secret: &str, purpose: &str) -> String {
+    derive_hex(&[
+        format!("sportello webchat {purpose}").as_bytes(),
+        secret.as_bytes(),
+    ])
 }
 
 impl Default for Session {
@@ -106,7 +132,7 @@ mod tests {
         let s = Session::new();
         let set = s.cookie(false);
         let value = set.to_str().unwrap().split(';').next().unwrap().to_string();
-        let read = Session::from_headers(&headers(&format!("other=1; {value}"))).unwrap();
+        let read = Session::from_headers(&headers(&format!("other=1; {value}")), None).unwrap();
         assert_eq!(read, s);
         assert!(set.to_str().unwrap().contains("HttpOnly; SameSite=Lax"));
         assert!(s.cookie(true).to_str().unwrap().ends_with("; Secure"));
@@ -120,7 +146,7 @@ mod tests {
             "x=1",
             &format!("sportello_chat={}", "g".repeat(64)),
         ] {
-            assert_eq!(Session::from_headers(&headers(bad)), None, "{bad}");
+            assert_eq!(Session::from_headers(&headers(bad), None), None, "{bad}");
         }
     }
 
@@ -133,5 +159,28 @@ mod tests {
         assert!(!s.csrf_matches(&Session::new().csrf()));
         assert!(!s.csrf_matches(""));
         assert_ne!(s.thread(), Session::new().thread());
+    }
+
+    #[test]
+    fn a_resumed_session_is_read_back_only_with_its_key() {
+        let key = ResumeKey::from_secret("server");
+        let thread = Session::new().thread();
+        let s = Session::resumed(&thread, &key);
+        let value = s
+            .cookie(false)
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let read = Session::from_headers(&headers(&value), Some(&key)).unwrap();
+        assert_eq!(read.thread(), thread);
+        assert!(read.csrf_matches(&s.csrf()));
+        assert_eq!(Session::from_headers(&headers(&value), None), None);
+        let other = ResumeKey::from_secret("another");
+        assert_eq!(Session::from_headers(&headers(&value), Some(&other)), None);
+        let forged = value.replacen(&thread, &Session::new().thread(), 1);
+        assert_eq!(Session::from_headers(&headers(&forged), Some(&key)), None);
     }
 }

@@ -242,6 +242,7 @@ impl Config {
         self.telegram.validate()?;
         self.x.validate()?;
         self.email.validate()?;
+        self.webchat.validate()?;
         Ok(())
     }
 }
@@ -380,6 +381,18 @@ mod tests {
         assert_eq!(c.texts.hours, "su appuntamento", "a plain text is kept");
         let e = load("[texts]\nweekdays = [\"lunedì\"]\n", &[]).unwrap_err();
         assert_eq!(e.key, "texts.weekdays");
+    }
+
+    #[test]
+    fn resume_links_last_thirty_days_unless_configured_within_a_year() {
+        assert_eq!(load("", &[]).unwrap().webchat.resume_days, 30);
+        let c = load("", &[("SPORTELLO_WEBCHAT__RESUME_DAYS", "7")]).unwrap();
+        assert_eq!(c.webchat.resume_days, 7);
+        for bad in ["0", "366"] {
+            let e = load(&format!("[webchat]\nresume_days = {bad}\n"), &[]).unwrap_err();
+            assert_eq!(e.key, "webchat.resume_days");
+            assert!(e.to_string().contains("webchat.resume_days"), "{e}");
+        }
     }
 
     #[test]

@@ -77,6 +77,9 @@ pub struct Texts {
     pub reply_email_subject: String,
     /// The sentence before the reply in that email: `{ref}`.
     pub reply_email_intro: String,
+    /// After the reply in that email, when `console.public_url` is set: the citizen's
+    /// personal link back to the conversation, `{link}`, valid `{days}`.
+    pub reply_email_resume: String,
     /// After an operator closed the conversation: asks for a rating.
     pub rating_request: String,
     /// Thanks for a rating.

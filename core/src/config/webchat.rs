@@ -35,6 +35,17 @@ pub struct WebchatConfig {
     pub reach_saved: String,
     /// Shown when the address or the phone number is not valid, or consent is missing.
     pub reach_invalid: String,
+    /// How many days a personal resume link (`/chat/resume/…`) lets the citizen come back to
+    /// the conversation; 1 to 365.
+    pub resume_days: u32,
+    /// The heading of the box with the resume link on the chat page.
+    pub resume_title: String,
+    /// Above the resume link on the chat page: `{days}`.
+    pub resume_notice: String,
+    /// The page of a resume link whose days are over.
+    pub resume_expired: String,
+    /// The page of a resume link that is not genuine (altered, or not one of ours).
+    pub resume_invalid: String,
 }
 
 impl Default for WebchatConfig {
@@ -54,6 +65,25 @@ impl Default for WebchatConfig {
             reach_notice: super::texts::shipped_text("webchat", "reach_notice"),
             reach_saved: super::texts::shipped_text("webchat", "reach_saved"),
             reach_invalid: super::texts::shipped_text("webchat", "reach_invalid"),
+            resume_days: 30,
+            resume_title: super::texts::shipped_text("webchat", "resume_title"),
+            resume_notice: super::texts::shipped_text("webchat", "resume_notice"),
+            resume_expired: super::texts::shipped_text("webchat", "resume_expired"),
+            resume_invalid: super::texts::shipped_text("webchat", "resume_invalid"),
         }
+    }
+}
+
+impl WebchatConfig {
+    /// Check what the types alone do not; the error names the key.
+    pub fn validate(&self) -> Result<(), super::ConfigError> {
+        if !(1..=365).contains(&self.resume_days) {
+            return Err(super::ConfigError::new(
+                "webchat.resume_days",
+                Some(self.resume_days.to_string()),
+                "must be between 1 and 365 days",
+            ));
+        }
+        Ok(())
     }
 }

@@ -64,6 +64,9 @@ pub struct Intake {
     active: RwLock<std::collections::HashSet<String>>,
     outbox_ready: Arc<Notify>,
     health: Arc<Health>,
+    /// The web chat's resume links, when the web chat runs: the email copy of an operator's
+    /// reply carries one.
+    resume: Option<crate::resume::ResumeLinks>,
 }
 
 /// Text safe for both backends: PostgreSQL text cannot hold NUL, so NUL becomes U+2400 (␀)
@@ -92,7 +95,19 @@ impl Intake {
             active: RwLock::new(Default::default()),
             outbox_ready: Arc::new(Notify::new()),
             health,
+            resume: None,
         }
+    }
+
+    /// The same intake, making the web chat's resume links with `links`.
+    pub fn with_resume_links(mut self, links: crate::resume::ResumeLinks) -> Self {
+        self.resume = Some(links);
+        self
+    }
+
+    /// The web chat's resume links, when configured.
+    pub fn resume_links(&self) -> Option<&crate::resume::ResumeLinks> {
+        self.resume.as_ref()
     }
 
     /// Tell intake what a channel can show, so replies fit it.
@@ -443,8 +458,8 @@ impl Intake {
         now: i64,
     ) -> Result<()> {
         let row = sqlx::query(
-            "select k.email, k.online_until from conversations c join contacts k on k.id = c.contact_id \
-             where c.id = $1",
+            "select k.email, k.online_until, k.external_id from conversations c \
+             join contacts k on k.id = c.contact_id where c.id = $1",
         )
         .bind(conversation_id)
         .fetch_one(&mut **tx)
@@ -456,10 +471,22 @@ impl Intake {
         };
         let reference = conversation_id.to_string();
         let texts = self.policy.texts();
-        let body = format!(
+        let mut body = format!(
             "{}\n\n{text}",
             texts.reply_email_intro.replace("{ref}", &reference)
         );
+        let thread: String = row.try_get("external_id")?;
+        if let Some(links) = &self.resume
+            && let Some(link) = links.public_link(&thread, now)
+        {
+            body.push_str("\n\n");
+            body.push_str(
+                &texts
+                    .reply_email_resume
+                    .replace("{days}", &links.days().to_string())
+                    .replace("{link}", &link),
+            );
+        }
         sqlx::query(
             "insert into outbox (message_id, conversation_id, channel, recipient, thread, subject, text, \
              state, attempts, due_at, created_at) \

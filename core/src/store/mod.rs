@@ -23,6 +23,7 @@ mod queue;
 mod reach;
 mod routing;
 mod satisfaction;
+mod server_secrets;
 mod sessions;
 mod sheets;
 mod stats;

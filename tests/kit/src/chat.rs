@@ -21,6 +21,35 @@ impl TestApp {
     pub async fn chat(&self) -> Chat {
         open(&self.base).await
     }
+
+    /// Open a personal resume link in a new browser (no cookies yet), as a citizen coming
+    /// back would: the link leads to `/chat`, whose session is then the link's conversation.
+    pub async fn chat_from_link(&self, link: &str) -> Chat {
+        let client = super::client();
+        let r = client.get(link).send().await.unwrap();
+        assert_eq!(r.status(), 303, "opening {link}");
+        assert_eq!(r.headers()["location"], "/chat");
+        let page = client
+            .get(format!("{}/chat", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        let csrf = csrf_of(&page.text().await.unwrap()).expect("the chat page has a CSRF token");
+        Chat {
+            client,
+            csrf,
+            base: self.base.clone(),
+        }
+    }
+}
+
+/// The personal resume link a chat page offers.
+pub fn resume_link_of(page: &str) -> Option<String> {
+    let at = page.find(r#"id="resume-link""#)?;
+    let rest = &page[at..];
+    let rest = &rest[rest.find(r#"value=""#)? + r#"value=""#.len()..];
+    Some(rest[..rest.find('"')?].to_string())
 }
 
 /// Open `/chat` of the console at `base` in a new browser session.
