@@ -1,7 +1,9 @@
 //! Intake throughput: messages per second from `Inbound` to a committed outbox row, with the
 //! real policy over the sample sheets, on SQLite and PostgreSQL, with 1 and 16 senders.
 //!
-//! `cargo bench -p sportello-core --bench intake`. PostgreSQL is `SPORTELLO_TEST_POSTGRES`
+//! `cargo bench -p sportello-core --bench intake` (`BENCH_SEMANTIC=1`: with the sentence
+//! encoder; the 451 sample questions repeat, so after the first round their embeddings come
+//! from the cache, as a question asked again does). PostgreSQL is `SPORTELLO_TEST_POSTGRES`
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`); a database is created for the run.
 
 #![allow(missing_docs)]
@@ -44,7 +46,20 @@ async fn intake(url: &str) -> Arc<Intake> {
         .sheets;
     let synonyms = sportello_faq::load_synonyms(&root().join("config/synonyms.toml")).unwrap();
     store.sync_offices(&offices).await.unwrap();
-    let matcher = Matcher::new(&sheets, &synonyms, MatcherParams::default());
+    // `BENCH_SEMANTIC=1`: with the sentence encoder, as `serve` runs by default.
+    let matcher = if std::env::var("BENCH_SEMANTIC").is_ok_and(|v| v == "1") {
+        let model = root().join("models/e5-small-it-en.spe5");
+        let encoder = sportello_encoder::CachedEncoder::shared(&model).unwrap();
+        Matcher::with_semantic(
+            &sheets,
+            &synonyms,
+            MatcherParams::default(),
+            encoder,
+            &Default::default(),
+        )
+    } else {
+        Matcher::new(&sheets, &synonyms, MatcherParams::default())
+    };
     let policy = Arc::new(Policy::new(matcher, &offices, Texts::default()));
     Arc::new(Intake::new(
         store.clone(),

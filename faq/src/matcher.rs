@@ -134,6 +134,36 @@ impl Default for MatcherParams {
     }
 }
 
+/// The text without HTML-like tags (`<b>`, `</a>`, `<br/>`), which citizens paste or type by
+/// mistake: the lexical analysis never sees them as words, and neither should the encoder.
+fn without_tags(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('<') {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let is_tag = tail[1..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '/');
+        match tail.find('>').filter(|_| is_tag) {
+            Some(end) => {
+                out.push(' ');
+                rest = &tail[end + 1..];
+            }
+            None => {
+                out.push('<');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out.into()
+}
+
 /// A first sheet that leads the second by less than this in ranking score (in [0, 1]) is
 /// a tie, whatever the confidences.
 const TIE_SCORE: f32 = 0.01;
@@ -344,7 +374,7 @@ impl Matcher {
         let known = self.index.known_share(&query);
         let length = (1.0 + query.len as f32).ln();
         let lexical = self.index.search(&query, POOL);
-        let embedding = semantic.embed(text);
+        let embedding = semantic.embed(&without_tags(text));
         let cos = semantic.cosines(&embedding, n);
         let sem: Vec<f32> = (0..n).map(|i| cos.phrasing[i].max(cos.answer[i])).collect();
         let (lo, hi) = sem
@@ -488,5 +518,21 @@ impl Matcher {
             return with(DecisionKind::Clarify, Reason::Unsure, candidates);
         }
         with(DecisionKind::Handoff, Reason::NoMatch, candidates)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_tags;
+
+    #[test]
+    fn tags_are_dropped_and_other_angle_brackets_kept() {
+        assert_eq!(without_tags("<b>orari urp</b>").trim(), "orari urp");
+        assert_eq!(without_tags("a < b e c > d"), "a < b e c > d");
+        assert_eq!(
+            without_tags("<script>alert(1)</script>ciao").trim(),
+            "alert(1) ciao"
+        );
+        assert_eq!(without_tags("prezzo <5 euro"), "prezzo <5 euro");
     }
 }

@@ -194,9 +194,16 @@ impl Intake {
             return Ok(receipt);
         }
         let caps = self.caps(&inbound.channel);
-        // The matcher is pure and fast; deciding before the transaction keeps the write lock
-        // short. The decision is used only if the bot still holds the conversation.
-        let outcome = self.policy.decide(&inbound.text, &inbound.action, caps);
+        // Deciding before the transaction keeps the write lock short. The decision is used
+        // only if the bot still holds the conversation. With the sentence encoder a new
+        // question costs milliseconds of CPU: off the async threads.
+        let outcome = {
+            let policy = Arc::clone(&self.policy);
+            let (text, action) = (inbound.text.clone(), inbound.action.clone());
+            tokio::task::spawn_blocking(move || policy.decide(&text, &action, caps))
+                .await
+                .map_err(|e| Error::Corrupt(format!("deciding failed: {e}")))?
+        };
         // A concurrent delivery of the same message can win the race on PostgreSQL between
         // our duplicate check and our insert; the second pass then sees it as a duplicate.
         for _ in 0..3 {
