@@ -92,6 +92,8 @@ pub struct Knowledge {
     /// One rebuild at a time; a second caller waits and then finds the work done.
     rebuilding: Mutex<()>,
     progress: Progress,
+    /// Woken at every swap of the snapshot.
+    swapped: tokio::sync::Notify,
 }
 
 impl Knowledge {
@@ -131,6 +133,7 @@ impl Knowledge {
             current: RwLock::new(Arc::new(snapshot)),
             rebuilding: Mutex::new(()),
             progress: Progress::default(),
+            swapped: tokio::sync::Notify::new(),
         }
     }
 
@@ -210,6 +213,7 @@ impl Knowledge {
     async fn rebuild(&self, store: &Store) -> Result<()> {
         let next = snapshot_of(store, &self.synonyms, &self.params, self.encoder.as_ref()).await?;
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+        self.swapped.notify_waiters();
         Ok(())
     }
 
@@ -330,8 +334,13 @@ impl Knowledge {
     /// knowledge is lexical). For tests and tools that must not measure the lexical
     /// fallback; the bot itself never waits.
     pub async fn semantic_ready(&self) {
-        while self.encoder.is_some() && !self.snapshot().matcher.is_semantic() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        loop {
+            // Registered before looking, so that a swap in between is not missed.
+            let swapped = self.swapped.notified();
+            if self.encoder.is_none() || self.snapshot().matcher.is_semantic() {
+                return;
+            }
+            swapped.await;
         }
     }
 }

@@ -138,7 +138,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(sportello_faq::LEXICAL_SHARE);
     let synonyms = Synonyms::default();
-    let matchers: Vec<Matcher> = sets
+    let mut matchers: Vec<Matcher> = sets
         .iter()
         .map(|s| match &encoder {
             Some(e) => Matcher::with_semantic(
@@ -163,12 +163,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         for s in [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0] {
             let mut line = format!("{s:.1}");
-            for set in &sets {
-                line += &format!(" | {:.3}", p_at_1_with_share(set, encoder.as_ref(), s));
+            for (set, m) in sets.iter().zip(matchers.iter_mut()) {
+                m.set_lexical_share(s);
+                line += &format!(" | {:.3}", p_at_1(set, m));
             }
             println!("{line}");
         }
         println!();
+    }
+    for m in &mut matchers {
+        m.set_lexical_share(share);
     }
 
     // `CALIBRATE_DUMP=file`: every query's ranked pool, one JSON object per line, for
@@ -191,23 +195,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut rows = Vec::new();
     for (si, (set, matcher)) in sets.iter().zip(&matchers).enumerate() {
-        let mut matcher_share;
-        let matcher = if let Some(e) = encoder
-            .as_ref()
-            .filter(|_| share != sportello_faq::LEXICAL_SHARE)
-        {
-            matcher_share = Matcher::with_semantic(
-                &set.sheets,
-                &synonyms,
-                MatcherParams::default(),
-                Arc::clone(e),
-                &Default::default(),
-            );
-            matcher_share.set_lexical_share(share);
-            &matcher_share
-        } else {
-            matcher
-        };
         let office = offices
             .iter()
             .position(|o| *o == set.office)
@@ -321,19 +308,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// P@1 of one set's semantic ranking with the given lexical share.
-fn p_at_1_with_share(set: &Set, encoder: Option<&Arc<CachedEncoder>>, share: f32) -> f64 {
-    let Some(encoder) = encoder else {
-        return 0.0;
-    };
-    let mut m = Matcher::with_semantic(
-        &set.sheets,
-        &Synonyms::default(),
-        MatcherParams::default(),
-        Arc::clone(encoder),
-        &Default::default(),
-    );
-    m.set_lexical_share(share);
+/// P@1 of one set's ranking: the share of answerable queries whose first sheet is right.
+fn p_at_1(set: &Set, m: &Matcher) -> f64 {
     let answerable: Vec<&LabelledQuery> = set
         .queries
         .iter()

@@ -86,13 +86,8 @@ fn previews(state: &AppState, sheet: &Sheet) -> Vec<Preview> {
         .collect()
 }
 
-/// What the matcher decides for `text`, over `sheets` (the published ones when `None`).
-fn outcome(state: &AppState, text: &str, sheets: Option<&[Sheet]>) -> Result<Outcome, Error> {
-    let knowledge = state.intake.policy().knowledge();
-    let matcher = match sheets {
-        None => knowledge.matcher(),
-        Some(s) => std::sync::Arc::new(knowledge.build(s)),
-    };
+/// What `matcher` decides for `text`.
+fn outcome(matcher: &sportello_faq::Matcher, text: &str) -> Outcome {
     let d = matcher.decide(text);
     let candidates = d
         .candidates
@@ -106,11 +101,11 @@ fn outcome(state: &AppState, text: &str, sheets: Option<&[Sheet]>) -> Result<Out
             (c.sheet_id.clone(), title, c.confidence)
         })
         .collect();
-    Ok(Outcome {
+    Outcome {
         decision: d.kind.as_str().to_string(),
         confidence: d.confidence,
         candidates,
-    })
+    }
 }
 
 /// Try the form's question against the published sheets and with this version in place.
@@ -134,10 +129,20 @@ async fn trial(state: &AppState, form: &SheetForm) -> Result<Option<Trial>, Erro
         .filter(|s| s.id != sheet.id)
         .collect();
     with_draft.push(sheet);
+    let knowledge = state.intake.policy().knowledge().clone();
+    let published = knowledge.matcher();
+    let question = text.to_string();
+    // The draft's matcher embeds the draft's texts with the encoder: off the async threads.
+    let (published, draft) = tokio::task::spawn_blocking(move || {
+        let draft = knowledge.build(&with_draft);
+        (outcome(&published, &question), outcome(&draft, &question))
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("trying the question failed: {e}")))?;
     Ok(Some(Trial {
         text: text.to_string(),
-        published: outcome(state, text, None)?,
-        draft: outcome(state, text, Some(&with_draft))?,
+        published,
+        draft,
     }))
 }
 

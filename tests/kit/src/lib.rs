@@ -90,15 +90,24 @@ async fn seed_embeddings(db: &TestDb) -> usize {
 
 /// Seed a migrated store with the kept embeddings; how many.
 pub(crate) async fn seed_store(store: &Store) -> usize {
-    let Ok(text) = std::fs::read_to_string(embeddings_file()) else {
+    let Some(kept) = kept_embeddings() else {
         return 0;
     };
-    let Ok((model, vectors)) = serde_json::from_str::<(String, Vec<(String, Vec<f32>)>)>(&text)
-    else {
-        return 0;
-    };
-    store.save_embeddings(&model, &vectors).await.unwrap();
+    let (model, vectors) = &*kept;
+    store.save_embeddings(model, vectors).await.unwrap();
     vectors.len()
+}
+
+/// The kept embeddings, read and parsed once per process (once there is a file).
+type Kept = Arc<(String, Vec<(String, Vec<f32>)>)>;
+fn kept_embeddings() -> Option<Kept> {
+    static KEPT: std::sync::Mutex<Option<Kept>> = std::sync::Mutex::new(None);
+    let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+    if kept.is_none() {
+        let text = std::fs::read_to_string(embeddings_file()).ok()?;
+        *kept = Some(Arc::new(serde_json::from_str(&text).ok()?));
+    }
+    kept.clone()
 }
 
 /// Keep the embeddings the service computed for the next test processes, unless they are
