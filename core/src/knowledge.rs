@@ -100,7 +100,7 @@ impl Knowledge {
     /// Knowledge over the store's published sheets and offices.
     pub async fn load(store: Store, synonyms: Synonyms, params: MatcherParams) -> Result<Self> {
         let encoder = encoder(&params)?;
-        let first = snapshot_of(&store, &synonyms, &params, encoder.as_ref()).await?;
+        let first = snapshot_of(&store, &synonyms, &params, encoder.as_ref(), None).await?;
         let mut knowledge = Self::with(Some(store), synonyms, params, first);
         knowledge.encoder = encoder;
         Ok(knowledge)
@@ -211,7 +211,15 @@ impl Knowledge {
     }
 
     async fn rebuild(&self, store: &Store) -> Result<()> {
-        let next = snapshot_of(store, &self.synonyms, &self.params, self.encoder.as_ref()).await?;
+        let previous = self.snapshot();
+        let next = snapshot_of(
+            store,
+            &self.synonyms,
+            &self.params,
+            self.encoder.as_ref(),
+            Some(&previous.vectors),
+        )
+        .await?;
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
         self.swapped.notify_waiters();
         Ok(())
@@ -386,6 +394,7 @@ async fn snapshot_of(
     synonyms: &Synonyms,
     params: &MatcherParams,
     encoder: Option<&Arc<CachedEncoder>>,
+    previous: Option<&Vectors>,
 ) -> Result<Snapshot> {
     let fingerprint = store.sheets_fingerprint().await?;
     let sheets = store.published_sheets().await?;
@@ -394,18 +403,31 @@ async fn snapshot_of(
     let mut vectors = Vectors::new();
     if let Some(encoder) = encoder {
         let model = encoder.encoder().id();
-        let stored: HashMap<String, Vec<f32>> =
-            store.embeddings(model).await?.into_iter().collect();
+        // The previous snapshot's vectors first: a publication reads the store only for
+        // texts this process has not embedded or read before.
         let mut seen = HashSet::new();
+        let mut unknown = Vec::new();
         for t in sheets.iter().flat_map(sheet_texts) {
             if !seen.insert(t.key.clone()) {
                 continue;
             }
-            match stored.get(&t.key) {
+            match previous.and_then(|p| p.get(&t.key)) {
                 Some(v) => {
-                    vectors.insert(t.key, v.as_slice().into());
+                    vectors.insert(t.key, Arc::clone(v));
                 }
-                None => missing.push(t),
+                None => unknown.push(t),
+            }
+        }
+        if !unknown.is_empty() {
+            let stored: HashMap<String, Vec<f32>> =
+                store.embeddings(model).await?.into_iter().collect();
+            for t in unknown {
+                match stored.get(&t.key) {
+                    Some(v) => {
+                        vectors.insert(t.key, v.as_slice().into());
+                    }
+                    None => missing.push(t),
+                }
             }
         }
         if !missing.is_empty() && missing.len() <= INLINE_TEXTS {
