@@ -322,6 +322,12 @@ async fn transferring_moves_the_conversation_to_the_other_office_queue_and_tells
         .await
         .unwrap();
     click(&m, "#claim-button").await;
+    // The claimed page, with the reply box only its holder sees: the page of the form below.
+    m.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#reply-text"))
+        .await
+        .unwrap();
     // No office is chosen in advance.
     let chosen = eval(&m, "return document.getElementById('office').value").await;
     assert_eq!(chosen, "");
