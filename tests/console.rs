@@ -239,7 +239,7 @@ async fn a_failed_delivery_is_shown_with_its_reason_and_can_be_retried() {
         .find(|o| o.text == "Eccomi")
         .unwrap();
     app.store
-        .outbox_failed(row.id, "Forbidden: bot was blocked by the user", true)
+        .outbox_failed(row.id, None, "Forbidden: bot was blocked by the user", true)
         .await
         .unwrap();
     let page = mario

@@ -2,7 +2,8 @@
 //!
 //! `SPORTELLO_FAILPOINT=NAME` (or `NAME:N` for the N-th time) makes the process abort, as a
 //! power cut would, when it reaches the point called `NAME`. Unset, a check is one atomic load.
-//! Points: `intake.before_commit`, `intake.after_commit`.
+//! Points: `intake.before_commit`, `intake.after_commit`, `telegram.after_part` (a part of a
+//! split message delivered and recorded, the next not yet sent).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -273,4 +273,10 @@ pub struct Outgoing {
     pub buttons: Vec<Button>,
     /// Delivery attempts so far, this one included.
     pub attempt: i64,
+    /// The lease number of this claim: every claim of the row takes a new one, and only the
+    /// holder of the current number may record the row's outcome (a fencing token).
+    pub lease: i64,
+    /// Parts of a split message already delivered by earlier attempts (Telegram splits at
+    /// 4,096 characters); a retry sends only the rest.
+    pub parts_sent: i64,
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sportello_core::channel::{Channel, ChannelCaps, MemoryChannel, SendError};
+use sportello_core::channel::{Behaviour, Channel, ChannelCaps, MemoryChannel, SendError};
 use sportello_core::clock::Clock;
 use sportello_core::config::{DispatcherConfig, Texts};
 use sportello_core::dispatcher::{Dispatcher, Round, backoff};
@@ -25,17 +25,28 @@ struct Rig {
 }
 
 async fn rig(config: DispatcherConfig) -> Rig {
+    rig_on(config, true).await
+}
+
+/// A rig on paused time (`paused`), or on real time for tests whose sends wait on timers
+/// while the database works (paused time would jump ahead during every write).
+async fn rig_on(config: DispatcherConfig, paused: bool) -> Rig {
     let db = TestDb::sqlite();
     let store = Store::connect(&db.url, 1, Duration::from_secs(5))
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    store.close().await;
-    let store = Store::connect_for_paused_time(&db.url, Clock::new())
-        .await
-        .unwrap();
-    // Time stands still from here on, except when the test advances it.
-    tokio::time::pause();
+    let store = if paused {
+        store.close().await;
+        let store = Store::connect_for_paused_time(&db.url, Clock::new())
+            .await
+            .unwrap();
+        // Time stands still from here on, except when the test advances it.
+        tokio::time::pause();
+        store
+    } else {
+        store
+    };
     let matcher = Matcher::new(
         &sportello_core::testing::sheets(),
         &Synonyms::default(),
@@ -205,4 +216,78 @@ async fn a_channel_feeds_intake_and_the_worker_delivers_until_shutdown() {
     stop.cancel();
     receiving.await.unwrap().unwrap();
     worker.await.unwrap();
+}
+
+/// A send that hangs (a platform that accepts the connection and never answers) holds up
+/// nothing but itself: a citizen who writes meanwhile is answered while it still hangs, and
+/// the hung send is given up at half the lease and retried, delivered once.
+#[tokio::test]
+async fn a_hung_send_holds_up_nothing_but_itself_and_is_bounded_by_the_lease() {
+    let config = DispatcherConfig {
+        lease_secs: 2,
+        base_delay_ms: 100,
+        ..config()
+    };
+    let lease = Duration::from_secs(config.lease_secs as u64);
+    let r = rig_on(config, false).await;
+    r.channel
+        .script("gino", Behaviour::Hang(Duration::from_secs(3_600)));
+    let stop = CancellationToken::new();
+    let receiving = tokio::spawn(r.channel.clone().run(r.intake.clone(), stop.clone()));
+    let worker = tokio::spawn(r.dispatcher.run(stop.clone()));
+    r.channel.push(text("1", "gino", "ciao"));
+    while r.channel.attempts().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let hung_at = r.store.now_ms();
+    r.channel.push(text("2", "ilaria", "ciao"));
+    let sent = r.channel.wait_sent(1).await;
+    assert_eq!(sent[0].message.recipient, "ilaria");
+    assert!(
+        sent[0].at_ms - hung_at < lease.as_millis() as i64 / 2,
+        "answered while the other send still hung"
+    );
+    let gino = r.store.outbox_of(1).await.unwrap()[0].clone();
+    assert_eq!(gino.state, "sending", "{gino:?}");
+
+    // The hung send is given up at half the lease, then retried and delivered once.
+    let sent = r.channel.wait_sent(2).await;
+    let gino_sent: Vec<_> = sent
+        .iter()
+        .filter(|s| s.message.recipient == "gino")
+        .collect();
+    assert_eq!(gino_sent.len(), 1);
+    assert!(gino_sent[0].at_ms - hung_at >= lease.as_millis() as i64 / 2);
+    assert!(gino_sent[0].at_ms - hung_at < lease.as_millis() as i64 * 2);
+    let gino = r.store.outbox_of(1).await.unwrap()[0].clone();
+    assert_eq!((gino.state.as_str(), gino.attempts), ("sent", 2));
+    stop.cancel();
+    receiving.await.unwrap().unwrap();
+    worker.await.unwrap();
+}
+
+/// A channel that panics while sending loses nothing: the row goes back to be retried with
+/// a reason operators can read, instead of staying claimed until its lease runs out.
+#[tokio::test]
+async fn a_send_that_panics_is_retried_not_dropped() {
+    let r = rig(config()).await;
+    r.intake.receive(text("1", "lara", "ciao")).await.unwrap();
+    r.channel.script("lara", Behaviour::Panic);
+    assert_eq!(r.dispatcher.round().await.unwrap(), Round::Worked(1));
+    let row = r.store.outbox_of(1).await.unwrap()[0].clone();
+    assert_eq!(row.state, "pending", "{row:?}");
+    assert!(
+        row.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("failed unexpectedly"),
+        "{row:?}"
+    );
+    tokio::time::advance(Duration::from_millis(
+        (row.due_at - r.store.now_ms()).max(0) as u64,
+    ))
+    .await;
+    assert_eq!(r.dispatcher.round().await.unwrap(), Round::Worked(1));
+    assert_eq!(r.channel.sent().len(), 1);
+    assert_eq!(r.store.outbox_of(1).await.unwrap()[0].state, "sent");
 }

@@ -117,15 +117,20 @@ async fn received_and_sent_message_ids_name_their_thread() {
             "{}",
             db.backend
         );
-        let (row,): (i64,) =
-            sqlx::query_as("select id from outbox where recipient = 'mario@example.org'")
-                .fetch_one(store.pool())
-                .await
-                .unwrap();
-        store
-            .outbox_sent_many(&[(row, Some("sportello.1@comune.test".into()))])
+        let claimed = store
+            .claim_outbox(&["email".to_string()], 10, 60_000)
             .await
             .unwrap();
+        let row = claimed
+            .iter()
+            .find(|r| r.recipient == "mario@example.org")
+            .expect("the answer to mario is due");
+        assert!(
+            store
+                .outbox_sent(row.id, row.lease, Some("sportello.1@comune.test"))
+                .await
+                .unwrap()
+        );
         let sent = vec!["sportello.1@comune.test".to_string()];
         assert_eq!(
             store.email_thread_of(&sent).await.unwrap().as_deref(),
@@ -136,9 +141,9 @@ async fn received_and_sent_message_ids_name_their_thread() {
                 .email_outbox_of("sportello.1@comune.test")
                 .await
                 .unwrap(),
-            Some(row)
+            Some(row.id)
         );
-        assert!(store.email_outbox_is_bot(row).await.unwrap());
+        assert!(store.email_outbox_is_bot(row.id).await.unwrap());
         assert_eq!(store.email_auto_replies_since(who, 0).await.unwrap(), 1);
         let later = store.now_ms() + 1;
         assert_eq!(store.email_auto_replies_since(who, later).await.unwrap(), 0);

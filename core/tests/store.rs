@@ -70,10 +70,12 @@ async fn the_outbox_hands_out_one_row_per_conversation_in_order() {
                 .is_empty(),
             "the second waits for the first"
         );
-        store
-            .outbox_sent_many(&[(first[0].id, Some("p1".to_string()))])
-            .await
-            .unwrap();
+        assert!(
+            store
+                .outbox_sent(first[0].id, first[0].lease, Some("p1"))
+                .await
+                .unwrap()
+        );
         let second = store.claim_outbox(&channels, 10, 60_000).await.unwrap();
         assert_eq!(second.len(), 1);
         assert!(second[0].id > first[0].id);
@@ -98,6 +100,10 @@ async fn a_row_whose_worker_died_is_claimed_again_after_its_lease() {
             db.backend
         );
         assert_eq!(again[0].attempt, 2);
+        assert!(
+            again[0].lease > claimed[0].lease,
+            "a new claim, a new lease"
+        );
     }
 }
 
@@ -340,7 +346,12 @@ async fn a_failed_delivery_marks_the_contact_unreachable_and_can_be_retried() {
             .unwrap()
             .remove(0);
         store
-            .outbox_failed(row.id, "Forbidden: bot was blocked by the user", true)
+            .outbox_failed(
+                row.id,
+                Some(row.lease),
+                "Forbidden: bot was blocked by the user",
+                true,
+            )
             .await
             .unwrap();
         let stats = store.outbox_stats().await.unwrap();
@@ -382,4 +393,102 @@ async fn only_one_instance_holds_a_channels_poller_lock_on_postgres() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(taken.is_some(), "released when the holder lets go");
+}
+
+/// The fencing of defect 1: a worker stalled beyond its lease (SIGSTOP, a slow platform)
+/// comes back with its result after another worker claimed the row. None of its outcomes may
+/// overwrite the row: not "sent", not "retry later" (which would send it a third time), not
+/// "failed", and not the progress of a split message.
+#[tokio::test]
+async fn a_worker_that_outlived_its_lease_cannot_record_anything() {
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        let (intake, _) = pipeline(&store).await;
+        intake.receive(text("1", "carla", "ciao")).await.unwrap();
+        let channels = vec!["mem".to_string()];
+        let stale = store
+            .claim_outbox(&channels, 10, 0)
+            .await
+            .unwrap()
+            .remove(0);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let current = store
+            .claim_outbox(&channels, 10, 60_000)
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!(current.id, stale.id);
+
+        let b = db.backend;
+        assert!(
+            !store
+                .outbox_parts_sent(stale.id, stale.lease, 1)
+                .await
+                .unwrap(),
+            "{b}"
+        );
+        assert!(
+            !store
+                .outbox_retry(stale.id, stale.lease, 0, "late 5xx")
+                .await
+                .unwrap(),
+            "{b}"
+        );
+        assert!(
+            !store
+                .outbox_failed(stale.id, Some(stale.lease), "late", false)
+                .await
+                .unwrap(),
+            "{b}"
+        );
+        assert!(
+            !store
+                .outbox_sent(stale.id, stale.lease, Some("late"))
+                .await
+                .unwrap(),
+            "{b}"
+        );
+        let row = &store.outbox_of(current.conversation_id).await.unwrap()[0];
+        assert_eq!(
+            (row.state.as_str(), row.last_error.as_deref()),
+            ("sending", None),
+            "{b}"
+        );
+
+        // The current holder records; a late "transient" after that cannot put it back.
+        assert!(
+            store
+                .outbox_parts_sent(current.id, current.lease, 1)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .outbox_sent(current.id, current.lease, Some("p1"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .outbox_retry(stale.id, stale.lease, 0, "late 5xx")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .outbox_retry(current.id, current.lease, 0, "twice")
+                .await
+                .unwrap()
+        );
+        let row = &store.outbox_of(current.conversation_id).await.unwrap()[0];
+        assert_eq!(row.state, "sent", "{b}");
+        assert!(
+            store
+                .claim_outbox(&channels, 10, 60_000)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{b}"
+        );
+    }
 }

@@ -460,3 +460,63 @@ async fn webhook_mode_registers_checks_the_secret_and_answers_after_commit() {
     );
     office.assert_no_violations();
 }
+
+/// A long operator reply goes out in parts. A crash after the first part was delivered
+/// (and recorded with its outbox row) resends only the rest after the restart: the citizen
+/// reads every part once, in order.
+#[tokio::test]
+async fn a_crash_between_the_parts_of_a_long_reply_sends_each_part_once() {
+    let mut office = Office::new().await;
+    office.env("SPORTELLO_FAILPOINT", "telegram.after_part");
+    // A short lease, so that the restarted process takes the crashed send back promptly.
+    office.env("SPORTELLO_DISPATCHER__LEASE_SECS", "4");
+    office.start().await;
+    let chat = 7007;
+    office.double.push_text(chat, "Olga", "/operatore");
+    office.replies(chat, 1).await;
+    let store = office.store().await;
+    let conv = store.conversations(None, 10).await.unwrap()[0].clone();
+    let desk = office.operator_desk().await;
+    let operator = store
+        .add_user(
+            "giulia",
+            sportello_core::model::Role::Operator,
+            "pw-giulia-123",
+        )
+        .await
+        .unwrap();
+    store.claim(conv.id, operator, "giulia").await.unwrap();
+    // Three paragraphs of about 3,000 characters: three messages of at most 4,096.
+    let reply: Vec<String> = (1..=3)
+        .map(|n| format!("Parte {n}. {}", "Il modulo va compilato. ".repeat(125)))
+        .collect();
+    desk.operator_reply(conv.id, operator, "giulia", &reply.join("\n\n"))
+        .await
+        .unwrap();
+    let status = office.wait_exit().await;
+    assert!(!status.success(), "the failpoint aborted the process");
+    let parts = |office: &Office| -> Vec<String> {
+        office
+            .double
+            .sent_to(chat)
+            .iter()
+            .filter(|m| m.text.starts_with("Parte "))
+            .map(|m| m.text[..7].to_string())
+            .collect()
+    };
+    assert_eq!(
+        parts(&office),
+        ["Parte 1"],
+        "the crash came after the first part"
+    );
+
+    office.env("SPORTELLO_FAILPOINT", "");
+    office.start().await;
+    eventually("the reply is recorded as delivered", || async {
+        let rows = store.outbox_of(conv.id).await.unwrap();
+        rows.iter().all(|r| r.state == "sent")
+    })
+    .await;
+    assert_eq!(parts(&office), ["Parte 1", "Parte 2", "Parte 3"]);
+    office.assert_no_violations();
+}

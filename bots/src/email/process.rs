@@ -37,7 +37,7 @@ pub async fn receive(
     {
         let reason = format!("bounce: {}", bounce.diagnostic);
         tracing::warn!(outbox = row, diagnostic = %bounce.diagnostic, "email bounced: recipient unreachable");
-        store.outbox_failed(row, &reason, true).await?;
+        store.outbox_failed(row, None, &reason, true).await?;
         thread = store.email_outbox_thread(row).await?;
     }
     if thread.is_none() {

@@ -9,7 +9,9 @@
 //!
 //! Sending: every text is HTML-escaped, split at 4,096 characters on paragraph boundaries, and
 //! paced by [`limiter::Limiter`]; Telegram's errors become [`SendError`]s that say whether to
-//! wait `retry_after`, back off, or give up (403: the citizen blocked the bot).
+//! wait `retry_after`, back off, or give up (403: the citizen blocked the bot). The parts of a
+//! split message already delivered are kept with the outbox row, so a retry (after a failure
+//! or a crash between parts) sends only the rest.
 
 mod format;
 mod limiter;
@@ -17,11 +19,13 @@ pub mod updates;
 mod webhook;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sportello_core::channel::{Channel, ChannelCaps, ChannelError, Delivered, SendError};
+use sportello_core::channel::{
+    Channel, ChannelCaps, ChannelError, Delivered, NoProgress, Progress, SendError,
+};
 use sportello_core::config::{TelegramConfig, TelegramMode, Texts};
 use sportello_core::intake::{Intake, Receipt};
 use sportello_core::model::{Action, Outgoing};
@@ -58,9 +62,6 @@ pub struct Telegram {
     config: TelegramConfig,
     texts: Texts,
     limiter: limiter::Limiter,
-    /// Parts of a split message already delivered, by outbox id, so that a retry after a
-    /// failure midway does not repeat them.
-    progress: Mutex<HashMap<i64, usize>>,
 }
 
 impl Telegram {
@@ -93,7 +94,6 @@ impl Telegram {
             config: config.clone(),
             texts: texts.clone(),
             limiter: limiter::Limiter::new(config.rate_global, config.rate_per_chat),
-            progress: Mutex::new(HashMap::new()),
         })
     }
 
@@ -425,6 +425,14 @@ impl Channel for Telegram {
     }
 
     async fn send(&self, message: &Outgoing) -> Result<Delivered, SendError> {
+        self.send_parts(message, &NoProgress).await
+    }
+
+    async fn send_parts(
+        &self,
+        message: &Outgoing,
+        progress: &dyn Progress,
+    ) -> Result<Delivered, SendError> {
         let chat: i64 = message
             .recipient
             .parse()
@@ -433,13 +441,8 @@ impl Channel for Telegram {
                 unreachable: true,
             })?;
         let parts = format::split(&message.text, format::TEXT_LIMIT);
-        let done = self
-            .progress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&message.id)
-            .copied()
-            .unwrap_or(0);
+        // Parts an earlier attempt delivered (kept with the outbox row) are not sent again.
+        let done = usize::try_from(message.parts_sent).unwrap_or(0);
         let mut platform_ref = None;
         for (i, part) in parts.iter().enumerate().skip(done) {
             self.limiter.acquire(chat).await;
@@ -447,26 +450,25 @@ impl Channel for Telegram {
                 .bot
                 .send_message(ChatId(chat), format::escape(part))
                 .parse_mode(ParseMode::Html);
-            if i + 1 == parts.len()
-                && let Some(keyboard) = format::keyboard(&message.buttons)
-            {
+            let last = i + 1 == parts.len();
+            if last && let Some(keyboard) = format::keyboard(&message.buttons) {
                 request = request.reply_markup(keyboard);
             }
             match request.await {
                 Ok(sent) => {
                     platform_ref = Some(sent.id.0.to_string());
-                    self.progress
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(message.id, i + 1);
+                    if !last {
+                        if !progress.parts_delivered(i as i64 + 1).await {
+                            return Err(SendError::Transient(
+                                "the message's lease ran out between its parts".into(),
+                            ));
+                        }
+                        sportello_core::failpoint::hit("telegram.after_part");
+                    }
                 }
                 Err(e) => return Err(classify(e)),
             }
         }
-        self.progress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&message.id);
         Ok(Delivered { platform_ref })
     }
 }

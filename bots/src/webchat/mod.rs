@@ -184,6 +184,8 @@ mod tests {
             text: "Buongiorno".into(),
             buttons: vec![],
             attempt: 1,
+            lease: 1,
+            parts_sent: 0,
         }
     }
 

@@ -1,8 +1,9 @@
 //! An in-memory channel for tests: inbound messages are pushed by the test, sent messages are
 //! recorded, and send failures can be scripted.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::{Notify, mpsc};
@@ -21,6 +22,15 @@ pub struct Sent {
     pub at_ms: i64,
 }
 
+/// How the next send to one recipient behaves, scripted by a test.
+#[derive(Debug, Clone)]
+pub enum Behaviour {
+    /// Wait this long (on the runtime's clock), then deliver.
+    Hang(Duration),
+    /// Panic, as a bug in a channel would.
+    Panic,
+}
+
 /// An in-memory channel.
 pub struct MemoryChannel {
     name: String,
@@ -30,6 +40,7 @@ pub struct MemoryChannel {
     sent: Mutex<Vec<Sent>>,
     attempts: Mutex<Vec<Sent>>,
     failures: Mutex<VecDeque<SendError>>,
+    scripts: Mutex<HashMap<String, VecDeque<Behaviour>>>,
     clock: Mutex<Option<crate::clock::Clock>>,
     notify: Notify,
 }
@@ -46,6 +57,7 @@ impl MemoryChannel {
             sent: Mutex::new(Vec::new()),
             attempts: Mutex::new(Vec::new()),
             failures: Mutex::new(VecDeque::new()),
+            scripts: Mutex::new(HashMap::new()),
             clock: Mutex::new(None),
             notify: Notify::new(),
         })
@@ -59,6 +71,16 @@ impl MemoryChannel {
     /// Make the next sends fail with these errors, in order.
     pub fn fail_next(&self, errors: impl IntoIterator<Item = SendError>) {
         self.failures.lock().unwrap().extend(errors);
+    }
+
+    /// Make the next send to `recipient` behave so (once; several calls queue up).
+    pub fn script(&self, recipient: &str, behaviour: Behaviour) {
+        self.scripts
+            .lock()
+            .unwrap()
+            .entry(recipient.to_string())
+            .or_default()
+            .push_back(behaviour);
     }
 
     /// Messages delivered so far.
@@ -136,6 +158,17 @@ impl Channel for MemoryChannel {
             at_ms,
         };
         self.attempts.lock().unwrap().push(record.clone());
+        let scripted = self
+            .scripts
+            .lock()
+            .unwrap()
+            .get_mut(&message.recipient)
+            .and_then(|q| q.pop_front());
+        match scripted {
+            Some(Behaviour::Hang(d)) => tokio::time::sleep(d).await,
+            Some(Behaviour::Panic) => panic!("scripted panic sending to {}", message.recipient),
+            None => {}
+        }
         if let Some(err) = self.failures.lock().unwrap().pop_front() {
             return Err(err);
         }

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::intake::Intake;
 use crate::model::Outgoing;
 
-pub use memory::MemoryChannel;
+pub use memory::{Behaviour, MemoryChannel};
 
 /// What a channel can show, so that replies are written to fit it.
 #[derive(Debug, Clone, Copy)]
@@ -110,4 +110,36 @@ pub trait Channel: Send + Sync + 'static {
     /// Deliver one message. Give up with [`SendError::Transient`] well within
     /// `dispatcher.lease_secs`: after the lease another worker may claim the row again.
     async fn send(&self, message: &Outgoing) -> Result<Delivered, SendError>;
+
+    /// Deliver one message that the platform may need in several parts, reporting each part
+    /// delivered to `progress` and starting after the [`Outgoing::parts_sent`] parts earlier
+    /// attempts delivered. The dispatcher calls this; channels that send in one request
+    /// need not override it.
+    async fn send_parts(
+        &self,
+        message: &Outgoing,
+        progress: &dyn Progress,
+    ) -> Result<Delivered, SendError> {
+        let _ = progress;
+        self.send(message).await
+    }
+}
+
+/// Where a channel records how far it got with a message sent in several parts, so that a
+/// retry, after a failure or a crash between parts, sends only the rest.
+#[async_trait]
+pub trait Progress: Send + Sync {
+    /// The first `parts` parts are delivered. `false` when the send no longer holds the
+    /// message (its lease ran out and another worker took it): the channel should stop.
+    async fn parts_delivered(&self, parts: i64) -> bool;
+}
+
+/// Progress that is not kept (a send outside the dispatcher).
+pub struct NoProgress;
+
+#[async_trait]
+impl Progress for NoProgress {
+    async fn parts_delivered(&self, _parts: i64) -> bool {
+        true
+    }
 }

@@ -40,8 +40,8 @@ pub struct OutboxStats {
     pub oldest_backlog_ms: Option<i64>,
 }
 
-const COLUMNS: &str =
-    "id, conversation_id, channel, recipient, thread, subject, reply_to, text, buttons, attempts";
+const COLUMNS: &str = "id, conversation_id, channel, recipient, thread, subject, reply_to, text, buttons, \
+     attempts, lease, parts_sent";
 
 fn outgoing(row: &AnyRow) -> Result<Outgoing> {
     let buttons: Option<String> = row.try_get("buttons")?;
@@ -60,13 +60,18 @@ fn outgoing(row: &AnyRow) -> Result<Outgoing> {
         text: row.try_get("text")?,
         buttons,
         attempt: row.try_get("attempts")?,
+        lease: row.try_get("lease")?,
+        parts_sent: row.try_get("parts_sent")?,
     })
 }
 
 impl Store {
     /// Claim up to `batch` due rows of the given channels, at most one per conversation (the
     /// oldest undelivered), leasing them for `lease_ms`. Rows whose lease ran out (a crashed
-    /// worker) are due again.
+    /// or stalled worker) are due again. Each claim takes a new lease number
+    /// ([`Outgoing::lease`]): the outcome of a send is recorded only under the lease it was
+    /// claimed with, so a worker that outlived its lease cannot overwrite the outcome of the
+    /// worker that took the row back.
     pub async fn claim_outbox(
         &self,
         channels: &[String],
@@ -83,7 +88,8 @@ impl Store {
             Backend::Sqlite => "",
         };
         let sql = format!(
-            "update outbox set state = 'sending', attempts = attempts + 1, locked_until = $2 \
+            "update outbox set state = 'sending', attempts = attempts + 1, locked_until = $2, \
+               lease = lease + 1 \
              where id in (select o.id from outbox o \
                where ((o.state = 'pending' and o.due_at <= $1) or (o.state = 'sending' and o.locked_until < $1)) \
                and o.channel in ({}) \
@@ -105,50 +111,88 @@ impl Store {
         Ok(out)
     }
 
-    /// Mark several rows delivered in one transaction (each with the platform's id for it).
-    pub async fn outbox_sent_many(&self, delivered: &[(i64, Option<String>)]) -> Result<()> {
-        if delivered.is_empty() {
-            return Ok(());
-        }
+    /// Mark a row delivered, with the platform's id for it, if `lease` is still the row's
+    /// lease. `false` when another claim took the row since (the outcome belongs to it).
+    pub async fn outbox_sent(
+        &self,
+        id: i64,
+        lease: i64,
+        platform_ref: Option<&str>,
+    ) -> Result<bool> {
         let now = self.now_ms();
         let mut w = self.begin_write().await?;
-        for (id, platform_ref) in delivered {
-            sqlx::query(
-                "update outbox set state = 'sent', sent_at = $2, platform_ref = $3, locked_until = null where id = $1",
-            )
-            .bind(id)
-            .bind(now)
-            .bind(platform_ref.as_deref())
-            .execute(&mut *w.tx)
-            .await?;
-        }
-        w.commit().await
+        let done = sqlx::query(
+            "update outbox set state = 'sent', sent_at = $2, platform_ref = $3, locked_until = null \
+             where id = $1 and lease = $4 and state = 'sending'",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(platform_ref)
+        .bind(lease)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+        w.commit().await?;
+        Ok(done == 1)
     }
 
-    /// Put a row back to be tried again at `due_at`, remembering why it failed.
-    pub async fn outbox_retry(&self, id: i64, due_at: i64, reason: &str) -> Result<()> {
+    /// Put a row back to be tried again at `due_at`, remembering why it failed, if `lease` is
+    /// still the row's lease. `false` when another claim took the row since.
+    pub async fn outbox_retry(
+        &self,
+        id: i64,
+        lease: i64,
+        due_at: i64,
+        reason: &str,
+    ) -> Result<bool> {
         let mut w = self.begin_write().await?;
-        sqlx::query(
-            "update outbox set state = 'pending', due_at = $2, last_error = $3, locked_until = null where id = $1",
+        let done = sqlx::query(
+            "update outbox set state = 'pending', due_at = $2, last_error = $3, locked_until = null \
+             where id = $1 and lease = $4 and state = 'sending'",
         )
         .bind(id)
         .bind(due_at)
         .bind(reason)
+        .bind(lease)
         .execute(&mut *w.tx)
-        .await?;
-        w.commit().await
+        .await?
+        .rows_affected();
+        w.commit().await?;
+        Ok(done == 1)
     }
 
     /// Mark a row failed for good with the platform's reason; when the citizen cannot be
     /// reached any more (e.g. they blocked the bot), mark the contact too.
-    pub async fn outbox_failed(&self, id: i64, reason: &str, unreachable: bool) -> Result<()> {
+    ///
+    /// With `Some(lease)` (a dispatcher's outcome) the row changes only while the lease is its
+    /// own; `None` is for a failure learnt later, such as an email's bounce. `false` when
+    /// nothing changed.
+    pub async fn outbox_failed(
+        &self,
+        id: i64,
+        lease: Option<i64>,
+        reason: &str,
+        unreachable: bool,
+    ) -> Result<bool> {
         let mut w = self.begin_write().await?;
-        sqlx::query("update outbox set state = 'failed', last_error = $2, locked_until = null where id = $1")
+        let done = match lease {
+            Some(lease) => sqlx::query(
+                "update outbox set state = 'failed', last_error = $2, locked_until = null \
+                 where id = $1 and lease = $3 and state = 'sending'",
+            )
             .bind(id)
             .bind(reason)
-            .execute(&mut *w.tx)
-            .await?;
-        if unreachable {
+            .bind(lease),
+            None => sqlx::query(
+                "update outbox set state = 'failed', last_error = $2, locked_until = null where id = $1",
+            )
+            .bind(id)
+            .bind(reason),
+        }
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+        if done == 1 && unreachable {
             sqlx::query(
                 "update contacts set unreachable = 1, unreachable_reason = $2 where id = \
                  (select c.contact_id from conversations c join outbox o on o.conversation_id = c.id where o.id = $1)",
@@ -158,7 +202,25 @@ impl Store {
             .execute(&mut *w.tx)
             .await?;
         }
-        w.commit().await
+        w.commit().await?;
+        Ok(done == 1)
+    }
+
+    /// Remember that the first `parts` parts of a split message were delivered, if `lease` is
+    /// still the row's lease (`false` otherwise: the sender should stop).
+    pub async fn outbox_parts_sent(&self, id: i64, lease: i64, parts: i64) -> Result<bool> {
+        let mut w = self.begin_write().await?;
+        let done = sqlx::query(
+            "update outbox set parts_sent = $3 where id = $1 and lease = $2 and state = 'sending'",
+        )
+        .bind(id)
+        .bind(lease)
+        .bind(parts)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+        w.commit().await?;
+        Ok(done == 1)
     }
 
     /// Put a failed row back in the queue, now (the console's "retry" action).

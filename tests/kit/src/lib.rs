@@ -98,6 +98,36 @@ pub(crate) async fn seed_store(store: &Store) -> usize {
     vectors.len()
 }
 
+/// Make sure the sample sheets' embeddings are kept on disk. The first test process of the
+/// machine computes them, once, with a service of its own; every other test process waits on
+/// the same file lock meanwhile, instead of embedding the sheets itself (dozens of test
+/// servers embedding at once on a small machine would each take minutes).
+pub(crate) async fn ensure_kept_embeddings() {
+    let path = embeddings_file();
+    if path.exists() {
+        return;
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path.with_extension("lock"))
+        .unwrap();
+    let lock = tokio::task::spawn_blocking(move || {
+        lock.lock().unwrap();
+        lock
+    })
+    .await
+    .unwrap();
+    if !path.exists() {
+        let mut app = TestApp::start_seeded(TestDb::sqlite(), &[]).await;
+        app.stop().await;
+        assert!(path.exists(), "the sample sheets' embeddings were kept");
+    }
+    drop(lock);
+}
+
 /// The kept embeddings, read and parsed once per process (once there is a file).
 type Kept = Arc<(String, Vec<(String, Vec<f32>)>)>;
 fn kept_embeddings() -> Option<Kept> {
@@ -117,9 +147,14 @@ async fn keep_embeddings(
     status: &sportello_core::knowledge::SemanticStatus,
     seeded: usize,
 ) {
-    let Some(model) = &status.model else {
-        return;
-    };
+    if let Some(model) = &status.model {
+        keep_model_embeddings(store, model, seeded).await;
+    }
+}
+
+/// Keep the embeddings of `model` in `store` for the next test processes, unless they are
+/// the `seeded` ones.
+pub(crate) async fn keep_model_embeddings(store: &Store, model: &str, seeded: usize) {
     let vectors = store.embeddings(model).await.unwrap();
     if vectors.len() == seeded {
         return;
@@ -173,6 +208,11 @@ impl TestApp {
 
     /// Serve on `db` with configuration overrides.
     pub async fn start(db: TestDb, overrides: &[(&str, &str)]) -> Self {
+        ensure_kept_embeddings().await;
+        Self::start_seeded(db, overrides).await
+    }
+
+    async fn start_seeded(db: TestDb, overrides: &[(&str, &str)]) -> Self {
         let mut all = vec![
             ("SPORTELLO_DATABASE__URL", db.url.as_str()),
             ("SPORTELLO_CONSOLE__LIVE_POLL_MS", "200"),

@@ -8,8 +8,9 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// How long a process may take to come up.
-const START: Duration = Duration::from_secs(60);
+/// How long a process may take to come up (with its semantic matcher, on a store no
+/// earlier test process could seed).
+const START: Duration = Duration::from_secs(180);
 
 /// The address in a log's "sportello is serving" line, plain or JSON.
 pub fn served_address(log: &str) -> Option<String> {
@@ -79,7 +80,9 @@ impl Runs {
     /// the variables set with [`Runs::env`]), and wait for `/healthz`.
     pub async fn start(&mut self, binary: &str, settings: &[(&str, String)]) {
         self.runs += 1;
+        let mut seeded = None;
         if self.runs == 1 {
+            crate::ensure_kept_embeddings().await;
             // The sample sheets' embeddings, as an earlier test process computed them: the
             // service starts with the semantic matcher instead of building it in the
             // background (which core's `tests/semantic.rs` covers).
@@ -88,7 +91,7 @@ impl Runs {
                     .await
                     .unwrap();
             store.migrate().await.unwrap();
-            crate::seed_store(&store).await;
+            seeded = Some(crate::seed_store(&store).await);
             store.close().await;
         }
         let log = std::fs::File::create(self.log_path(self.runs)).unwrap();
@@ -114,8 +117,27 @@ impl Runs {
             let log = std::fs::read_to_string(self.log_path(self.runs)).unwrap_or_default();
             if let Some(address) = served_address(&log) {
                 self.base = format!("http://{address}");
-                if reqwest::get(format!("{}/healthz", self.base)).await.is_ok() {
-                    return;
+                if let Ok(answer) = reqwest::get(format!("{}/healthz", self.base)).await {
+                    // Tests check what the matcher answers: on a store no earlier test
+                    // process seeded, wait for the semantic matcher the service builds in
+                    // the background (the lexical one answers meanwhile).
+                    let health: serde_json::Value = answer.json().await.unwrap_or_default();
+                    if health["matcher"]["state"] != "indexing" {
+                        if let (Some(seeded), Some(model)) =
+                            (seeded, health["matcher"]["model"].as_str())
+                        {
+                            let store = sportello_core::store::Store::connect(
+                                &self.db_url,
+                                1,
+                                Duration::from_secs(10),
+                            )
+                            .await
+                            .unwrap();
+                            crate::keep_model_embeddings(&store, model, seeded).await;
+                            store.close().await;
+                        }
+                        return;
+                    }
                 }
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
