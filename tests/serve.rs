@@ -105,22 +105,77 @@ async fn serve_refuses_an_enabled_channel_missing_a_secret_naming_the_variable()
     assert!(stderr.contains("SPORTELLO_EMAIL__PASSWORD"), "{stderr}");
 }
 
+/// The Telegram bot token the double and the office share.
+const TELEGRAM_TOKEN: &str = "123456:telegram-token-NEVER-LOGGED";
+/// The X app's secret.
+const X_SECRET: &str = "x-client-secret-NEVER-LOGGED";
+/// The database password (the test server trusts local connections, so any password works:
+/// it is in the URL the process is given, which is what could reach a log).
+const DB_PASSWORD: &str = "db-password-NEVER-LOGGED";
+
+/// `url` with [`DB_PASSWORD`] as its password, unless it has one already; and the password.
+fn with_password(url: &str) -> (String, String) {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (user, host) = rest.split_once('@').unwrap();
+    match user.split_once(':') {
+        Some((_, password)) => (url.to_string(), password.to_string()),
+        None => (
+            format!("{scheme}://{user}:{DB_PASSWORD}@{host}"),
+            DB_PASSWORD.to_string(),
+        ),
+    }
+}
+
 #[tokio::test]
 async fn logs_are_json_lines_when_asked_and_hold_no_secret() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    use sportello_doubles::telegram::TelegramDouble;
+    use sportello_doubles::x::{ACCOUNT_ID, XDouble};
+    let patience = Duration::from_secs(30);
+    let db = TestDb::postgres().await;
+    let (url, db_password) = with_password(&db.url);
+    let telegram = TelegramDouble::start(TELEGRAM_TOKEN).await;
+    let x = XDouble::start("sportello-test-app", Some(X_SECRET)).await;
+    x.add_user("2001", "anna_r", "Anna Rossi", true);
+    let x_refresh = x.issue_refresh_token();
+    let tokens_before = x.tokens_issued();
     let mut served = serve(
-        dir,
+        tempfile::tempdir().unwrap(),
         &url,
         &[
             ("SPORTELLO_LOG_FORMAT", "json"),
-            ("SPORTELLO_TELEGRAM__TOKEN", "123456:secret-token"),
+            // Debug lines too: whatever a library logs about its requests.
+            ("RUST_LOG", "debug"),
+            ("SPORTELLO_TELEGRAM__ENABLED", "true"),
+            ("SPORTELLO_TELEGRAM__TOKEN", TELEGRAM_TOKEN),
+            ("SPORTELLO_TELEGRAM__API_URL", &telegram.api_url()),
+            ("SPORTELLO_TELEGRAM__POLL_TIMEOUT_SECS", "1"),
+            ("SPORTELLO_X__ENABLED", "true"),
+            ("SPORTELLO_X__API_URL", &x.api_url()),
+            ("SPORTELLO_X__USER_ID", ACCOUNT_ID),
+            ("SPORTELLO_X__CLIENT_ID", "sportello-test-app"),
+            ("SPORTELLO_X__CLIENT_SECRET", X_SECRET),
+            ("SPORTELLO_X__REFRESH_TOKEN", &x_refresh),
+            ("SPORTELLO_X__POLL_SECS", "1"),
         ],
     )
     .await;
     assert_eq!(healthz(&served).await.0, 200);
+    // Every secret is used: the bot token polls and sends, the X secret refreshes the token
+    // with which the office reads a mention and answers it, the password opens the database.
+    telegram.push_text(1001, "Anna", "orari urp");
+    let sent = telegram.wait_sent(1001, 1, patience).await;
+    assert_eq!(sent.len(), 1, "a Telegram reply: {}", served.logs());
+    assert!(!telegram.calls("getUpdates").is_empty());
+    x.mention("2001", "orari dell'URP");
+    let posted = x.wait_posted(1, patience).await;
+    assert_eq!(posted.len(), 1, "an X reply: {}", served.logs());
+    assert!(
+        x.tokens_issued() > tokens_before,
+        "the office refreshed its X token with the client secret"
+    );
+    // The whole log: the process has exited and closed it.
     let (code, logs) = served.terminate();
-    assert_eq!(code, Some(0));
+    assert_eq!(code, Some(0), "{logs}");
     let lines: Vec<serde_json::Value> = logs
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
@@ -136,7 +191,27 @@ async fn logs_are_json_lines_when_asked_and_hold_no_secret() {
             .iter()
             .all(|l| l["level"].is_string() && l["timestamp"].is_string())
     );
-    assert!(!logs.contains("secret-token"));
+    assert!(
+        lines.iter().any(|l| l["fields"]["message"] == "stopped"),
+        "the log is read to its end: {:?}",
+        lines.last()
+    );
+    let leaked: Vec<&str> = [
+        ("the Telegram token", TELEGRAM_TOKEN),
+        (
+            "the Telegram token's secret part",
+            TELEGRAM_TOKEN.split_once(':').unwrap().1,
+        ),
+        ("the X client secret", X_SECRET),
+        ("the X refresh token", x_refresh.as_str()),
+        ("the database password", db_password.as_str()),
+        ("the admin password", ADMIN_PASSWORD),
+    ]
+    .into_iter()
+    .filter(|(_, secret)| logs.contains(secret))
+    .map(|(what, _)| what)
+    .collect();
+    assert!(leaked.is_empty(), "in the logs: {leaked:?}");
 }
 
 #[tokio::test]

@@ -92,11 +92,58 @@ impl Office {
         sent
     }
 
-    /// Assert that nothing more than `n` messages reach `chat` within a short while.
+    /// Assert that `chat` got exactly `n` messages and that nothing more can reach it: wait
+    /// until every update pushed to the double was confirmed by the bot (so intake has stored
+    /// it with its replies, as the bot confirms only after the commit) and every outbox row
+    /// to the chat is final (`sent` or `failed`, none `pending` or `sending`); then the double
+    /// must have received one message per row sent, and `n` of them. No later duplicate can
+    /// pass: nothing is left to send.
     pub async fn no_more_than(&self, chat: i64, n: usize) {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let store = self.store().await;
+        let thread = chat.to_string();
+        let rows = || async {
+            let rows: Vec<(String, i64)> = sqlx::query_as(
+                "select state, count(*) from outbox where channel = 'telegram' and thread = $1 \
+                 group by state order by state",
+            )
+            .bind(thread.as_str())
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+            rows
+        };
+        let deadline = Instant::now() + PATIENCE;
+        let states = loop {
+            let states = rows().await;
+            let open = states
+                .iter()
+                .any(|(state, _)| state == "pending" || state == "sending");
+            if self.double.pending_updates() == 0 && !open {
+                break states;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chat {chat} never settled: {} updates unconfirmed, outbox {states:?}\nlogs:\n{}",
+                self.double.pending_updates(),
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let count = |wanted: &str| {
+            states
+                .iter()
+                .find(|(state, _)| state == wanted)
+                .map_or(0, |(_, n)| *n as usize)
+        };
         let sent = self.double.sent_to(chat);
-        assert_eq!(sent.len(), n, "{sent:#?}");
+        assert_eq!(
+            sent.len(),
+            count("sent"),
+            "one message in the double per outbox row sent to chat {chat} (outbox {states:?}): {sent:#?}"
+        );
+        assert_eq!(sent.len(), n, "chat {chat}, outbox {states:?}: {sent:#?}");
+        assert_eq!(count("failed"), 0, "chat {chat}: outbox {states:?}");
+        store.close().await;
     }
 
     /// The contract was respected by every request.

@@ -37,7 +37,10 @@ async fn a_mention_gets_a_public_threaded_reply_addressed_to_the_citizen() {
     let budget = &x["details"]["rate_limits"]["mentions"];
     assert_eq!(budget["limit"], 180, "{health}");
     assert!(budget["remaining"].as_u64().unwrap() < 180, "{health}");
-    assert!(!office.logs().contains(support::CLIENT_SECRET));
+    // The whole log, once the process has exited and closed it.
+    let (code, logs) = office.terminate();
+    assert_eq!(code, Some(0), "{logs}");
+    assert!(!logs.contains(support::CLIENT_SECRET));
 }
 
 #[tokio::test]
@@ -470,5 +473,8 @@ async fn oauth1_signed_requests_are_accepted_as_the_alternative() {
         1,
         "no OAuth 2.0 refresh, only the test's first token"
     );
-    assert!(!office.logs().contains("NEVER-LOGGED"));
+    // The whole log, once the process has exited and closed it.
+    let (code, logs) = office.terminate();
+    assert_eq!(code, Some(0), "{logs}");
+    assert!(!logs.contains("NEVER-LOGGED"));
 }

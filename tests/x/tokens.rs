@@ -58,8 +58,11 @@ async fn an_expired_token_is_refreshed_mid_run_and_the_rotated_pair_is_used_afte
         refreshes.iter().all(|r| r.status == 200),
         "the first token was never reused: {refreshes:#?}"
     );
-    assert!(!office.logs().contains(CLIENT_SECRET));
-    assert!(!office.logs().contains(stored.refresh_token.expose()));
+    // The whole log, once the process has exited and closed it.
+    let (code, logs) = office.terminate();
+    assert_eq!(code, Some(0), "{logs}");
+    assert!(!logs.contains(CLIENT_SECRET));
+    assert!(!logs.contains(stored.refresh_token.expose()));
 }
 
 #[tokio::test]

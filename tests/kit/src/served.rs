@@ -69,7 +69,9 @@ impl Runs {
         self.dir.path().join(format!("serve-{n}.log"))
     }
 
-    /// The logs of every run so far.
+    /// The logs of every run so far. While a process runs, its last lines may not be written
+    /// yet: a check on the whole log (no secret in it) uses [`Runs::terminate`], which reads
+    /// the log once the process has exited.
     pub fn logs(&self) -> String {
         (1..=self.runs)
             .map(|n| std::fs::read_to_string(self.log_path(n)).unwrap_or_default())

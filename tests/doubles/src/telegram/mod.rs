@@ -201,6 +201,13 @@ impl TelegramDouble {
         self.shared().lock().confirmed_offset
     }
 
+    /// How many `getUpdates` calls have begun. Once a call is counted it has taken over from
+    /// any earlier long poll (which answers 409), and an update pushed afterwards reaches it:
+    /// a test waits on this instead of sleeping until the call is under way.
+    pub fn polls_begun(&self) -> u64 {
+        self.shared().lock().poll_generation
+    }
+
     /// How many queued updates are not confirmed yet.
     pub fn pending_updates(&self) -> usize {
         self.shared().lock().updates.len()

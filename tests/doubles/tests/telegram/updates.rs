@@ -68,20 +68,29 @@ async fn limit_and_negative_offsets_work_as_telegram_says() {
 
 #[tokio::test]
 async fn a_long_poll_returns_as_soon_as_an_update_is_pushed() {
-    let bot = Bot::start().await;
-    let double = bot.double.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        double.push_text(10, "Anna", "eccomi");
+    let bot = Arc::new(Bot::start().await);
+    let polling = tokio::spawn({
+        let bot = Arc::clone(&bot);
+        async move { poll(&bot, json!({ "timeout": 30 })).await }
     });
-    let started = Instant::now();
-    let got = poll(&bot, json!({ "timeout": 20 })).await;
-    assert_eq!(got.len(), 1);
-    let waited = started.elapsed();
-    assert!(
-        waited >= Duration::from_millis(250) && waited < Duration::from_secs(5),
-        "{waited:?}"
-    );
+    // The update is pushed once the long poll is under way, with nothing to give yet.
+    began(&bot, 1).await;
+    let id = bot.double.push_text(10, "Anna", "eccomi");
+    // Well before the poll's own timeout (30 s), so the push, not the timeout, ended it.
+    let got = tokio::time::timeout(Duration::from_secs(15), polling)
+        .await
+        .expect("the long poll still waits after the push")
+        .unwrap();
+    assert_eq!(got, [id]);
+}
+
+/// Wait until `n` `getUpdates` calls have begun.
+async fn began(bot: &Bot, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bot.double.polls_begun() < n {
+        assert!(Instant::now() < deadline, "getUpdates call {n} never began");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 #[tokio::test]
@@ -103,7 +112,8 @@ async fn a_second_get_updates_ends_the_first_with_409() {
         let bot = Arc::clone(&bot);
         async move { bot.call("getUpdates", json!({ "timeout": 20 })).await }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The second begins once the first is under way.
+    began(&bot, 1).await;
     let second = tokio::spawn({
         let bot = Arc::clone(&bot);
         async move { bot.call("getUpdates", json!({ "timeout": 1 })).await }
