@@ -33,10 +33,11 @@ pub async fn drain(run: &Run, database: &Database) -> Result<bool> {
             sqlx::query_scalar("select count(*) from outbox where state in ('pending', 'sending')")
                 .fetch_one(&pool)
                 .await;
-        let x_stored: Result<i64, _> =
-            sqlx::query_scalar("select count(*) from messages where channel = 'x' and direction = 'in'")
-                .fetch_one(&pool)
-                .await;
+        let x_stored: Result<i64, _> = sqlx::query_scalar(
+            "select count(*) from messages where channel = 'x' and direction = 'in'",
+        )
+        .fetch_one(&pool)
+        .await;
         pool.close().await;
         let done = run.webchat_open.load(Ordering::SeqCst) == 0
             && run.telegram.pending_updates() == 0
@@ -48,6 +49,46 @@ pub async fn drain(run: &Run, database: &Database) -> Result<bool> {
         }
     }
     Ok(false)
+}
+
+/// Plants what the checker must find (`--plant`): a bot message sent again to its chat, an
+/// operator's reply sent to another chat, and an update the instances will never see (its
+/// chat's message is recorded as sent by the load, but pushed with an update id already
+/// confirmed, so the platform never hands it out).
+pub async fn plant(run: &Run) -> Result<()> {
+    let sent = run.telegram.sent();
+    let client = crate::cluster::client();
+    let url = format!("{}/bot{}/sendMessage", run.telegram.api_url(), crate::TOKEN);
+    if let Some(m) = sent.iter().find(|m| !m.text.contains("[soak-op")) {
+        client
+            .post(&url)
+            .json(
+                &serde_json::json!({ "chat_id": m.chat_id, "text": m.text, "parse_mode": "HTML" }),
+            )
+            .send()
+            .await?;
+        println!("soak: planted a second delivery to chat {}", m.chat_id);
+    }
+    if let Some(m) = sent.iter().find(|m| m.text.contains("[soak-op")) {
+        let other = if m.chat_id == crate::load::CHAT_BASE {
+            m.chat_id + 1
+        } else {
+            crate::load::CHAT_BASE
+        };
+        client
+            .post(&url)
+            .json(&serde_json::json!({ "chat_id": other, "text": m.text, "parse_mode": "HTML" }))
+            .send()
+            .await?;
+        println!("soak: planted an operator reply to chat {other}");
+    }
+    run.record(
+        "telegram",
+        format!("{}:999999999", crate::load::CHAT_BASE),
+        Kind::Question,
+    );
+    println!("soak: planted an inbound message never delivered");
+    Ok(())
 }
 
 /// What the checker found.
@@ -250,7 +291,8 @@ pub async fn check(run: &Run, database: &Database, drained: bool) -> Result<Find
     }
     for ((channel, to), n) in &bot_replies {
         if *n > 1 && !to.starts_with("cb:") {
-            f.several_outcomes.push(format!("{channel} {to}: {n} bot replies"));
+            f.several_outcomes
+                .push(format!("{channel} {to}: {n} bot replies"));
         }
     }
 
@@ -261,7 +303,11 @@ pub async fn check(run: &Run, database: &Database, drained: bool) -> Result<Find
         by_ref.insert((m.chat_id, m.message_id), k);
         f.deliveries.push(run.secs(m.at));
     }
-    let plain = |text: &str| html::parse(text).map(|p| p.text).unwrap_or_else(|_| text.to_string());
+    let plain = |text: &str| {
+        html::parse(text)
+            .map(|p| p.text)
+            .unwrap_or_else(|_| text.to_string())
+    };
     let mut referenced = vec![false; delivered.len()];
     let mut expected: HashMap<(i64, String), usize> = HashMap::new();
     for o in outbox.iter().filter(|o| o.channel == "telegram") {
@@ -283,7 +329,10 @@ pub async fn check(run: &Run, database: &Database, drained: bool) -> Result<Find
     }
     let mut actual: HashMap<(i64, String), Vec<usize>> = HashMap::new();
     for (k, m) in delivered.iter().enumerate() {
-        actual.entry((m.chat_id, plain(&m.text))).or_default().push(k);
+        actual
+            .entry((m.chat_id, plain(&m.text)))
+            .or_default()
+            .push(k);
     }
     let unknowable: Vec<(usize, f64, f64)> = faults
         .iter()
@@ -354,7 +403,10 @@ pub async fn check(run: &Run, database: &Database, drained: bool) -> Result<Find
         .map(|d| format!("dm:{}", d.id))
         .collect();
     let mut x_refs: HashSet<String> = HashSet::new();
-    for o in outbox.iter().filter(|o| o.channel == "x" && o.state == "sent") {
+    for o in outbox
+        .iter()
+        .filter(|o| o.channel == "x" && o.state == "sent")
+    {
         match &o.platform_ref {
             Some(r) if posted.contains(r) || dms.contains(r) => {
                 x_refs.insert(r.clone());
@@ -366,7 +418,8 @@ pub async fn check(run: &Run, database: &Database, drained: bool) -> Result<Find
     }
     for id in posted.iter().chain(dms.iter()) {
         if !x_refs.contains(id) {
-            f.dup_beyond.push(format!("x {id}: delivered, matching no sent row"));
+            f.dup_beyond
+                .push(format!("x {id}: delivered, matching no sent row"));
         }
     }
 
@@ -424,21 +477,26 @@ pub async fn check(run: &Run, database: &Database, drained: bool) -> Result<Find
     }
 
     // Cursors.
-    let cursors: HashMap<String, String> = sqlx::query("select channel, cursor from channel_cursors")
-        .fetch_all(&pool)
-        .await?
-        .iter()
-        .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
-        .collect();
+    let cursors: HashMap<String, String> =
+        sqlx::query("select channel, cursor from channel_cursors")
+            .fetch_all(&pool)
+            .await?
+            .iter()
+            .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
+            .collect();
     let max_update = run.max_update.load(Ordering::SeqCst);
     if max_update > 0 {
         let stored_cursor = cursors.get("telegram").cloned().unwrap_or_default();
         let value: i64 = stored_cursor.trim().parse().unwrap_or(0);
         let confirmed = run.telegram.confirmed_offset();
-        let gap = value < max_update || confirmed < max_update + 1 || run.telegram.pending_updates() > 0;
+        let gap =
+            value < max_update || confirmed < max_update + 1 || run.telegram.pending_updates() > 0;
         f.cursors.push((
             "telegram".into(),
-            format!("{stored_cursor} (the double: offset {confirmed} confirmed, {} pending)", run.telegram.pending_updates()),
+            format!(
+                "{stored_cursor} (the double: offset {confirmed} confirmed, {} pending)",
+                run.telegram.pending_updates()
+            ),
             format!("last update {max_update}"),
             gap,
         ));
@@ -516,19 +574,27 @@ pub async fn check(run: &Run, database: &Database, drained: bool) -> Result<Find
                 let chats = platform_marks.get(&r.mark).cloned().unwrap_or_default();
                 let right = chats.iter().all(|c| c.to_string() == citizen);
                 if !right {
+                    f.operator_problems.push(format!(
+                        "{}: delivered to chats {chats:?}, the citizen is {citizen}",
+                        r.mark
+                    ));
+                } else if chats.is_empty() {
                     f.operator_problems
-                        .push(format!("{}: delivered to chats {chats:?}, the citizen is {citizen}", r.mark));
+                        .push(format!("{}: not delivered ({})", r.mark, row.state));
                 }
                 // Twice is counted with the duplicates above.
                 right && !chats.is_empty()
             }
-            _ => row.state == "sent",
+            _ => {
+                if row.state != "sent" {
+                    f.operator_problems
+                        .push(format!("{}: not delivered ({})", r.mark, row.state));
+                }
+                row.state == "sent"
+            }
         };
         if ok {
             f.operator_replies.2 += 1;
-        } else if row.state == "sent" || row.channel != "telegram" {
-            f.operator_problems
-                .push(format!("{}: not delivered ({})", r.mark, row.state));
         }
     }
 

@@ -274,10 +274,11 @@ impl Cluster {
     pub async fn start(&mut self, i: usize) -> Result<()> {
         let instance = &mut self.instances[i];
         instance.runs += 1;
-        let log = std::fs::File::create(
-            self.logs
-                .join(format!("instance-{}-run-{}.log", i + 1, instance.runs)),
-        )?;
+        let log = std::fs::File::create(self.logs.join(format!(
+            "instance-{}-run-{}.log",
+            i + 1,
+            instance.runs
+        )))?;
         let port = instance.port;
         let mut c = Command::new(&self.binary);
         c.current_dir(&self.root)
@@ -411,7 +412,7 @@ pub async fn monitor(run: Arc<Run>, bases: Vec<String>) {
         for (i, ok) in futures_join(checks).await {
             run.health.lock().unwrap().push((now, i, ok));
         }
-        if tick % 8 == 0 {
+        if tick.is_multiple_of(8) {
             for (i, base) in bases.iter().enumerate() {
                 if let Ok(r) = client.get(format!("{base}/metrics")).send().await
                     && let Ok(text) = r.text().await
@@ -435,9 +436,9 @@ pub async fn monitor(run: Arc<Run>, bases: Vec<String>) {
 }
 
 /// Runs the futures concurrently.
-async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.map(tokio::spawn).collect();

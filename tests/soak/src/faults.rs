@@ -51,10 +51,16 @@ fn plan(run: &Run) -> Vec<(f64, Planned)> {
         t += rng.gen_range(low..=high.max(low));
     }
     for i in 0..args.stops {
-        plan.push((end * (i as f64 + 0.6) / (args.stops as f64 + 0.2), Planned::Stop));
+        plan.push((
+            end * (i as f64 + 0.6) / (args.stops as f64 + 0.2),
+            Planned::Stop,
+        ));
     }
     for i in 0..args.db_faults {
-        plan.push((end * (i as f64 + 0.5) / args.db_faults as f64, Planned::Database));
+        plan.push((
+            end * (i as f64 + 0.5) / args.db_faults as f64,
+            Planned::Database,
+        ));
     }
     for i in 0..args.double_windows {
         plan.push((
@@ -67,7 +73,11 @@ fn plan(run: &Run) -> Vec<(f64, Planned)> {
 }
 
 /// Runs the plan; returns when the load stops.
-pub async fn schedule(run: Arc<Run>, cluster: Arc<Mutex<Cluster>>, database: Database) -> Result<()> {
+pub async fn schedule(
+    run: Arc<Run>,
+    cluster: Arc<Mutex<Cluster>>,
+    database: Database,
+) -> Result<()> {
     let mut rng = StdRng::seed_from_u64(run.args.seed.wrapping_add(99));
     let n = run.args.n();
     for (at, fault) in plan(&run) {

@@ -50,8 +50,23 @@ fn vary(rng: &mut StdRng, q: &str) -> String {
     if rng.gen_bool(0.3) {
         text = text.trim_end_matches(['?', '.', '!']).to_string();
     }
-    let prefix = ["", "", "Buongiorno, ", "Salve, ", "Scusate, ", "Ciao, ", "Una domanda: "];
-    let suffix = ["", "", " Grazie.", " grazie mille", " per favore", " Cordiali saluti."];
+    let prefix = [
+        "",
+        "",
+        "Buongiorno, ",
+        "Salve, ",
+        "Scusate, ",
+        "Ciao, ",
+        "Una domanda: ",
+    ];
+    let suffix = [
+        "",
+        "",
+        " Grazie.",
+        " grazie mille",
+        " per favore",
+        " Cordiali saluti.",
+    ];
     format!(
         "{}{}{}",
         prefix.choose(rng).unwrap(),
@@ -165,8 +180,12 @@ pub async fn generate(run: Arc<Run>, bases: Vec<String>) {
     let x_citizens = (args.citizens / 50).max(1);
     for i in 0..x_citizens {
         let id = (X_USER_BASE + i).to_string();
-        run.x
-            .add_user(&id, &format!("cittadino_{i}"), &format!("Cittadino X {i}"), true);
+        run.x.add_user(
+            &id,
+            &format!("cittadino_{i}"),
+            &format!("Cittadino X {i}"),
+            true,
+        );
     }
     let mut web_seq = 0u64;
     let per_sec = args.messages as f64 / args.load_secs();
@@ -224,7 +243,7 @@ pub async fn generate(run: Arc<Run>, bases: Vec<String>) {
                     )
                 };
                 web_seq += 1;
-                let id = format!("soak-w{web_seq}");
+                let id = format!("soak-w{web_seq:08}");
                 let repeat = rng.gen_bool(0.03);
                 let run2 = Arc::clone(&run);
                 let bases = bases.clone();
@@ -271,8 +290,9 @@ pub async fn generate(run: Arc<Run>, bases: Vec<String>) {
                     .collect();
                 (!other.is_empty()).then_some((*id, other))
             });
-            if k < 0.10 && feedback_buttons.is_some() {
-                let (message_id, bs) = feedback_buttons.unwrap();
+            if k < 0.10
+                && let Some((message_id, bs)) = feedback_buttons
+            {
                 let (_, data) = bs.choose(&mut rng).unwrap();
                 let (update, callback) = run.telegram.push_callback(chat, message_id, data);
                 run.max_update.fetch_max(update, Ordering::SeqCst);
@@ -280,8 +300,9 @@ pub async fn generate(run: Arc<Run>, bases: Vec<String>) {
                 run.record("telegram", format!("cb:{callback}"), Kind::Feedback);
                 continue;
             }
-            if k < 0.25 && choice_buttons.is_some() {
-                let (message_id, bs) = choice_buttons.unwrap();
+            if k < 0.25
+                && let Some((message_id, bs)) = choice_buttons
+            {
                 let (_, data) = bs.choose(&mut rng).unwrap();
                 let (update, callback) = run.telegram.push_callback(chat, message_id, data);
                 run.max_update.fetch_max(update, Ordering::SeqCst);
@@ -315,7 +336,10 @@ pub async fn generate(run: Arc<Run>, bases: Vec<String>) {
                 };
                 (Kind::Attachment, body)
             } else if k < 0.43 {
-                (Kind::SmallTalk, text_body(SMALL_TALK.choose(&mut rng).unwrap()))
+                (
+                    Kind::SmallTalk,
+                    text_body(SMALL_TALK.choose(&mut rng).unwrap()),
+                )
             } else if k < 0.47 {
                 (
                     Kind::Unanswerable,
@@ -327,17 +351,14 @@ pub async fn generate(run: Arc<Run>, bases: Vec<String>) {
                     ),
                 )
             } else {
-                (
-                    Kind::Question,
-                    text_body(&ask(&mut rng, &questions)),
-                )
+                (Kind::Question, text_body(&ask(&mut rng, &questions)))
             };
             let id = citizen.next_message;
             citizen.next_message += 1;
             let message = telegram_message(chat, id, body);
             citizen.last_message = Some(message.clone());
             let update = run.telegram.push_update(json!({ "message": message }));
-                run.max_update.fetch_max(update, Ordering::SeqCst);
+            run.max_update.fetch_max(update, Ordering::SeqCst);
             run.record("telegram", format!("{chat}:{id}"), kind);
         }
     }
@@ -423,7 +444,7 @@ fn offices() -> Vec<String> {
 /// An operator: takes a waiting conversation, replies with a marked text, then resolves,
 /// transfers or releases it; on a random instance each time.
 pub async fn operator(run: Arc<Run>, bases: Vec<String>, index: usize, token: String) {
-    let mut rng = StdRng::seed_from_u64(run.args.seed ^ (index as u64 + 1) * 7_919);
+    let mut rng = StdRng::seed_from_u64(run.args.seed ^ ((index as u64 + 1) * 7_919));
     let client = crate::cluster::client();
     let offices = offices();
     let auth = format!("Bearer {token}");
@@ -490,14 +511,18 @@ pub async fn operator(run: Arc<Run>, bases: Vec<String>, index: usize, token: St
         });
         let roll: f64 = rng.r#gen();
         let outcome = if roll < 0.6 {
-            post("/resolve".into(), json!({})).await.map(|r| ("resolve", r))
+            post("/resolve".into(), json!({}))
+                .await
+                .map(|r| ("resolve", r))
         } else if roll < 0.85 && !offices.is_empty() {
             let office = offices.choose(&mut rng).unwrap().clone();
             post("/transfer".into(), json!({ "office": office }))
                 .await
                 .map(|r| ("transfer", r))
         } else {
-            post("/release".into(), json!({})).await.map(|r| ("release", r))
+            post("/release".into(), json!({}))
+                .await
+                .map(|r| ("release", r))
         };
         if let Ok((name, r)) = outcome
             && r.status().is_success()

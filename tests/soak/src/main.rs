@@ -106,6 +106,11 @@ pub struct Args {
     /// Keep the soak database at the end.
     #[arg(long)]
     pub keep: bool,
+    /// After the drain, plant faults the checker must find: one message delivered twice, one
+    /// operator reply delivered to another citizen, one inbound update never stored (the run
+    /// must then fail, naming each).
+    #[arg(long)]
+    pub plant: bool,
 }
 
 impl Args {
@@ -301,8 +306,12 @@ async fn run() -> Result<bool> {
     args.settle();
     sqlx::any::install_default_drivers();
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {:?}", args.out))?;
-    let binary = std::fs::canonicalize(&args.binary)
-        .with_context(|| format!("the sportello binary {:?} (cargo build --release)", args.binary))?;
+    let binary = std::fs::canonicalize(&args.binary).with_context(|| {
+        format!(
+            "the sportello binary {:?} (cargo build --release)",
+            args.binary
+        )
+    })?;
 
     let telegram = TelegramDouble::start(TOKEN).await;
     let x = XDouble::start(X_CLIENT_ID, Some(X_CLIENT_SECRET)).await;
@@ -371,6 +380,9 @@ async fn run() -> Result<bool> {
     let drain_end = run.now();
     println!("soak: drained={drained} at {drain_end:.0} s; checking");
     report::recoveries(&run);
+    if args.plant {
+        check::plant(&run).await?;
+    }
     let findings = check::check(&run, &database, drained).await?;
     monitor.abort();
     let mut cluster = cluster.lock().await;

@@ -42,13 +42,7 @@ fn secs(v: Option<f64>) -> String {
 }
 
 /// Writes `report.md` and `report.svg` in the output folder; whether every goal was met.
-pub fn write(
-    run: &Run,
-    f: &Findings,
-    load_end: f64,
-    drain_end: f64,
-    setup: &str,
-) -> Result<bool> {
+pub fn write(run: &Run, f: &Findings, load_end: f64, drain_end: f64, setup: &str) -> Result<bool> {
     let args = &run.args;
     let faults = run.faults.lock().unwrap().clone();
     let mut md = String::new();
@@ -67,7 +61,11 @@ pub fn write(
         args.lease_secs,
         if args.no_faults { "off" } else { "on" },
         args.seed,
-        if f.drained { "drained" } else { "NOT drained in time" }
+        if f.drained {
+            "drained"
+        } else {
+            "NOT drained in time"
+        }
     );
 
     // Goals.
@@ -75,12 +73,7 @@ pub fn write(
     let recovery_ok = faults
         .iter()
         .all(|x| x.healthy_at.is_some_and(|h| h - x.end <= 10.0));
-    let mut outside: Vec<f64> = f
-        .latencies
-        .iter()
-        .filter(|l| !l.2)
-        .map(|l| l.1)
-        .collect();
+    let mut outside: Vec<f64> = f.latencies.iter().filter(|l| !l.2).map(|l| l.1).collect();
     let mut inside: Vec<f64> = f.latencies.iter().filter(|l| l.2).map(|l| l.1).collect();
     let mut all: Vec<f64> = f.latencies.iter().map(|l| l.1).collect();
     let p99_out = percentile(&mut outside, 0.99);
@@ -89,7 +82,12 @@ pub fn write(
     let yes = |b: bool| if b { "met" } else { "**MISSED**" };
     let _ = writeln!(md, "## Goals\n");
     let _ = writeln!(md, "| goal | result |\n| --- | --- |");
-    let _ = writeln!(md, "| 0 lost | {} ({} lost) |", yes(f.lost.is_empty()), f.lost.len());
+    let _ = writeln!(
+        md,
+        "| 0 lost | {} ({} lost) |",
+        yes(f.lost.is_empty()),
+        f.lost.len()
+    );
     let _ = writeln!(
         md,
         "| 0 duplicated beyond the sends in flight at a fault | {} ({} beyond; {} in flight at a fault) |",
@@ -115,7 +113,10 @@ pub fn write(
     let _ = writeln!(md, "| what | count |\n| --- | --- |");
     for (channel, n) in &f.inbound_sent {
         let stored = f.inbound_stored.get(channel).copied().unwrap_or(0);
-        let _ = writeln!(md, "| inbound sent on {channel} (distinct) / stored | {n} / {stored} |");
+        let _ = writeln!(
+            md,
+            "| inbound sent on {channel} (distinct) / stored | {n} / {stored} |"
+        );
     }
     for (kind, n) in &f.by_kind {
         let _ = writeln!(md, "| sent: {kind} | {n} |");
@@ -124,20 +125,38 @@ pub fn write(
         ("lost inbound", f.lost.len()),
         ("inbound stored twice", f.stored_twice),
         ("inbound without an outcome", f.no_outcome),
-        ("inbound with more than one bot reply", f.several_outcomes.len()),
+        (
+            "inbound with more than one bot reply",
+            f.several_outcomes.len(),
+        ),
         ("button presses sent", f.presses.0),
         ("button presses answered", f.presses.1),
         ("web chat posts given up", f.webchat_given_up as usize),
-        ("outbox rows failed without a reason", f.failed_without_reason),
-        ("rows recorded sent, not on the platform", f.sent_not_delivered.len()),
+        (
+            "outbox rows failed without a reason",
+            f.failed_without_reason,
+        ),
+        (
+            "rows recorded sent, not on the platform",
+            f.sent_not_delivered.len(),
+        ),
         ("duplicate deliveries in flight at a fault", f.dup_in_flight),
         ("duplicate deliveries beyond", f.dup_beyond.len()),
         ("platform messages matching no row", f.unexplained.len()),
-        ("bot answers while an operator held the conversation", f.bot_after_claim.len()),
-        ("bot replies to 👍/👎 while held (not a goal)", f.feedback_after_claim),
+        (
+            "bot answers while an operator held the conversation",
+            f.bot_after_claim.len(),
+        ),
+        (
+            "bot replies to 👍/👎 while held (not a goal)",
+            f.feedback_after_claim,
+        ),
         ("operator replies accepted by the API", f.operator_replies.0),
         ("operator replies stored", f.operator_replies.1),
-        ("operator replies delivered to the right citizen", f.operator_replies.2),
+        (
+            "operator replies delivered to the right citizen",
+            f.operator_replies.2,
+        ),
         ("operator reply problems", f.operator_problems.len()),
     ];
     for (what, n) in rows {
@@ -152,14 +171,24 @@ pub fn write(
     for (name, n) in actions {
         let _ = writeln!(md, "| operators: {name} | {n} |");
     }
-    let _ = writeln!(md, "\n| cursor | stored | should reach | gap |\n| --- | --- | --- | --- |");
+    let _ = writeln!(
+        md,
+        "\n| cursor | stored | should reach | gap |\n| --- | --- | --- | --- |"
+    );
     for (c, stored, want, gap) in &f.cursors {
-        let _ = writeln!(md, "| {c} | {stored} | {want} | {} |", if *gap { "**yes**" } else { "no" });
+        let _ = writeln!(
+            md,
+            "| {c} | {stored} | {want} | {} |",
+            if *gap { "**yes**" } else { "no" }
+        );
     }
 
     // Latency.
     let _ = writeln!(md, "\n## Latency, Telegram message to the bot's reply\n");
-    let _ = writeln!(md, "| window | replies | p50 | p99 |\n| --- | --- | --- | --- |");
+    let _ = writeln!(
+        md,
+        "| window | replies | p50 | p99 |\n| --- | --- | --- | --- |"
+    );
     let out_n = outside.len();
     let in_n = inside.len();
     let all_n = all.len();
@@ -183,10 +212,21 @@ pub fn write(
     );
 
     // Throughput.
-    let _ = writeln!(md, "\n## Throughput per instance (from each process's /metrics)\n");
-    let _ = writeln!(md, "| instance | messages in | messages out | in per second of load |\n| --- | --- | --- | --- |");
+    let _ = writeln!(
+        md,
+        "\n## Throughput per instance (from each process's /metrics)\n"
+    );
+    let _ = writeln!(
+        md,
+        "| instance | messages in | messages out | in per second of load |\n| --- | --- | --- | --- |"
+    );
     for (i, (a, b)) in run.throughput.lock().unwrap().iter().enumerate() {
-        let _ = writeln!(md, "| {} | {a} | {b} | {:.1} |", i + 1, *a as f64 / load_end.max(1.0));
+        let _ = writeln!(
+            md,
+            "| {} | {a} | {b} | {:.1} |",
+            i + 1,
+            *a as f64 / load_end.max(1.0)
+        );
     }
 
     // Faults.
@@ -250,10 +290,7 @@ pub fn write(
     std::fs::write(args.out.join("report.md"), &md)?;
     std::fs::write(args.out.join("report.svg"), svg(run, f, &faults, drain_end))?;
     println!("{md}");
-    println!(
-        "soak: report in {}",
-        args.out.join("report.md").display()
-    );
+    println!("soak: report in {}", args.out.join("report.md").display());
     Ok(passed)
 }
 
@@ -273,7 +310,13 @@ fn svg(run: &Run, f: &Findings, faults: &[crate::FaultRecord], end: f64) -> Stri
     for &t in &f.deliveries {
         outbound[(t as usize).min(secs - 1)] += 1;
     }
-    let top = inbound.iter().chain(&outbound).copied().max().unwrap_or(1).max(1) as f64;
+    let top = inbound
+        .iter()
+        .chain(&outbound)
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
     let (p1_top, p1_bottom) = (30.0, 260.0);
     let y1 = |v: f64| p1_bottom - (p1_bottom - p1_top) * v / top;
     let mut windows: Vec<f64> = Vec::new();
@@ -342,12 +385,20 @@ fn svg(run: &Run, f: &Findings, faults: &[crate::FaultRecord], end: f64) -> Stri
         s,
         r##"<text x="{left}" y="20" font-size="13">Messages per second: <tspan fill="#2166ac">in (all channels)</tspan>, <tspan fill="#b2182b">out (Telegram deliveries)</tspan>; shaded: faults until healthy</text>"##
     );
-    let _ = writeln!(s, r#"<text x="5" y="{}">{top:.0}/s</text><text x="5" y="{p1_bottom}">0</text>"#, p1_top + 4.0);
+    let _ = writeln!(
+        s,
+        r#"<text x="5" y="{}">{top:.0}/s</text><text x="5" y="{p1_bottom}">0</text>"#,
+        p1_top + 4.0
+    );
     let _ = writeln!(
         s,
         r##"<text x="{left}" y="300" font-size="13" fill="#1b7837">p99 latency, Telegram message to reply, per 10 s</text>"##
     );
-    let _ = writeln!(s, r#"<text x="5" y="{}">{ltop:.1} s</text><text x="5" y="{p2_bottom}">0</text>"#, p2_top + 4.0);
+    let _ = writeln!(
+        s,
+        r#"<text x="5" y="{}">{ltop:.1} s</text><text x="5" y="{p2_bottom}">0</text>"#,
+        p2_top + 4.0
+    );
     let mut tick = 0.0;
     let step = if span > 300.0 { 60.0 } else { 10.0 };
     while tick <= span {
@@ -359,11 +410,18 @@ fn svg(run: &Run, f: &Findings, faults: &[crate::FaultRecord], end: f64) -> Stri
         );
         tick += step;
     }
-    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">seconds since the start</text>"#, w - right, h - 6.0);
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="end">seconds since the start</text>"#,
+        w - right,
+        h - 6.0
+    );
     s.push_str("</svg>\n");
     s
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
