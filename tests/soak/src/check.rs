@@ -339,8 +339,16 @@ pub async fn check(run: &Run, database: &Database, drained: bool) -> Result<Find
         .enumerate()
         .filter(|(_, x)| x.unknowable)
         .map(|(i, x)| {
-            let tail = if x.what.contains("hangs") { 25.0 } else { 0.5 };
-            (i, x.start - 1.0, x.end + tail)
+            // A killed process sends nothing after the kill; a stopped one may have a request
+            // on the wire the platform completes meanwhile; a hung call completes 20 s on.
+            let until = if x.what.starts_with("kill") {
+                x.start + 0.1
+            } else if x.what.contains("hangs") {
+                x.end + 25.0
+            } else {
+                x.end + 0.5
+            };
+            (i, x.start - 1.0, until)
         })
         .collect();
     let mut attributed = vec![0usize; faults.len()];
@@ -453,12 +461,12 @@ pub async fn check(run: &Run, database: &Database, drained: bool) -> Result<Find
         let Some(spans) = held.get(&o.conversation) else {
             continue;
         };
-        if !spans
+        let Some((claimed, _)) = spans
             .iter()
-            .any(|(a, b)| o.created_at > *a && o.created_at < *b)
-        {
+            .find(|(a, b)| o.created_at > *a && o.created_at < *b)
+        else {
             continue;
-        }
+        };
         let to = o.reply_to.clone().unwrap_or_default();
         if to.starts_with("cb:") {
             f.feedback_after_claim += 1;
@@ -470,8 +478,9 @@ pub async fn check(run: &Run, database: &Database, drained: bool) -> Result<Find
             .unwrap_or_default();
         if reason != "with_operator" {
             f.bot_after_claim.push(format!(
-                "conversation {} at {}: reply to {to} ({reason})",
-                o.conversation, o.created_at
+                "conversation {}: bot reply written {} ms after the claim, to {to} ({reason})",
+                o.conversation,
+                o.created_at - claimed
             ));
         }
     }

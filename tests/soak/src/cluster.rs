@@ -460,3 +460,20 @@ fn counter(text: &str, name: &str) -> u64 {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::counter;
+
+    #[test]
+    fn a_counter_is_summed_over_its_labels_and_not_confused_with_a_longer_name() {
+        let text = "# TYPE sportello_messages_in_total counter\n\
+                    sportello_messages_in_total{channel=\"telegram\"} 12\n\
+                    sportello_messages_in_total{channel=\"webchat\"} 3\n\
+                    sportello_messages_in_total_extra 100\n\
+                    sportello_messages_out_total{channel=\"telegram\"} 7\n";
+        assert_eq!(counter(text, "sportello_messages_in_total"), 15);
+        assert_eq!(counter(text, "sportello_messages_out_total"), 7);
+        assert_eq!(counter(text, "sportello_missing"), 0);
+    }
+}

@@ -68,6 +68,8 @@ pub fn write(run: &Run, f: &Findings, load_end: f64, drain_end: f64, setup: &str
         }
     );
 
+    let _ = writeln!(md, "Machine: {}.\n", machine());
+
     // Goals.
     let in_flight_ok = f.in_flight_per_fault.iter().all(|(d, bound)| d <= bound);
     let recovery_ok = faults
@@ -420,8 +422,48 @@ fn svg(run: &Run, f: &Findings, faults: &[crate::FaultRecord], end: f64) -> Stri
     s
 }
 
+/// The machine the run is on: cores, CPU model, memory, load average at the end.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let kb: f64 = m.lines().next()?.split_whitespace().nth(1)?.parse().ok()?;
+            Some(format!("{:.1} GB", kb / 1_048_576.0))
+        })
+        .unwrap_or_else(|| "unknown memory".into());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    format!("{cores} cores ({cpu}), {memory}; load average at the end {load}")
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn percentiles_take_the_nearest_rank() {
+        let mut v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&mut v, 0.5), Some(50.0));
+        assert_eq!(percentile(&mut v, 0.99), Some(99.0));
+        assert_eq!(percentile(&mut [3.0], 0.99), Some(3.0));
+        assert_eq!(percentile(&mut [], 0.5), None);
+    }
 }
