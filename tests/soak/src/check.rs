@@ -119,7 +119,7 @@ pub struct Findings {
     /// Rows recorded sent whose message the platform does not have.
     pub sent_not_delivered: Vec<String>,
     /// Deliveries beyond one per sent row, counted apart: those made by a send in flight at a
-    /// kill -9, a SIGSTOP or a platform timeout (unknowable), and the others.
+    /// kill -9 or during a SIGSTOP (unknowable), and the others.
     pub dup_in_flight: usize,
     /// Duplicated deliveries not explained by a fault.
     pub dup_beyond: Vec<String>,
@@ -130,6 +130,9 @@ pub struct Findings {
     pub unexplained: Vec<String>,
     /// Bot answers written while an operator held the conversation.
     pub bot_after_claim: Vec<String>,
+    /// Bot answers written while a claim was being committed (not a goal: which came first
+    /// cannot be told from the store).
+    pub racing_claim: Vec<String>,
     /// Bot replies to 👍/👎 presses while an operator held the conversation (not a goal).
     pub feedback_after_claim: usize,
     /// Channel cursors: (channel, what the store holds, what it should reach, gap).
@@ -340,11 +343,10 @@ pub async fn check(run: &Run, database: &Database, drained: bool) -> Result<Find
         .filter(|(_, x)| x.unknowable)
         .map(|(i, x)| {
             // A killed process sends nothing after the kill; a stopped one may have a request
-            // on the wire the platform completes meanwhile; a hung call completes 20 s on.
+            // on the wire the platform completes meanwhile, and another instance takes its
+            // rows back once the lease expires.
             let until = if x.what.starts_with("kill") {
                 x.start + 0.1
-            } else if x.what.contains("hangs") {
-                x.end + 25.0
             } else {
                 x.end + 0.5
             };
@@ -381,11 +383,19 @@ pub async fn check(run: &Run, database: &Database, drained: bool) -> Result<Find
                     attributed[*i] += 1;
                     f.dup_in_flight += 1;
                 }
-                None => f.dup_beyond.push(format!(
-                    "telegram chat {chat} at {t:.1} s: {} copies for {want} row(s) of {:?}",
-                    copies.len(),
-                    text.chars().take(60).collect::<String>()
-                )),
+                None => {
+                    let after = faults
+                        .iter()
+                        .filter(|x| x.start <= t)
+                        .max_by(|a, b| a.start.total_cmp(&b.start))
+                        .map(|x| format!(", {:.1} s after the start of {}", t - x.start, x.what))
+                        .unwrap_or_default();
+                    f.dup_beyond.push(format!(
+                        "telegram chat {chat} at {t:.1} s{after}: {} copies for {want} row(s) of {:?}",
+                        copies.len(),
+                        text.chars().take(60).collect::<String>()
+                    ))
+                }
             }
         }
     }
@@ -431,39 +441,57 @@ pub async fn check(run: &Run, database: &Database, drained: bool) -> Result<Find
         }
     }
 
-    // No bot answer while an operator holds the conversation.
+    // No bot answer while an operator holds the conversation. A claim holds from the moment
+    // the API confirmed it (its transaction committed: an intake starting later must see it)
+    // until the audit time of the release, resolution or transfer that ended it (taken before
+    // that commit). A bot reply written between the claim's audit time and its confirmation
+    // raced the claim: counted apart.
     let audit = sqlx::query(
         "select at, action, subject from audit_log where action in ('claim', 'release', 'resolve', 'transfer') order by at, id",
     )
     .fetch_all(&pool)
     .await?;
-    let mut held: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+    let mut history: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
     for r in &audit {
         let at: i64 = r.try_get(0)?;
         let action: String = r.try_get(1)?;
         let subject: String = r.try_get(2)?;
-        let Some(id) = subject
+        if let Some(id) = subject
             .strip_prefix("conversation:")
             .and_then(|s| s.parse::<i64>().ok())
+        {
+            history.entry(id).or_default().push((at, action));
+        }
+    }
+    // (claim's audit time, confirmation, end) per conversation.
+    let mut held: HashMap<i64, Vec<(i64, i64, i64)>> = HashMap::new();
+    for (conversation, confirmed) in run.claims.lock().unwrap().iter() {
+        let Some(events) = history.get(conversation) else {
+            continue;
+        };
+        let Some(claimed) = events
+            .iter()
+            .filter(|(at, a)| a == "claim" && at <= confirmed)
+            .map(|(at, _)| *at)
+            .max()
         else {
             continue;
         };
-        let spans = held.entry(id).or_default();
-        if action == "claim" {
-            spans.push((at, i64::MAX));
-        } else if let Some(last) = spans.last_mut()
-            && last.1 == i64::MAX
-        {
-            last.1 = at;
-        }
+        let end = events
+            .iter()
+            .find(|(at, a)| a != "claim" && *at > claimed)
+            .map_or(i64::MAX, |(at, _)| *at);
+        held.entry(*conversation)
+            .or_default()
+            .push((claimed, *confirmed, end));
     }
     for o in outbox.iter().filter(|o| o.author == "bot") {
         let Some(spans) = held.get(&o.conversation) else {
             continue;
         };
-        let Some((claimed, _)) = spans
+        let Some(&(claimed, confirmed, _)) = spans
             .iter()
-            .find(|(a, b)| o.created_at > *a && o.created_at < *b)
+            .find(|(a, _, b)| o.created_at > *a && o.created_at < *b)
         else {
             continue;
         };
@@ -476,12 +504,19 @@ pub async fn check(run: &Run, database: &Database, drained: bool) -> Result<Find
             .get(&(o.channel.clone(), to.clone()))
             .and_then(|(_, r)| r.clone())
             .unwrap_or_default();
-        if reason != "with_operator" {
-            f.bot_after_claim.push(format!(
-                "conversation {}: bot reply written {} ms after the claim, to {to} ({reason})",
-                o.conversation,
-                o.created_at - claimed
-            ));
+        if reason == "with_operator" {
+            continue;
+        }
+        let what = format!(
+            "conversation {}: bot reply to {to} ({reason}) written {} ms after the claim began, {} ms after it was confirmed",
+            o.conversation,
+            o.created_at - claimed,
+            o.created_at - confirmed
+        );
+        if o.created_at > confirmed {
+            f.bot_after_claim.push(what);
+        } else {
+            f.racing_claim.push(what);
         }
     }
 

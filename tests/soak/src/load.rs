@@ -478,7 +478,13 @@ pub async fn operator(run: Arc<Run>, bases: Vec<String>, index: usize, token: St
                 .send()
         };
         match post("/claim".into(), json!({})).await {
-            Ok(r) if r.status().is_success() => run.act("claim"),
+            Ok(r) if r.status().is_success() => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                run.claims.lock().unwrap().push((id, now));
+                run.act("claim");
+            }
             Ok(r) if r.status() == 409 => {
                 run.act("claim refused (409)");
                 continue;

@@ -223,7 +223,7 @@ pub struct FaultRecord {
     /// When every instance answered /healthz 200 again after `end`.
     pub healthy_at: Option<f64>,
     /// Whether a send cut by this fault may have been accepted by the platform unknown to the
-    /// store (kill -9, SIGSTOP, timeouts).
+    /// store (kill -9, SIGSTOP).
     pub unknowable: bool,
 }
 
@@ -257,6 +257,9 @@ pub struct Run {
     pub webchat_given_up: AtomicU64,
     /// The highest Telegram update id pushed.
     pub max_update: AtomicI64,
+    /// Claims the API confirmed: (conversation, unix ms when the 200 arrived, after the
+    /// claim's commit).
+    pub claims: Mutex<Vec<(i64, i64)>>,
 }
 
 impl Run {
@@ -350,6 +353,7 @@ async fn run() -> Result<bool> {
         webchat_open: AtomicU64::new(0),
         webchat_given_up: AtomicU64::new(0),
         max_update: AtomicI64::new(0),
+        claims: Mutex::default(),
         args: args.clone(),
     });
     let cluster = Arc::new(tokio::sync::Mutex::new(cluster));

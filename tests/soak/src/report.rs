@@ -258,7 +258,11 @@ pub fn write(run: &Run, f: &Findings, load_end: f64, drain_end: f64, setup: &str
     }
 
     // Details.
-    let lists: [(&str, &Vec<String>); 8] = [
+    let lists: [(&str, &Vec<String>); 9] = [
+        (
+            "Bot answers racing a claim's commit (not a goal)",
+            &f.racing_claim,
+        ),
         ("Lost inbound", &f.lost),
         ("Several bot replies", &f.several_outcomes),
         ("Recorded sent, not on the platform", &f.sent_not_delivered),
