@@ -149,9 +149,9 @@ async fn window(run: &Run, k: usize) {
             ("Telegram sendMessage 502", false)
         }
         2 => {
-            // Longer than the bot's send timeout. The double does not accept a message whose
-            // client gave up (its handler ends with the connection), so these are timeouts
-            // without a delivery: no duplicate is excused by them.
+            // Longer than the bot's send timeout. The double's handler ends with the
+            // connection the client closed, so a timed-out call is not delivered; no duplicate
+            // is excused by these windows (a late delivery would count as beyond).
             run.telegram
                 .inject("sendMessage", Fault::Slow(Duration::from_secs(20)), 5);
             ("Telegram sendMessage hangs 20 s (5 calls)", false)

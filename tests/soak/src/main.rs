@@ -327,6 +327,22 @@ async fn run() -> Result<bool> {
         x.set_rate_limit(endpoint, 1_000_000, 900);
     }
     let database = cluster::Database::create(&args).await?;
+    let result = soak(&args, &binary, &database, telegram, x).await;
+    // Dropped whatever happened, unless asked to keep it.
+    if !args.keep {
+        database.drop_it().await?;
+    }
+    result
+}
+
+/// The soak on a created database; whether every goal was met.
+async fn soak(
+    args: &Args,
+    binary: &std::path::Path,
+    database: &cluster::Database,
+    telegram: TelegramDouble,
+    x: XDouble,
+) -> Result<bool> {
     println!(
         "soak: {} messages in {} min from {} citizens, {} instance(s) on {}, faults {}",
         args.messages,
@@ -336,7 +352,7 @@ async fn run() -> Result<bool> {
         if args.sqlite { "SQLite" } else { "PostgreSQL" },
         if args.no_faults { "off" } else { "on" }
     );
-    let mut cluster = cluster::Cluster::prepare(&args, &binary, &database, &telegram, &x).await?;
+    let mut cluster = cluster::Cluster::prepare(args, binary, database, &telegram, &x).await?;
     let tokens = cluster.operators(args.operators)?;
     cluster.start_all().await?;
     let run = Arc::new(Run {
@@ -380,22 +396,19 @@ async fn run() -> Result<bool> {
     }
     let load_end = run.now();
     println!("soak: load done at {load_end:.0} s; draining");
-    let drained = check::drain(&run, &database).await?;
+    let drained = check::drain(&run, database).await?;
     let drain_end = run.now();
     println!("soak: drained={drained} at {drain_end:.0} s; checking");
     report::recoveries(&run);
     if args.plant {
         check::plant(&run).await?;
     }
-    let findings = check::check(&run, &database, drained).await?;
+    let findings = check::check(&run, database, drained).await?;
     monitor.abort();
     let mut cluster = cluster.lock().await;
     cluster.stop_all();
     let passed = report::write(&run, &findings, load_end, drain_end, &cluster.describe())?;
     drop(cluster);
-    if !args.keep {
-        database.drop_it().await?;
-    }
     Ok(passed)
 }
 
