@@ -76,7 +76,7 @@ pub struct Args {
     #[arg(long)]
     pub pg_restart: bool,
     /// Fault windows of the doubles (429, 5xx, timeouts, getUpdates 5xx, X 503), in turn.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 5)]
     pub double_windows: usize,
     /// Seconds each double fault window lasts.
     #[arg(long, default_value_t = 10)]
