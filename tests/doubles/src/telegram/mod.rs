@@ -124,6 +124,13 @@ impl TelegramDouble {
         self.shared().lock().sent.clone()
     }
 
+    /// The accepted `sendMessage`s from the `from`-th on (0-based), in order: a reader that
+    /// follows a long run takes only what is new.
+    pub fn sent_since(&self, from: usize) -> Vec<SentMessage> {
+        let st = self.shared().lock();
+        st.sent.get(from..).map(<[_]>::to_vec).unwrap_or_default()
+    }
+
     /// Every accepted `sendMessage` to that chat, in order.
     pub fn sent_to(&self, chat_id: i64) -> Vec<SentMessage> {
         self.sent()
@@ -172,6 +179,12 @@ impl TelegramDouble {
     /// Makes the next `times` well-formed calls of `method` (any case) meet `fault`.
     pub fn inject(&self, method: &str, fault: Fault, times: usize) {
         self.shared().lock().add_fault(method, None, fault, times);
+    }
+
+    /// Drops every injected fault not met yet: with a large `times`, [`inject`](Self::inject)
+    /// and this bound a fault window in time.
+    pub fn clear_faults(&self) {
+        self.shared().lock().clear_faults();
     }
 
     /// Like [`inject`](Self::inject), for calls whose `chat_id` is that chat; these come

@@ -202,6 +202,10 @@ impl State {
         }
     }
 
+    pub fn clear_faults(&mut self) {
+        self.faults.clear();
+    }
+
     /// The fault to inject into this call, if any: ones for its chat first, then the method's.
     pub fn take_fault(&mut self, method: &str, chat: Option<i64>) -> Option<Fault> {
         let method = method.to_lowercase();

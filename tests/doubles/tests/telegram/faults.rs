@@ -159,3 +159,19 @@ async fn the_rate_limiter_has_a_global_limit_too() {
     assert_eq!(statuses, [200, 200, 200, 429]);
     assert_eq!(bot.double.throttled(), 1);
 }
+
+#[tokio::test]
+async fn cleared_faults_end_a_window_and_sent_since_gives_only_the_new_messages() {
+    let bot = Bot::start().await;
+    bot.double
+        .inject("sendMessage", Fault::ServerError(502), usize::MAX / 2);
+    assert_eq!(bot.call("sendMessage", hello(1)).await.0, 502);
+    bot.double.clear_faults();
+    assert_eq!(bot.call("sendMessage", hello(1)).await.0, 200);
+    assert_eq!(bot.call("sendMessage", hello(2)).await.0, 200);
+    let all = bot.double.sent();
+    assert_eq!(all.len(), 2);
+    assert_eq!(bot.double.sent_since(1), all[1..].to_vec());
+    assert!(bot.double.sent_since(2).is_empty());
+    assert!(bot.double.sent_since(9).is_empty());
+}
