@@ -11,3 +11,5 @@ mod conversation;
 mod faults;
 #[path = "telegram/updates.rs"]
 mod updates;
+#[path = "telegram/conflicts.rs"]
+mod conflicts;
