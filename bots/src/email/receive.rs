@@ -83,6 +83,10 @@ impl Email {
                 () = lock.lost() => {}
             }
             tracing::warn!("email reader lock lost: stopped reading until it is taken again");
+            drop(lock);
+            if pause(&shutdown, Duration::from_secs(5)).await {
+                return Ok(());
+            }
         }
     }
 

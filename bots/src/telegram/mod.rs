@@ -189,6 +189,11 @@ impl Telegram {
                 return Ok(());
             }
             tracing::warn!("telegram poller lock lost: stopped polling until it is taken again");
+            drop(lock);
+            let mut wait = Duration::from_secs(5);
+            if pause(&shutdown, &mut wait).await {
+                return Ok(());
+            }
         }
     }
 

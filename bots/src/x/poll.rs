@@ -87,6 +87,10 @@ impl X {
                 return Ok(());
             }
             tracing::warn!("X poller lock lost: stopped polling until it is taken again");
+            drop(lock);
+            if pause(shutdown, Duration::from_secs(5)).await {
+                return Ok(());
+            }
         }
     }
 
