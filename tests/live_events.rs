@@ -175,7 +175,14 @@ async fn a_citizen_on_one_instance_gets_the_reply_an_operator_sent_through_anoth
     let chat = a.chat().await;
     let mut live = chat.events().await;
     chat.say("vorrei parlare con un operatore").await;
-    let queued = api(&b_base, &token, Method::GET, "/conversations?status=queued", None).await;
+    let queued = api(
+        &b_base,
+        &token,
+        Method::GET,
+        "/conversations?status=queued",
+        None,
+    )
+    .await;
     let id = queued
         .as_array()
         .or_else(|| queued["conversations"].as_array())
@@ -185,7 +192,14 @@ async fn a_citizen_on_one_instance_gets_the_reply_an_operator_sent_through_anoth
         .unwrap_or_else(|| panic!("the chat is not in the queue: {queued}"))["id"]
         .as_i64()
         .unwrap();
-    api(&b_base, &token, Method::POST, &format!("/conversations/{id}/claim"), None).await;
+    api(
+        &b_base,
+        &token,
+        Method::POST,
+        &format!("/conversations/{id}/claim"),
+        None,
+    )
+    .await;
     let reply = |text: &str| {
         let (b_base, token, text) = (b_base.clone(), token.clone(), text.to_string());
         async move {

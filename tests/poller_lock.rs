@@ -67,7 +67,10 @@ async fn a_poller_whose_lock_died_with_its_connection_stops_before_another_polls
         double.push_text(chat, "Anna", "come richiedo la pink card");
     }
     for &chat in &chats[..10] {
-        assert!(!double.wait_sent(chat, 1, PATIENCE).await.is_empty(), "answered");
+        assert!(
+            !double.wait_sent(chat, 1, PATIENCE).await.is_empty(),
+            "answered"
+        );
     }
 
     // The session holding the poller's lock ends, as in a PostgreSQL restart: the lock goes
@@ -85,13 +88,20 @@ async fn a_poller_whose_lock_died_with_its_connection_stops_before_another_polls
     for &chat in &chats[10..] {
         double.push_text(chat, "Bruno", "come richiedo la pink card");
     }
-    eventually("the first instance notices, and polling resumes", || async {
-        let logs = a.logs() + &b.logs();
-        a.logs().contains("lost the poller lock") && logs.matches("telegram long polling").count() >= 2
-    })
+    eventually(
+        "the first instance notices, and polling resumes",
+        || async {
+            let logs = a.logs() + &b.logs();
+            a.logs().contains("lost the poller lock")
+                && logs.matches("telegram long polling").count() >= 2
+        },
+    )
     .await;
     for &chat in &chats[10..] {
-        assert!(!double.wait_sent(chat, 1, PATIENCE).await.is_empty(), "answered");
+        assert!(
+            !double.wait_sent(chat, 1, PATIENCE).await.is_empty(),
+            "answered"
+        );
     }
     // Several long polls after the takeover: two pollers would have overlapped by now.
     let polls = double.calls("getUpdates").len();

@@ -22,7 +22,10 @@ async fn until(what: &str, check: impl Fn() -> bool) {
 #[tokio::test]
 async fn a_get_updates_during_another_is_a_counted_409_conflict() {
     let bot = Arc::new(Bot::start().await);
-    assert_eq!((bot.double.conflicts(), bot.double.overlapping_polls()), (0, 0));
+    assert_eq!(
+        (bot.double.conflicts(), bot.double.overlapping_polls()),
+        (0, 0)
+    );
     let first = tokio::spawn({
         let bot = Arc::clone(&bot);
         async move { bot.call("getUpdates", json!({ "timeout": 20 })).await }
@@ -39,10 +42,19 @@ async fn a_get_updates_during_another_is_a_counted_409_conflict() {
         description,
         "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
     );
-    assert_eq!(body.as_object().unwrap().len(), 3, "ok, error_code, description: {body}");
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        3,
+        "ok, error_code, description: {body}"
+    );
     assert_eq!(bot.double.conflicts(), 1);
     assert_eq!(bot.double.overlapping_polls(), 1);
-    let statuses: Vec<u16> = bot.double.calls("getUpdates").iter().map(|c| c.status).collect();
+    let statuses: Vec<u16> = bot
+        .double
+        .calls("getUpdates")
+        .iter()
+        .map(|c| c.status)
+        .collect();
     assert_eq!(statuses, vec![409, 200]);
 }
 
@@ -76,5 +88,8 @@ async fn polls_one_after_another_are_no_conflict() {
         assert_eq!(bot.call("getUpdates", json!({ "timeout": 0 })).await.0, 200);
     }
     assert_eq!(bot.double.polls_in_progress(), 0);
-    assert_eq!((bot.double.conflicts(), bot.double.overlapping_polls()), (0, 0));
+    assert_eq!(
+        (bot.double.conflicts(), bot.double.overlapping_polls()),
+        (0, 0)
+    );
 }
