@@ -1,7 +1,9 @@
 //! Live queue updates: a tokio broadcast channel that console actions notify at once, and a
-//! short poll of the database's queue fingerprint so that changes made by intake or by other
-//! `sportello serve` processes on the same PostgreSQL reach every open queue page too.
-//! The poll runs only while someone listens.
+//! watch on the database so that changes made by intake or by other `sportello serve`
+//! processes reach every open queue page too. On PostgreSQL the watch listens for the
+//! queue's notifications (sent by triggers, from any process); when its connection is lost it
+//! reconnects and sends one change, so that open pages read the queue again and miss nothing.
+//! On SQLite it polls the queue's fingerprint. The watch runs only while someone listens.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -10,7 +12,8 @@ use std::time::Duration;
 
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
-use sportello_core::store::Store;
+use sportello_core::store::notify::QUEUE_CHANNEL;
+use sportello_core::store::{Backend, Store};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -51,18 +54,36 @@ impl Events {
     }
 
     async fn poll(self) {
+        if self.store.backend() == Backend::Postgres {
+            self.listen().await;
+        } else {
+            self.poll_fingerprint().await;
+        }
+        self.polling.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether the watch should stop: nobody listens any more (checked as
+    /// [`Events::subscribe`] may be starting another watch meanwhile).
+    fn nobody_listens(&self) -> bool {
+        if self.tx.receiver_count() == 0 {
+            self.polling.store(false, Ordering::SeqCst);
+            // Someone may have subscribed between the count and the store.
+            if self.tx.receiver_count() == 0 || self.polling.swap(true, Ordering::SeqCst) {
+                return true;
+            }
+        }
+        false
+    }
+
+    async fn poll_fingerprint(&self) {
         let mut last = self.store.queue_fingerprint().await.ok();
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(self.every) => {}
-                _ = self.shutdown.cancelled() => break,
+                _ = self.shutdown.cancelled() => return,
             }
-            if self.tx.receiver_count() == 0 {
-                self.polling.store(false, Ordering::SeqCst);
-                // Someone may have subscribed between the count and the store.
-                if self.tx.receiver_count() == 0 || self.polling.swap(true, Ordering::SeqCst) {
-                    return;
-                }
+            if self.nobody_listens() {
+                return;
             }
             match self.store.queue_fingerprint().await {
                 Ok(now) if Some(&now) != last.as_ref() => {
@@ -73,7 +94,58 @@ impl Events {
                 Err(e) => tracing::warn!(error = %e, "cannot poll the queue for live updates"),
             }
         }
-        self.polling.store(false, Ordering::SeqCst);
+    }
+
+    /// Follow the queue's notifications from every process on PostgreSQL.
+    async fn listen(&self) {
+        let mut listener = None;
+        let mut connected_once = false;
+        loop {
+            let Some(l) = listener.as_mut() else {
+                match self.store.listen(&[QUEUE_CHANNEL]).await {
+                    Ok(Some(l)) => {
+                        listener = Some(l);
+                        if connected_once {
+                            // Changes made while disconnected went unannounced: resync.
+                            tracing::info!("queue notifications: listening again");
+                            self.notify();
+                        }
+                        connected_once = true;
+                    }
+                    Ok(None) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for queue changes; retrying");
+                        tokio::select! {
+                            _ = tokio::time::sleep(self.every) => {}
+                            _ = self.shutdown.cancelled() => return,
+                        }
+                        if self.nobody_listens() {
+                            return;
+                        }
+                    }
+                }
+                continue;
+            };
+            // Waits for the next notification only (no timer: a notification half read
+            // must not be dropped); whether anyone still listens is checked after each.
+            tokio::select! {
+                r = l.try_recv() => match r {
+                    Ok(Some(_)) => {
+                        // One change for a burst: what arrived meanwhile is read at once.
+                        while l.next_buffered().is_some() {}
+                        self.notify();
+                        if self.nobody_listens() {
+                            return;
+                        }
+                    }
+                    Ok(None) | Err(_) => {
+                        tracing::warn!("queue notifications: connection lost; reconnecting");
+                        listener = None;
+                    }
+                },
+                _ = self.shutdown.cancelled() => return,
+            }
+        }
     }
 
     /// A Server-Sent Events stream: one `queue` event per change, until shutdown.

@@ -491,4 +491,44 @@ async fn a_worker_that_outlived_its_lease_cannot_record_anything() {
             "{b}"
         );
     }
+
+#[tokio::test]
+async fn a_poller_lock_that_dies_with_its_connection_is_found_lost_on_postgres() {
+    use sqlx::Connection;
+    let db = TestDb::postgres().await;
+    let first = db.store().await;
+    let second = db.store().await;
+    let held = first.channel_lock("telegram").await.unwrap().unwrap();
+    assert!(held.is_held().await);
+    assert!(held.grace() > std::time::Duration::ZERO);
+    // What a PostgreSQL restart does to the holder: its session ends, and the lock with it.
+    let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' \
+         and database = (select oid from pg_database where datname = current_database())",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(ended, vec![true], "one session held the lock");
+    // Noticed by the lock's own checks, without anyone asking.
+    tokio::time::timeout(std::time::Duration::from_secs(20), held.lost())
+        .await
+        .expect("the holder notices that its lock is gone");
+    assert!(!held.is_held().await);
+    let taken = second.channel_lock("telegram").await.unwrap();
+    assert!(taken.is_some(), "another instance can take it over");
+    assert!(
+        first.channel_lock("telegram").await.unwrap().is_none(),
+        "and the former holder knows it is taken"
+    );
+}
+
+#[tokio::test]
+async fn the_poller_lock_on_sqlite_is_always_held() {
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let lock = store.channel_lock("telegram").await.unwrap().unwrap();
+    assert!(lock.is_held().await);
+    assert_eq!(lock.grace(), std::time::Duration::ZERO);
 }

@@ -61,29 +61,55 @@ impl Email {
     ) -> Result<(), ChannelError> {
         let health = intake.health().clone();
         let mut backoff = Duration::from_secs(1);
-        // One reader per mailbox across instances sharing a PostgreSQL database.
-        let _lock = loop {
-            match intake.store().channel_lock(NAME).await {
-                Ok(Some(lock)) => break lock,
-                Ok(None) => tracing::debug!("another instance reads the mailbox; waiting"),
-                Err(e) => health.error(NAME, &format!("reader lock: {e}")),
+        loop {
+            // One reader per mailbox across instances sharing a PostgreSQL database.
+            let lock = loop {
+                match intake.store().channel_lock(NAME).await {
+                    Ok(Some(lock)) => break lock,
+                    Ok(None) => tracing::debug!("another instance reads the mailbox; waiting"),
+                    Err(e) => health.error(NAME, &format!("reader lock: {e}")),
+                }
+                if pause(&shutdown, Duration::from_secs(5)).await {
+                    return Ok(());
+                }
+            };
+            // A former holder whose lock died with its connection stops within the grace.
+            if pause(&shutdown, lock.grace()).await {
+                return Ok(());
             }
+            // Reading stops the moment the lock is found lost.
+            tokio::select! {
+                () = self.read_holding(&intake, &shutdown, &mut backoff) => return Ok(()),
+                () = lock.lost() => {}
+            }
+            tracing::warn!("email reader lock lost: stopped reading until it is taken again");
+            drop(lock);
             if pause(&shutdown, Duration::from_secs(5)).await {
                 return Ok(());
             }
-        };
+        }
+    }
+
+    /// Read the mailbox, session after session, until shutdown.
+    async fn read_holding(
+        &self,
+        intake: &Intake,
+        shutdown: &CancellationToken,
+        backoff: &mut Duration,
+    ) {
+        let health = intake.health();
         loop {
-            match self.session(&intake, &shutdown, &mut backoff).await {
-                End::Shutdown => return Ok(()),
+            match self.session(intake, shutdown, backoff).await {
+                End::Shutdown => return,
                 End::Failed(e) => {
                     tracing::warn!(error = %e, retry_in = ?backoff, "email: IMAP session ended");
                     health.error(NAME, &e);
                 }
             }
-            if pause(&shutdown, backoff).await {
-                return Ok(());
+            if pause(shutdown, *backoff).await {
+                return;
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            *backoff = (*backoff * 2).min(MAX_BACKOFF);
         }
     }
 

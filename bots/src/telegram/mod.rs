@@ -29,6 +29,7 @@ use sportello_core::channel::{
 use sportello_core::config::{TelegramConfig, TelegramMode, Texts};
 use sportello_core::intake::{Intake, Receipt};
 use sportello_core::model::{Action, Outgoing};
+use sportello_core::store::ChannelLock;
 use teloxide::RequestError;
 use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, CallbackQueryId, ChatId, MessageId, ParseMode, UpdateKind};
@@ -166,24 +167,51 @@ impl Telegram {
         shutdown: CancellationToken,
     ) -> Result<(), ChannelError> {
         let health = intake.health().clone();
-        let mut backoff = Duration::from_secs(1);
-        // One poller per bot across instances sharing a PostgreSQL database.
-        let _lock = loop {
-            match intake.store().channel_lock(NAME).await {
-                Ok(Some(lock)) => break lock,
-                Ok(None) => tracing::debug!("another instance polls telegram; waiting"),
-                Err(e) => health.error(NAME, &format!("poller lock: {e}")),
+        loop {
+            // One poller per bot across instances sharing a PostgreSQL database.
+            let lock = loop {
+                match intake.store().channel_lock(NAME).await {
+                    Ok(Some(lock)) => break lock,
+                    Ok(None) => tracing::debug!("another instance polls telegram; waiting"),
+                    Err(e) => health.error(NAME, &format!("poller lock: {e}")),
+                }
+                let mut wait = Duration::from_secs(5);
+                if pause(&shutdown, &mut wait).await {
+                    return Ok(());
+                }
+            };
+            // A former holder whose lock died with its connection stops within the grace.
+            let mut grace = lock.grace();
+            if !grace.is_zero() && pause(&shutdown, &mut grace).await {
+                return Ok(());
             }
+            if self.poll_holding(&intake, &shutdown, &lock).await? {
+                return Ok(());
+            }
+            tracing::warn!("telegram poller lock lost: stopped polling until it is taken again");
+            drop(lock);
             let mut wait = Duration::from_secs(5);
             if pause(&shutdown, &mut wait).await {
                 return Ok(());
             }
-        };
+        }
+    }
+
+    /// Poll while `lock` is held; `true` on shutdown, `false` when the lock is lost.
+    async fn poll_holding(
+        &self,
+        intake: &Arc<Intake>,
+        shutdown: &CancellationToken,
+        lock: &ChannelLock,
+    ) -> Result<bool, ChannelError> {
+        let health = intake.health().clone();
+        let mut backoff = Duration::from_secs(1);
+        let shutdown = shutdown.clone();
         // A webhook left set would make getUpdates fail with 409.
         while let Err(e) = self.poll_bot.delete_webhook().await {
             health.error(NAME, &format!("deleteWebhook: {e}"));
             if pause(&shutdown, &mut backoff).await {
-                return Ok(());
+                return Ok(true);
             }
         }
         let mut offset: i64 = match intake.store().cursor(NAME).await {
@@ -197,6 +225,9 @@ impl Telegram {
         };
         tracing::info!(offset, "telegram long polling");
         loop {
+            if !lock.is_held().await {
+                return Ok(false);
+            }
             let request = self
                 .poll_bot
                 .get_updates()
@@ -208,7 +239,9 @@ impl Telegram {
                     AllowedUpdate::CallbackQuery,
                 ]);
             let result = tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
+                _ = shutdown.cancelled() => return Ok(true),
+                // Stop at once, in the middle of the long poll: another instance may take over.
+                () = lock.lost() => return Ok(false),
                 r = request.send() => r,
             };
             let batch = match result {
@@ -218,7 +251,7 @@ impl Telegram {
                     tracing::warn!(error = %message, retry_in = ?backoff, "telegram getUpdates failed");
                     health.error(NAME, &message);
                     if pause(&shutdown, &mut backoff).await {
-                        return Ok(());
+                        return Ok(true);
                     }
                     continue;
                 }
@@ -242,16 +275,16 @@ impl Telegram {
             let stored = futures::future::join_all(
                 chats
                     .into_values()
-                    .map(|updates| self.store_in_order(&intake, updates, &shutdown)),
+                    .map(|updates| self.store_in_order(intake, updates, &shutdown)),
             )
             .await;
             if stored.contains(&false) {
-                return Ok(());
+                return Ok(true);
             }
             while let Err(e) = intake.store().set_cursor(NAME, &last.to_string()).await {
                 health.error(NAME, &format!("storing the offset: {e}"));
                 if pause(&shutdown, &mut backoff).await {
-                    return Ok(());
+                    return Ok(true);
                 }
             }
             offset = offset.max(last);

@@ -55,12 +55,13 @@ pub(super) async fn events(State((chat, intake)): State<Shared>, headers: Header
         tokio::select! {
             r = rx.recv() => {
                 let event = match r {
-                    Ok(live) => Event::default()
+                    Ok(Some(live)) => Event::default()
                         .event("message")
                         .json_data(&live)
                         .unwrap_or_else(|_| Event::default().event("message").data("{}")),
-                    // Missed some: the page reads the transcript again on any event.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // Missed some, or told to resync: the page reads the transcript again on
+                    // any event.
+                    Ok(None) | Err(broadcast::error::RecvError::Lagged(_)) => {
                         Event::default().event("message").data("{}")
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,

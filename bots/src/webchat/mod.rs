@@ -29,7 +29,8 @@ mod routes;
 pub mod session;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -37,6 +38,8 @@ use sportello_core::channel::{Channel, ChannelCaps, ChannelError, Delivered, Sen
 use sportello_core::config::{SiteConfig, Texts, WebchatConfig};
 use sportello_core::intake::Intake;
 use sportello_core::model::{Button, Outgoing};
+use sportello_core::store::notify::WEBCHAT_CHANNEL;
+use sportello_core::store::{Backend, Store};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -75,8 +78,12 @@ pub struct WebChat {
     texts: Texts,
     secure_cookies: bool,
     limiter: limiter::Limiter,
-    /// Open tabs by thread. A std mutex: held only to look up or insert, never across an await.
-    listeners: Mutex<HashMap<String, broadcast::Sender<Live>>>,
+    /// Open tabs by thread, each sent a message or `None`, "read the transcript again". A std
+    /// mutex: held only to look up or insert, never across an await.
+    listeners: Mutex<HashMap<String, broadcast::Sender<Option<Live>>>>,
+    /// On PostgreSQL, where deliveries are announced to every process (the citizen's page
+    /// may be open on another instance than the one sending); set when the channel runs.
+    shared_store: OnceLock<Store>,
     /// Cancelled when the server stops, so that live streams end and shutdown is not held up.
     stop: CancellationToken,
 }
@@ -92,6 +99,7 @@ impl WebChat {
             texts: texts.clone(),
             secure_cookies,
             listeners: Mutex::new(HashMap::new()),
+            shared_store: OnceLock::new(),
             stop: CancellationToken::new(),
         }
     }
@@ -112,7 +120,7 @@ impl WebChat {
     }
 
     /// Listen for messages to `thread`.
-    fn subscribe(&self, thread: &str) -> broadcast::Receiver<Live> {
+    fn subscribe(&self, thread: &str) -> broadcast::Receiver<Option<Live>> {
         let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
         // Forget threads whose tabs have all closed.
         listeners.retain(|_, tx| tx.receiver_count() > 0);
@@ -120,6 +128,94 @@ impl WebChat {
             .entry(thread.to_string())
             .or_insert_with(|| broadcast::channel(32).0)
             .subscribe()
+    }
+
+    /// Push to the open tabs of `thread` on this process.
+    fn push(&self, thread: &str, live: Option<Live>) {
+        let tx = self
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(thread)
+            .cloned();
+        if let Some(tx) = tx {
+            let _ = tx.send(live);
+        }
+    }
+
+    /// Tell every open tab of this process to read its transcript again.
+    fn resync_all(&self) {
+        let listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        for tx in listeners.values() {
+            let _ = tx.send(None);
+        }
+    }
+
+    /// On PostgreSQL: push the deliveries any process announces to the tabs open here. A
+    /// lost connection is made again, and the open tabs then read their transcripts again,
+    /// since announcements made meanwhile were missed.
+    async fn relay(self: Arc<Self>, store: Store, shutdown: CancellationToken) {
+        let mut listener = None;
+        loop {
+            let Some(l) = listener.as_mut() else {
+                match store.listen(&[WEBCHAT_CHANNEL]).await {
+                    Ok(Some(l)) => {
+                        listener = Some(l);
+                        self.resync_all();
+                    }
+                    Ok(None) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for web chat deliveries; retrying");
+                        tokio::select! {
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            () = shutdown.cancelled() => return,
+                        }
+                    }
+                }
+                continue;
+            };
+            let received = tokio::select! {
+                r = l.try_recv() => r,
+                () = shutdown.cancelled() => return,
+            };
+            match received {
+                Ok(Some(n)) => self.deliver_announced(&store, n.payload()).await,
+                Ok(None) | Err(_) => {
+                    tracing::warn!("web chat deliveries: connection lost; reconnecting");
+                    listener = None;
+                }
+            }
+        }
+    }
+
+    /// An announced delivery (`outbox_id:thread`): read from the store and pushed, when a tab
+    /// of that thread is open here.
+    async fn deliver_announced(&self, store: &Store, payload: &str) {
+        let Some((id, thread)) = payload.split_once(':') else {
+            return;
+        };
+        let Ok(outbox_id) = id.parse::<i64>() else {
+            return;
+        };
+        if !self.is_listening(thread) {
+            return;
+        }
+        let live = match store.transcript(NAME, thread, 50).await {
+            Ok(entries) => entries
+                .into_iter()
+                .find(|e| e.outbox_id == Some(outbox_id))
+                .map(|e| Live {
+                    outbox_id,
+                    text: e.text,
+                    buttons: e.buttons,
+                }),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read an announced web chat delivery");
+                None
+            }
+        };
+        // Not found (or unreadable): the page reads its transcript again all the same.
+        self.push(thread, live);
     }
 }
 
@@ -140,27 +236,45 @@ impl Channel for WebChat {
         intake: Arc<Intake>,
         shutdown: CancellationToken,
     ) -> Result<(), ChannelError> {
+        let store = intake.store().clone();
+        let relay = (store.backend() == Backend::Postgres
+            && self.shared_store.set(store.clone()).is_ok())
+        .then(|| tokio::spawn(Arc::clone(&self).relay(store, shutdown.clone())));
         intake.health().ok(NAME);
         shutdown.cancelled().await;
         self.stop.cancel();
+        if let Some(relay) = relay {
+            let _ = relay.await;
+        }
         Ok(())
     }
 
+    /// The message is in the transcript already: delivering it is telling the citizen's open
+    /// tabs. On SQLite (one process) they are here. On PostgreSQL they may be open on any
+    /// instance: the delivery is announced, and every instance's relay pushes it to the tabs
+    /// it holds, this one's included. The row counts as delivered once announced; a tab that
+    /// misses the announcement (its instance was reconnecting) reads the transcript again,
+    /// and a page opened later shows it anyway.
     async fn send(&self, message: &Outgoing) -> Result<Delivered, SendError> {
-        let tx = self
-            .listeners
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&message.recipient)
-            .cloned();
-        // No open tab is not a failure: the citizen reads the message from the transcript
-        // when the page next loads.
-        if let Some(tx) = tx {
-            let _ = tx.send(Live {
-                outbox_id: message.id,
-                text: message.text.clone(),
-                buttons: message.buttons.clone(),
-            });
+        if let Some(store) = self.shared_store.get() {
+            store
+                .notify(
+                    WEBCHAT_CHANNEL,
+                    &format!("{}:{}", message.id, message.recipient),
+                )
+                .await
+                .map_err(|e| SendError::Transient(format!("announcing the delivery: {e}")))?;
+        } else {
+            // No open tab is not a failure: the citizen reads the message from the
+            // transcript when the page next loads.
+            self.push(
+                &message.recipient,
+                Some(Live {
+                    outbox_id: message.id,
+                    text: message.text.clone(),
+                    buttons: message.buttons.clone(),
+                }),
+            );
         }
         Ok(Delivered {
             platform_ref: Some(format!("webchat:{}", message.id)),
@@ -200,8 +314,8 @@ mod tests {
         let mut a2 = chat.subscribe("wa");
         let mut b = chat.subscribe("wb");
         chat.send(&outgoing("wa")).await.unwrap();
-        assert_eq!(a1.recv().await.unwrap().text, "Buongiorno");
-        assert_eq!(a2.recv().await.unwrap().outbox_id, 7);
+        assert_eq!(a1.recv().await.unwrap().unwrap().text, "Buongiorno");
+        assert_eq!(a2.recv().await.unwrap().unwrap().outbox_id, 7);
         assert!(b.try_recv().is_err());
     }
 

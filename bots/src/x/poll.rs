@@ -8,6 +8,7 @@ use sportello_core::channel::ChannelError;
 use sportello_core::config::XAuth;
 use sportello_core::intake::Intake;
 use sportello_core::model::{Action, Inbound};
+use sportello_core::store::ChannelLock;
 use tokio_util::sync::CancellationToken;
 
 use super::api::{DmEvent, Page, Tweet, User, id_newer};
@@ -61,17 +62,47 @@ impl X {
                 Err(e) => return Err(stop(format!("store: {e}"))),
             }
         }
-        self.set_state("waiting for the poller lock");
-        let _lock = loop {
-            match store.channel_lock(NAME).await {
-                Ok(Some(lock)) => break lock,
-                Ok(None) => tracing::debug!("another instance polls X; waiting"),
-                Err(e) => health.error(NAME, &format!("poller lock: {e}")),
+        loop {
+            self.set_state("waiting for the poller lock");
+            let lock = loop {
+                match store.channel_lock(NAME).await {
+                    Ok(Some(lock)) => break lock,
+                    Ok(None) => tracing::debug!("another instance polls X; waiting"),
+                    Err(e) => health.error(NAME, &format!("poller lock: {e}")),
+                }
+                if pause(shutdown, Duration::from_secs(5)).await {
+                    return Ok(());
+                }
+            };
+            // A former holder whose lock died with its connection stops within the grace.
+            if pause(shutdown, lock.grace()).await {
+                return Ok(());
             }
+            // Polling stops the moment the lock is found lost, between requests or not.
+            tokio::select! {
+                r = self.poll_holding(intake, shutdown, &lock) => r?,
+                () = lock.lost() => {}
+            }
+            if shutdown.is_cancelled() {
+                return Ok(());
+            }
+            tracing::warn!("X poller lock lost: stopped polling until it is taken again");
+            drop(lock);
             if pause(shutdown, Duration::from_secs(5)).await {
                 return Ok(());
             }
-        };
+        }
+    }
+
+    /// Poll while `lock` is held; returns on shutdown or when the lock is found lost.
+    async fn poll_holding(
+        self: &Arc<Self>,
+        intake: &Arc<Intake>,
+        shutdown: &CancellationToken,
+        lock: &ChannelLock,
+    ) -> Result<(), ChannelError> {
+        let store = intake.store();
+        let health = intake.health();
         let mut cursor = match store.cursor(NAME).await {
             Ok(c) => Cursor::parse(c.as_deref()),
             Err(e) => return Err(stop(format!("cannot read the stored cursor: {e}"))),
@@ -81,6 +112,9 @@ impl X {
         let mut backoff = Duration::from_secs(1);
         let every = Duration::from_secs(self.config.poll_secs);
         loop {
+            if !lock.is_held().await {
+                return Ok(());
+            }
             let mut failed = false;
             for dms in [false, true] {
                 let result = if dms {

@@ -37,8 +37,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::postgres::PgConnection;
+use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::error::Result;
@@ -365,17 +367,29 @@ impl Store {
     /// Telegram allows one `getUpdates` consumer: with several instances on one PostgreSQL,
     /// only the holder of this session-level advisory lock polls. SQLite serves a single
     /// process, so the lock is always granted there. `None` when another instance holds it.
+    ///
+    /// On PostgreSQL the lock lives on a connection of its own, outside the pool, and dies
+    /// with it (a server restart, a terminated backend): the lock checks that connection
+    /// every [`LOCK_CHECK_EVERY`] and [`ChannelLock::lost`] resolves as soon as it is found
+    /// gone, so the poller stops before another instance, which waits
+    /// [`ChannelLock::grace`] after taking the lock, starts.
     pub async fn channel_lock(&self, channel: &str) -> Result<Option<ChannelLock>> {
         if self.backend == Backend::Sqlite {
-            return Ok(Some(ChannelLock { conn: None }));
+            return Ok(Some(ChannelLock::always()));
         }
         let key = advisory_key(channel);
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = tokio::time::timeout(LOCK_CONNECT_TIMEOUT, PgConnection::connect(&self.url))
+            .await
+            .map_err(|_| crate::Error::Database(sqlx::Error::PoolTimedOut))??;
         let got: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
             .bind(key)
-            .fetch_one(&mut *conn)
+            .fetch_one(&mut conn)
             .await?;
-        Ok(got.then_some(ChannelLock { conn: Some(conn) }))
+        if !got {
+            let _ = conn.close().await;
+            return Ok(None);
+        }
+        Ok(Some(ChannelLock::held(channel, key, conn)))
     }
 
     /// Record an action in the audit log.
@@ -463,17 +477,143 @@ fn sqlite_url(url: &str) -> Result<String> {
     }
 }
 
-/// A channel's poller lock (see [`Store::channel_lock`]).
+/// How often a held channel lock checks that its connection, and so the lock, is alive.
+pub const LOCK_CHECK_EVERY: Duration = Duration::from_secs(1);
+/// How long a check may take before the lock is taken for lost.
+const LOCK_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a new holder waits before acting: longer than a former holder whose lock died
+/// with its connection can take to notice it (a check interval and a check's timeout).
+const LOCK_GRACE: Duration = Duration::from_secs(3);
+/// How long connecting the lock's own connection may take.
+const LOCK_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A channel's poller lock (see [`Store::channel_lock`]); released when dropped.
 pub struct ChannelLock {
-    conn: Option<sqlx::pool::PoolConnection<Any>>,
+    held: Option<Arc<HeldLock>>,
+    lost: CancellationToken,
+    watcher: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The PostgreSQL side of a lock: its connection (`None` once found dead) and key.
+struct HeldLock {
+    channel: String,
+    key: i64,
+    conn: Mutex<Option<PgConnection>>,
+}
+
+impl ChannelLock {
+    /// SQLite's lock: one process, granted and never lost.
+    fn always() -> Self {
+        Self {
+            held: None,
+            lost: CancellationToken::new(),
+            watcher: None,
+        }
+    }
+
+    fn held(channel: &str, key: i64, conn: PgConnection) -> Self {
+        let held = Arc::new(HeldLock {
+            channel: channel.to_string(),
+            key,
+            conn: Mutex::new(Some(conn)),
+        });
+        let lost = CancellationToken::new();
+        let watcher = tokio::spawn({
+            let held = Arc::clone(&held);
+            let lost = lost.clone();
+            async move {
+                loop {
+                    tokio::select! {
+                        () = lost.cancelled() => return,
+                        () = tokio::time::sleep(LOCK_CHECK_EVERY) => {}
+                    }
+                    if !held.check(&lost).await {
+                        return;
+                    }
+                }
+            }
+        });
+        Self {
+            held: Some(held),
+            lost,
+            watcher: Some(watcher),
+        }
+    }
+
+    /// Whether the lock is still held, checked now on its connection (always on SQLite).
+    /// Once `false`, it stays so and [`ChannelLock::lost`] has resolved.
+    pub async fn is_held(&self) -> bool {
+        match &self.held {
+            None => true,
+            Some(held) => held.check(&self.lost).await,
+        }
+    }
+
+    /// Resolves when the lock is found lost (never on SQLite); a poller selects on it to
+    /// stop at once, in the middle of a long poll too.
+    pub async fn lost(&self) {
+        self.lost.cancelled().await;
+    }
+
+    /// How long a new holder should wait before its first poll: a former holder whose
+    /// lock died with its connection has noticed by then and stopped. Zero on SQLite.
+    pub fn grace(&self) -> Duration {
+        if self.held.is_some() {
+            LOCK_GRACE
+        } else {
+            Duration::ZERO
+        }
+    }
+}
+
+impl HeldLock {
+    /// Check the lock on its connection; on any failure the connection is closed and the
+    /// lock marked lost.
+    async fn check(&self, lost: &CancellationToken) -> bool {
+        if lost.is_cancelled() {
+            return false;
+        }
+        let mut conn = self.conn.lock().await;
+        let Some(c) = conn.as_mut() else {
+            return false;
+        };
+        // An advisory lock on a bigint key is listed with its high half as `classid` and
+        // its low half as `objid`.
+        let bits = u64::from_ne_bytes(self.key.to_ne_bytes());
+        let query = sqlx::query_scalar::<_, bool>(
+            "select exists (select 1 from pg_locks where locktype = 'advisory' \
+             and classid::bigint = $1 and objid::bigint = $2 and objsubid = 1 \
+             and pid = pg_backend_pid() and granted)",
+        )
+        .bind(i64::try_from(bits >> 32).unwrap_or_default())
+        .bind(i64::try_from(bits & 0xffff_ffff).unwrap_or_default())
+        .fetch_one(&mut *c);
+        let error = match tokio::time::timeout(LOCK_CHECK_TIMEOUT, query).await {
+            Ok(Ok(true)) => return true,
+            Ok(Ok(false)) => "not held by this connection any more".to_string(),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "the check timed out".to_string(),
+        };
+        tracing::warn!(channel = %self.channel, error = %error, "lost the poller lock");
+        // Dropping the connection closes it: a lock still held server-side goes with it.
+        conn.take();
+        lost.cancel();
+        false
+    }
 }
 
 impl Drop for ChannelLock {
     fn drop(&mut self) {
-        // The lock belongs to the session: close the connection rather than return it to the
-        // pool still holding the lock.
-        if let Some(conn) = self.conn.take() {
-            drop(conn.detach());
+        self.lost.cancel();
+        if let Some(watcher) = self.watcher.take() {
+            watcher.abort();
+        }
+        // The lock belongs to the session: closing the connection releases it. The
+        // connection is dropped with the last reference (the watcher's, if it is checking).
+        if let Some(held) = self.held.take()
+            && let Ok(mut conn) = held.conn.try_lock()
+        {
+            conn.take();
         }
     }
 }

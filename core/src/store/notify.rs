@@ -16,6 +16,14 @@ use crate::error::Result;
 /// The channel published sheets and offices are announced on.
 pub const SHEETS_CHANNEL: &str = "sportello_sheets";
 
+/// The channel changes to the operators' queue are announced on (by triggers, migration
+/// 0018), with the conversation's id.
+pub const QUEUE_CHANNEL: &str = "sportello_queue";
+
+/// The channel web chat deliveries are announced on, so that the process holding the
+/// citizen's open page pushes them (see the web chat channel).
+pub const WEBCHAT_CHANNEL: &str = "sportello_webchat";
+
 impl Store {
     /// A summary of the published sheets and the offices that changes whenever they do:
     /// publishing bumps a sheet's revision and time, deleting or unpublishing lowers the count.
@@ -49,5 +57,19 @@ impl Store {
         let mut listener = PgListener::connect(&self.url).await?;
         listener.listen_all(channels.iter().copied()).await?;
         Ok(Some(listener))
+    }
+
+    /// Announce `payload` on `channel` to every process listening, on PostgreSQL; nothing on
+    /// SQLite, which serves one process. Payloads are ids, well under PostgreSQL's 8000 bytes.
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<()> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        sqlx::query("select pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

@@ -3,6 +3,8 @@
 #[path = "telegram/support.rs"]
 mod support;
 
+#[path = "telegram/conflicts.rs"]
+mod conflicts;
 #[path = "telegram/contract.rs"]
 mod contract;
 #[path = "telegram/conversation.rs"]

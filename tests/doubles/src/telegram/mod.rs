@@ -209,6 +209,23 @@ impl TelegramDouble {
         self.shared().lock().throttled
     }
 
+    /// How many `getUpdates` were ended with 409 "Conflict: terminated by other getUpdates
+    /// request", as Telegram ends a long poll when another `getUpdates` comes meanwhile.
+    pub fn conflicts(&self) -> usize {
+        self.shared().lock().conflicts
+    }
+
+    /// How many `getUpdates` arrived while another was still in progress (a long poll whose
+    /// client went away does not count as in progress): two bot instances polling at once.
+    pub fn overlapping_polls(&self) -> usize {
+        self.shared().lock().overlapping_polls
+    }
+
+    /// How many `getUpdates` are being answered now.
+    pub fn polls_in_progress(&self) -> usize {
+        self.shared().lock().polls_in_progress
+    }
+
     /// The highest `offset` any `getUpdates` asked for (0 before any).
     pub fn confirmed_offset(&self) -> i64 {
         self.shared().lock().confirmed_offset

@@ -66,6 +66,12 @@ pub(crate) struct State {
     next_update_id: i64,
     pub confirmed_offset: i64,
     pub poll_generation: u64,
+    /// `getUpdates` requests being answered now (a client that went away is not counted).
+    pub polls_in_progress: usize,
+    /// `getUpdates` requests that arrived while another was in progress.
+    pub overlapping_polls: usize,
+    /// `getUpdates` requests ended with 409 "terminated by other getUpdates request".
+    pub conflicts: usize,
     pub allowed_updates: Option<Vec<String>>,
     pub sent: Vec<SentMessage>,
     /// Every message of every chat, the bot's and the users', by (chat id, message id).
@@ -123,6 +129,9 @@ impl State {
             next_update_id: 1,
             confirmed_offset: 0,
             poll_generation: 0,
+            polls_in_progress: 0,
+            overlapping_polls: 0,
+            conflicts: 0,
             allowed_updates: None,
             sent: Vec::new(),
             messages: HashMap::new(),

@@ -59,7 +59,26 @@ impl State {
     }
 }
 
+/// Counts a `getUpdates` as in progress while it lives: until it answers, or until its
+/// client goes away and the server drops it unanswered.
+struct InProgress(Arc<Shared>);
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        let mut st = self.0.lock();
+        st.polls_in_progress = st.polls_in_progress.saturating_sub(1);
+    }
+}
+
 pub(crate) async fn get_updates(shared: &Arc<Shared>, p: &Map<String, Value>) -> Reply {
+    let _in_progress = {
+        let mut st = shared.lock();
+        if st.polls_in_progress > 0 {
+            st.overlapping_polls += 1;
+        }
+        st.polls_in_progress += 1;
+        InProgress(Arc::clone(shared))
+    };
     let offset = int(p, "offset").unwrap_or(0);
     // Out-of-range values are clamped, as Telegram's server does.
     let limit = int(p, "limit").unwrap_or(100).clamp(1, 100) as usize;
@@ -99,6 +118,7 @@ pub(crate) async fn get_updates(shared: &Arc<Shared>, p: &Map<String, Value>) ->
         {
             let mut st = shared.lock();
             if st.poll_generation != generation {
+                st.conflicts += 1;
                 return Reply::error(409, TERMINATED);
             }
             if st.webhook.is_some() {
