@@ -105,7 +105,7 @@ impl Dispatcher {
             for (row, result) in done.into_iter().flatten() {
                 match result {
                     Ok(d) => {
-                        self.health.ok(&row.channel);
+                        self.health.sent_ok(&row.channel);
                         self.health.count(Metric::MessagesOut, &row.channel);
                         delivered.push((row.id, d.platform_ref));
                     }
@@ -123,7 +123,7 @@ impl Dispatcher {
         match error {
             SendError::RetryAfter(wait) => {
                 tracing::warn!(outbox = row.id, channel = %row.channel, wait_ms = wait.as_millis() as u64, "rate limited");
-                self.health.error(
+                self.health.send_error(
                     &row.channel,
                     &format!("rate limited for {}s", wait.as_secs_f64()),
                 );
@@ -142,14 +142,14 @@ impl Dispatcher {
                     Duration::from_millis(self.config.max_delay_ms),
                 );
                 tracing::warn!(outbox = row.id, channel = %row.channel, attempt = row.attempt, delay_ms = delay.as_millis() as u64, %reason, "delivery failed, will retry");
-                self.health.error(&row.channel, &reason);
+                self.health.send_error(&row.channel, &reason);
                 self.store
                     .outbox_retry(row.id, now + delay.as_millis() as i64, &reason)
                     .await
             }
             SendError::Transient(reason) => {
                 tracing::error!(outbox = row.id, channel = %row.channel, attempts = row.attempt, %reason, "delivery failed for good");
-                self.health.error(&row.channel, &reason);
+                self.health.send_error(&row.channel, &reason);
                 self.health.count(Metric::OutboxFailed, &row.channel);
                 self.store.outbox_failed(row.id, &reason, false).await
             }

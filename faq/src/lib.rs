@@ -52,7 +52,7 @@ pub use matcher::{
     Candidate, Decision, DecisionKind, LEXICAL_SHARE, Matcher, MatcherParams, Reason,
 };
 pub use sheet::{
-    FieldProblem, Loaded, Office, Problem, Problems, SHORT_MAX, SUMMARY_MAX, Sheet, SheetStatus,
+    FieldProblem, Loaded, Office, Problem, Problems, BODY_MAX, LINE_MAX, NUL_PROBLEM, SHORT_MAX, SUMMARY_MAX, TITLE_MAX, Sheet, SheetStatus,
     Synonyms, check_sheet, derive_summary, truncate_words,
 };
 
