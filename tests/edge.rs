@@ -146,7 +146,11 @@ async fn nul_is_refused_everywhere(app: &TestApp) {
         .json()
         .await
         .unwrap();
-    assert_eq!(detail["notes"].as_array().map(Vec::len), Some(0), "{detail}");
+    assert_eq!(
+        detail["notes"].as_array().map(Vec::len),
+        Some(0),
+        "{detail}"
+    );
     let sheet: Value = admin
         .get("/api/v1/sheets/nul-test")
         .await
@@ -230,9 +234,7 @@ async fn limits(app: &TestApp) {
         format!("/api/v1/conversations/{id}/reply"),
         "/api/v1/sheets".to_string(),
     ] {
-        let resp = admin
-            .json(Method::POST, &path, Some(huge.clone()))
-            .await;
+        let resp = admin.json(Method::POST, &path, Some(huge.clone())).await;
         assert_eq!(resp.status(), 413, "{path} on {backend}");
         let v: Value = resp.json().await.unwrap();
         assert!(
@@ -248,7 +250,10 @@ async fn limits(app: &TestApp) {
         3 << 20,
     )
     .await;
-    assert!(status.contains(" 413 "), "chunked JSON on {backend}: {status}");
+    assert!(
+        status.contains(" 413 "),
+        "chunked JSON on {backend}: {status}"
+    );
     let resp = admin
         .post_form(
             &format!("/conversations/{id}/note"),
@@ -336,6 +341,10 @@ async fn limits(app: &TestApp) {
             .unwrap()
             .contains(&format!("al massimo {}", sportello_faq::BODY_MAX))
     );
+    // The statistics page shows each channel's receiving and sending apart.
+    let stats = admin.get("/stats").await.text().await.unwrap();
+    assert!(stats.contains("Ricezione") && stats.contains("Invio"));
+    assert!(stats.contains(r#"<td class="send">"#), "{backend}");
 }
 
 #[tokio::test]
@@ -353,7 +362,10 @@ async fn fail_login(app: &TestApp, n: usize, forwarded: &str) -> u16 {
     client()
         .post(format!("{}/login", app.base))
         .header("X-Forwarded-For", forwarded)
-        .form(&[("username", format!("ghost{n}")), ("password", "wrong".into())])
+        .form(&[
+            ("username", format!("ghost{n}")),
+            ("password", "wrong".into()),
+        ])
         .send()
         .await
         .unwrap()
@@ -365,7 +377,10 @@ async fn cookie_of_login(app: &TestApp, proto: &str) -> String {
     let resp = client()
         .post(format!("{}/login", app.base))
         .header("X-Forwarded-Proto", proto)
-        .form(&[("username", "admin"), ("password", sportello_testkit::ADMIN_PASSWORD)])
+        .form(&[
+            ("username", "admin"),
+            ("password", sportello_testkit::ADMIN_PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
@@ -460,7 +475,11 @@ async fn from_a_trusted_proxy_the_forwarded_client_is_the_one_limited() {
             .fetch_all(app.store.pool())
             .await
             .unwrap();
-    assert_eq!(failures, ["203.0.113.7", "203.0.113.8"], "never the proxy's");
+    assert_eq!(
+        failures,
+        ["203.0.113.7", "203.0.113.8"],
+        "never the proxy's"
+    );
     assert!(cookie_of_login(&app, "https").await.contains("Secure"));
     assert!(!cookie_of_login(&app, "http").await.contains("Secure"));
 
@@ -571,7 +590,13 @@ async fn healthz_answers_503_while_the_database_does_not_answer() {
     assert_eq!(health["database"]["ok"], true, "{health}");
     // Receiving and sending are reported apart, beside the fields tools already read.
     let chat = &health["channels"]["webchat"];
-    for key in ["running", "last_ok_ms", "consecutive_errors", "receive", "send"] {
+    for key in [
+        "running",
+        "last_ok_ms",
+        "consecutive_errors",
+        "receive",
+        "send",
+    ] {
         assert!(chat.get(key).is_some(), "{key} missing: {chat}");
     }
     assert!(chat["receive"]["last_ok_ms"].is_i64(), "{chat}");

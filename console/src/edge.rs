@@ -141,8 +141,10 @@ async fn guard(req: Request, next: Next) -> Response {
     if announced.is_some_and(|n| n > limit as u64) {
         let mut resp = refuse(&path, too_large(limit));
         // The body is not read: the connection cannot serve another request.
-        resp.headers_mut()
-            .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+        resp.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
         return resp;
     }
     let check: fn(&[u8]) -> bool = match kind(req.headers()) {
@@ -171,7 +173,8 @@ async fn guard(req: Request, next: Next) -> Response {
     if check(&bytes) {
         return refuse(&path, nul());
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// The client's address from `X-Forwarded-For` (every such header, in order), sent by a
@@ -239,7 +242,10 @@ mod tests {
         assert!(form_has_nul(b"a=\0"));
         assert!(!form_has_nul(b"a=%2500&b=100"));
         assert!(json_has_nul(br#"{"text":"a\u0000b"}"#));
-        assert!(!json_has_nul(br#"{"text":"a\\u0000b"}"#), "an escaped backslash");
+        assert!(
+            !json_has_nul(br#"{"text":"a\\u0000b"}"#),
+            "an escaped backslash"
+        );
         assert!(json_has_nul(br#"{"text":"a\\\u0000b"}"#));
         assert!(!json_has_nul(br#"{"text":"\u00e0 0000"}"#));
         assert!(uri_has_nul(&"/sheets/%00".parse().unwrap()));

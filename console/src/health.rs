@@ -39,8 +39,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
     // database is down hears 503 at once rather than after the pool gives up.
     let deadline = tokio::time::Instant::now() + PROBE;
     let late = || format!("no answer within {} ms", PROBE.as_millis());
-    let database: Result<(), String> = match tokio::time::timeout_at(deadline, store.ping()).await
-    {
+    let database: Result<(), String> = match tokio::time::timeout_at(deadline, store.ping()).await {
         Ok(r) => r.map_err(|e| e.to_string()),
         Err(_) => Err(late()),
     };
@@ -163,8 +162,18 @@ async fn metrics(State(state): State<AppState>) -> Response {
         ),
         (
             "sportello_channel_consecutive_errors",
-            "Errors since the last successful contact, by channel.",
+            "Errors since the last success, receiving and sending added, by channel.",
             gauge(&|s| Some(s.consecutive_errors as f64)),
+        ),
+        (
+            "sportello_channel_receive_consecutive_errors",
+            "Receiving errors (polls, webhook, mailbox) since the last success, by channel.",
+            gauge(&|s| Some(s.receive.consecutive_errors as f64)),
+        ),
+        (
+            "sportello_channel_send_consecutive_errors",
+            "Delivery errors since the last delivered message, by channel.",
+            gauge(&|s| Some(s.send.consecutive_errors as f64)),
         ),
         (
             "sportello_channel_push",

@@ -78,7 +78,11 @@ impl ChannelState {
     fn summarise(&mut self) {
         let (r, s) = (&self.receive, &self.send);
         self.last_ok_ms = r.last_ok_ms.max(s.last_ok_ms);
-        let latest = if s.last_error_ms > r.last_error_ms { s } else { r };
+        let latest = if s.last_error_ms > r.last_error_ms {
+            s
+        } else {
+            r
+        };
         self.last_error = latest.last_error.clone();
         self.last_error_ms = latest.last_error_ms;
         self.consecutive_errors = r.consecutive_errors + s.consecutive_errors;
@@ -278,7 +282,10 @@ mod tests {
         assert_eq!(s.send.consecutive_errors, 2);
         assert_eq!(s.receive.consecutive_errors, 0);
         assert!(s.receive.last_ok_ms.is_some());
-        assert_eq!(s.consecutive_errors, 2, "the summary counts both directions");
+        assert_eq!(
+            s.consecutive_errors, 2,
+            "the summary counts both directions"
+        );
         assert_eq!(s.last_error.as_deref(), Some("HTTP 500"));
         h.sent_ok("telegram");
         let s = &h.channels()["telegram"];

@@ -170,10 +170,7 @@ pub fn check_sheet(sheet: &Sheet) -> Vec<FieldProblem> {
     let mut too_long = |field, text: &str, max: usize| {
         let len = text.chars().count();
         if len > max {
-            push(
-                field,
-                format!("is {len} characters long, more than {max}"),
-            );
+            push(field, format!("is {len} characters long, more than {max}"));
         }
     };
     too_long("title", &sheet.title, TITLE_MAX);
@@ -412,5 +409,27 @@ mod tests {
         s.title = " ".into();
         let fields: Vec<_> = check_sheet(&s).iter().map(|p| p.field).collect();
         assert_eq!(fields, ["id", "title", "summary", "short"]);
+    }
+
+    #[test]
+    fn long_fields_and_nul_characters_are_refused_by_field() {
+        let mut s = sheet();
+        s.title = "t".repeat(TITLE_MAX);
+        s.body = "b".repeat(BODY_MAX);
+        s.questions = vec!["q".repeat(LINE_MAX)];
+        assert!(check_sheet(&s).is_empty(), "{:?}", check_sheet(&s));
+        s.title.push('t');
+        s.body.push('b');
+        s.questions.push("q".repeat(LINE_MAX + 1));
+        s.link = Some("l".repeat(LINE_MAX + 1));
+        let fields: Vec<_> = check_sheet(&s).iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["title", "body", "questions", "link"]);
+        let mut s = sheet();
+        s.title = "a\0b".into();
+        s.keywords = vec!["k\0".into()];
+        let problems = check_sheet(&s);
+        let fields: Vec<_> = problems.iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["title", "keywords"]);
+        assert!(problems.iter().all(|p| p.message == NUL_PROBLEM));
     }
 }

@@ -118,7 +118,9 @@ pub fn check(sheet: &Sheet, offices: &[Office]) -> BTreeMap<String, String> {
                 .filter(|n| !n.is_empty())
                 .collect();
             match numbers.as_slice() {
-                [len, limit] if p.field == "questions" || p.field == "keywords" || p.field == "tags" => {
+                [len, limit]
+                    if p.field == "questions" || p.field == "keywords" || p.field == "tags" =>
+                {
                     format!("una riga ha {len} caratteri: al massimo {limit}")
                 }
                 [len, limit] => format!("{len} caratteri: al massimo {limit}"),

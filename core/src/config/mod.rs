@@ -335,7 +335,10 @@ mod tests {
     #[test]
     fn trusted_proxies_are_checked_at_load_and_name_the_key() {
         let c = load("", &[]).unwrap();
-        assert!(c.console.trusted_proxies.is_empty(), "none trusted by default");
+        assert!(
+            c.console.trusted_proxies.is_empty(),
+            "none trusted by default"
+        );
         let c = load(
             "[console]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\", \"192.168.1.7/32\"]",
             &[],

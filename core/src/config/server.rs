@@ -143,7 +143,9 @@ impl Cidr {
         };
         match (self.network, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
@@ -166,9 +168,9 @@ impl std::str::FromStr for Cidr {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let network: IpAddr = address
-            .parse()
-            .map_err(|_| "must be a network in CIDR notation, e.g. 10.0.0.0/8 or ::1/128".to_string())?;
+        let network: IpAddr = address.parse().map_err(|_| {
+            "must be a network in CIDR notation, e.g. 10.0.0.0/8 or ::1/128".to_string()
+        })?;
         let max = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
