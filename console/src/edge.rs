@@ -12,8 +12,9 @@
 //!   not; routes with smaller limits (the web chat's) keep their own.
 //! - **NUL.** PostgreSQL text cannot hold U+0000 (SQLite can), so one rule for both backends:
 //!   a request whose path, query, form or JSON body carries a NUL is refused with 400 before
-//!   any route runs. (Messages that citizens send through the channels' own connections —
-//!   Telegram, X, email — do not pass here: intake stores their NUL as U+2400, `␀`.)
+//!   any route runs. (Messages that citizens send through the platforms — Telegram, X,
+//!   email — do not pass here, or, for Telegram's webhook, pass unchecked: intake stores
+//!   their NUL as U+2400, `␀`.)
 //!
 //! Refusals are JSON (`{"error": "…"}`) under `/api/` and `/chat/`, an HTML page elsewhere.
 
@@ -41,6 +42,16 @@ pub fn layer(router: Router, console: &ConsoleConfig) -> Router {
         .layer(axum::middleware::from_fn(guard))
         .layer(axum::middleware::from_fn_with_state(proxies, forwarded))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+/// Routes whose bodies a platform sends (Telegram's webhook): a 400 would make the platform
+/// retry the same update for ever, so a NUL in them is not refused here; intake stores it
+/// as `␀` like any message received by polling.
+const PLATFORM_PATHS: &[&str] = &["/telegram/webhook"];
+
+/// Whether the edge refuses a NUL in this path's form or JSON body.
+pub fn body_checked(path: &str) -> bool {
+    !PLATFORM_PATHS.contains(&path)
 }
 
 /// The body limit of a path.
@@ -148,6 +159,7 @@ async fn guard(req: Request, next: Next) -> Response {
         return resp;
     }
     let check: fn(&[u8]) -> bool = match kind(req.headers()) {
+        _ if !body_checked(&path) => return next.run(req).await,
         Kind::Form => form_has_nul,
         Kind::Json => json_has_nul,
         Kind::Other => return next.run(req).await,
@@ -251,6 +263,11 @@ mod tests {
         assert!(uri_has_nul(&"/sheets/%00".parse().unwrap()));
         assert!(uri_has_nul(&"/queue?office=%00".parse().unwrap()));
         assert!(!uri_has_nul(&"/queue?office=%2500".parse().unwrap()));
+        assert!(body_checked("/chat/messages") && body_checked("/api/v1/sheets"));
+        assert!(
+            !body_checked("/telegram/webhook"),
+            "Telegram would retry a refused update for ever"
+        );
     }
 
     #[test]
