@@ -187,9 +187,11 @@ impl App {
         )
         .with_calendar(self.calendar)
         .with_site(self.config.site.clone());
-        let routes = sportello_console::router(state)
-            .merge(self.channels.routes(&self.intake))
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let routes = sportello_console::edge::layer(
+            sportello_console::router(state).merge(self.channels.routes(&self.intake)),
+            &self.config.console,
+        )
+        .into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
             let served = axum::serve(self.listener, routes).with_graceful_shutdown(async move {

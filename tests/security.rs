@@ -216,7 +216,11 @@ async fn the_session_id_changes_at_login_and_logout_ends_it() {
 
 #[tokio::test]
 async fn a_behind_https_proxy_login_sets_a_secure_cookie() {
-    let app = TestApp::sqlite().await;
+    // Only a proxy named in `console.trusted_proxies` is believed (tests/edge.rs shows the
+    // header ignored from anyone else).
+    let app =
+        TestApp::sqlite_with(&[("SPORTELLO_CONSOLE__TRUSTED_PROXIES", r#"["127.0.0.1/32"]"#)])
+            .await;
     let resp = app
         .client()
         .post(format!("{}/login", app.base))

@@ -196,12 +196,30 @@ async fn transcript(state: &AppState, c: &ConversationRow) -> Result<String, Err
     Ok(out)
 }
 
+/// Longest internal note, in characters.
+pub const NOTE_LIMIT: usize = 5_000;
+
+/// Longest phrasing an operator may propose to teach the bot, in characters.
+pub const PHRASING_LIMIT: usize = sportello_faq::LINE_MAX;
+
+/// Refuse a text longer than `limit` characters, saying what it is.
+fn within(what: &str, text: &str, limit: usize) -> Result<(), Error> {
+    let len = text.chars().count();
+    if len > limit {
+        return Err(Error::Invalid(format!(
+            "{what} ha {len} caratteri: al massimo {limit}."
+        )));
+    }
+    Ok(())
+}
+
 /// Add an internal note.
 pub async fn note(state: &AppState, actor: &Actor, id: i64, text: &str) -> Result<i64, Error> {
     actor.require(OPERATORS)?;
     if text.trim().is_empty() {
         return Err(Error::Invalid("La nota è vuota.".into()));
     }
+    within("La nota", text, NOTE_LIMIT)?;
     Ok(state.intake.store().add_note(id, &actor.name, text).await?)
 }
 
@@ -231,6 +249,9 @@ pub async fn teach(
         .filter(|m| sportello_core::store::is_question(m.decision.as_deref(), m.reason.as_deref()))
         .find(|m| Some(m.id) == wanted)
         .ok_or_else(|| Error::Invalid("Nessuna domanda del cittadino da proporre.".into()))?;
+    if let Some(p) = phrasing {
+        within("La domanda proposta", p, PHRASING_LIMIT)?;
+    }
     let text = phrasing.unwrap_or(&question.text);
     Ok(store
         .propose_phrasing(sheet, text, id, Some(question.id), &actor.name)

@@ -28,6 +28,9 @@ pub enum Error {
     /// The request conflicts with the current state (e.g. already claimed).
     #[error("{0}")]
     Conflict(String),
+    /// A request no route should read (a NUL character, an unreadable body): 400.
+    #[error("{0}")]
+    BadRequest(String),
     /// Invalid input.
     #[error("{0}")]
     Invalid(String),
@@ -58,6 +61,7 @@ impl Error {
             Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Invalid(_) | Self::Fields { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

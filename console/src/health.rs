@@ -20,9 +20,13 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
+/// How long `/healthz` waits for the database, in all.
+pub const PROBE: std::time::Duration = std::time::Duration::from_millis(800);
+
 /// Database, channels, the matcher's semantic index and outbox: 200 when the database answers
 /// (`status` is `degraded` when a channel is failing or deliveries failed), 503 when it does
-/// not. While the semantic index is being built the lexical matcher answers, so `indexing`
+/// not (or not within [`PROBE`]). Each channel shows its receiving and sending sides apart
+/// (`receive`, `send`); the channel is degraded when either is failing. While the semantic index is being built the lexical matcher answers, so `indexing`
 /// is not degraded.
 async fn healthz(State(state): State<AppState>) -> Response {
     let store = state.intake.store();
@@ -30,8 +34,22 @@ async fn healthz(State(state): State<AppState>) -> Response {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
-    let database = store.ping().await;
-    let outbox = store.outbox_stats().await;
+    // Both database reads share one deadline, well inside a second, whatever the pool's
+    // own acquire timeout (`database.timeout_secs`): a load balancer asking while the
+    // database is down hears 503 at once rather than after the pool gives up.
+    let deadline = tokio::time::Instant::now() + PROBE;
+    let late = || format!("no answer within {} ms", PROBE.as_millis());
+    let database: Result<(), String> = match tokio::time::timeout_at(deadline, store.ping()).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(late()),
+    };
+    let outbox = match &database {
+        Ok(()) => match tokio::time::timeout_at(deadline, store.outbox_stats()).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(late()),
+        },
+        Err(_) => Err("database unavailable".to_string()),
+    };
     let mut channels = serde_json::Map::new();
     let known = state.intake.health().channels();
     let mut degraded = false;
@@ -51,13 +69,13 @@ async fn healthz(State(state): State<AppState>) -> Response {
         "database": {
             "backend": backend,
             "ok": database.is_ok(),
-            "error": database.as_ref().err().map(|e| e.to_string()),
+            "error": database.as_ref().err(),
         },
         "channels": channels,
         "matcher": state.intake.policy().knowledge().semantic_status(),
         "outbox": match outbox {
             Ok(o) => json!(o),
-            Err(e) => json!({ "error": e.to_string() }),
+            Err(e) => json!({ "error": e }),
         },
     });
     (code, axum::Json(body)).into_response()
@@ -144,8 +162,18 @@ async fn metrics(State(state): State<AppState>) -> Response {
         ),
         (
             "sportello_channel_consecutive_errors",
-            "Errors since the last successful contact, by channel.",
+            "Errors since the last success, receiving and sending added, by channel.",
             gauge(&|s| Some(s.consecutive_errors as f64)),
+        ),
+        (
+            "sportello_channel_receive_consecutive_errors",
+            "Receiving errors (polls, webhook, mailbox) since the last success, by channel.",
+            gauge(&|s| Some(s.receive.consecutive_errors as f64)),
+        ),
+        (
+            "sportello_channel_send_consecutive_errors",
+            "Delivery errors since the last delivered message, by channel.",
+            gauge(&|s| Some(s.send.consecutive_errors as f64)),
         ),
         (
             "sportello_channel_push",

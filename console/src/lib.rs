@@ -23,6 +23,8 @@
 //! - [`views`]: the HTML (maud, which escapes every value it is given); `views::labels` holds
 //!   the Italian names of the store's codes, so no internal code reaches a page.
 //! - [`health`]: `GET /healthz` and `GET /metrics`.
+//! - [`edge`]: in front of everything (with the channels' routes): the client's address
+//!   behind trusted proxies, body limits (413) and the refusal of NUL characters (400).
 //!
 //! Errors are one [`Error`] enum; pages render it as a small HTML page, the API as
 //! `{"error": "…"}`.
@@ -34,6 +36,7 @@ pub mod assets;
 pub mod attachments;
 pub mod auth;
 pub mod conversations;
+pub mod edge;
 pub mod email_feedback;
 pub mod error;
 pub mod events;

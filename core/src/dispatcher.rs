@@ -259,13 +259,13 @@ impl Inner {
         let now = self.store.now_ms();
         match result {
             Ok(d) => {
-                self.health.ok(&row.channel);
+                self.health.sent_ok(&row.channel);
                 self.health.count(Metric::MessagesOut, &row.channel);
                 Outcome::Sent(d.platform_ref)
             }
             Err(SendError::RetryAfter(wait)) => {
                 tracing::warn!(outbox = row.id, channel = %row.channel, wait_ms = wait.as_millis() as u64, "rate limited");
-                self.health.error(
+                self.health.send_error(
                     &row.channel,
                     &format!("rate limited for {}s", wait.as_secs_f64()),
                 );
@@ -281,7 +281,7 @@ impl Inner {
                     Duration::from_millis(self.config.max_delay_ms),
                 );
                 tracing::warn!(outbox = row.id, channel = %row.channel, attempt = row.attempt, delay_ms = delay.as_millis() as u64, %reason, "delivery failed, will retry");
-                self.health.error(&row.channel, &reason);
+                self.health.send_error(&row.channel, &reason);
                 Outcome::Retry {
                     due_at: now + delay.as_millis() as i64,
                     reason,
@@ -289,7 +289,7 @@ impl Inner {
             }
             Err(SendError::Transient(reason)) => {
                 tracing::error!(outbox = row.id, channel = %row.channel, attempts = row.attempt, %reason, "delivery failed for good");
-                self.health.error(&row.channel, &reason);
+                self.health.send_error(&row.channel, &reason);
                 self.health.count(Metric::OutboxFailed, &row.channel);
                 Outcome::Failed {
                     reason,

@@ -1,4 +1,9 @@
 //! Channel health and counters, shared by adapters, the dispatcher, `/healthz` and `/metrics`.
+//!
+//! Each channel has two records: receiving (the adapters call [`Health::received_ok`] and
+//! [`Health::receive_error`], or their short names `ok` and `error`) and sending (the
+//! dispatcher calls [`Health::sent_ok`] and [`Health::send_error`]). One never clears the
+//! other's errors: a poller that works does not hide deliveries that all fail.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -7,19 +12,56 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 
-/// The state of one channel.
+/// One direction of a channel: receiving (polls, webhooks, IMAP) or sending (deliveries).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ChannelState {
-    /// Whether its receiving task is running.
-    pub running: bool,
-    /// Last successful contact with the platform (poll, webhook, send), unix ms.
+pub struct Side {
+    /// Last success, unix ms.
     pub last_ok_ms: Option<i64>,
     /// Last error, as text.
     pub last_error: Option<String>,
     /// When the last error happened, unix ms.
     pub last_error_ms: Option<i64>,
-    /// Consecutive errors since the last success.
+    /// Errors since the last success.
     pub consecutive_errors: u64,
+}
+
+impl Side {
+    /// Failing: the last attempt in this direction failed.
+    pub fn failing(&self) -> bool {
+        self.consecutive_errors > 0
+    }
+
+    fn ok(&mut self, now: i64) {
+        self.last_ok_ms = Some(now);
+        self.consecutive_errors = 0;
+    }
+
+    fn error(&mut self, message: &str, now: i64) {
+        self.last_error = Some(message.to_string());
+        self.last_error_ms = Some(now);
+        self.consecutive_errors += 1;
+    }
+}
+
+/// The state of one channel: receiving and sending each with its own record, and the
+/// summary fields `/healthz` has always had, which reflect both.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ChannelState {
+    /// Whether its receiving task is running.
+    pub running: bool,
+    /// Last successful contact with the platform in either direction, unix ms.
+    pub last_ok_ms: Option<i64>,
+    /// The most recent error in either direction, as text.
+    pub last_error: Option<String>,
+    /// When the most recent error happened, unix ms.
+    pub last_error_ms: Option<i64>,
+    /// Errors since the last success, receiving and sending added: 0 only when neither
+    /// direction is failing (a successful poll no longer hides failing sends).
+    pub consecutive_errors: u64,
+    /// Receiving: polls, webhook calls, mailbox reads.
+    pub receive: Side,
+    /// Sending: the dispatcher's deliveries.
+    pub send: Side,
     /// Facts particular to the channel (X: `state`, and the rate-limit budget left per
     /// endpoint; email: `mode`, `idle` or `poll`), shown as they are in `/healthz`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -27,9 +69,23 @@ pub struct ChannelState {
 }
 
 impl ChannelState {
-    /// A channel is degraded when its last contact failed.
+    /// A channel is degraded when its last receiving or its last sending attempt failed.
     pub fn degraded(&self) -> bool {
-        self.consecutive_errors > 0
+        self.receive.failing() || self.send.failing()
+    }
+
+    /// Recompute the summary fields from the two directions.
+    fn summarise(&mut self) {
+        let (r, s) = (&self.receive, &self.send);
+        self.last_ok_ms = r.last_ok_ms.max(s.last_ok_ms);
+        let latest = if s.last_error_ms > r.last_error_ms {
+            s
+        } else {
+            r
+        };
+        self.last_error = latest.last_error.clone();
+        self.last_error_ms = latest.last_error_ms;
+        self.consecutive_errors = r.consecutive_errors + s.consecutive_errors;
     }
 }
 
@@ -135,20 +191,47 @@ impl Health {
         self.update(channel, |s, _| s.running = running);
     }
 
-    /// Record a successful contact with the platform.
+    /// Record a successful receipt from the platform (a poll, a webhook call, a mailbox
+    /// read); the same as [`Health::received_ok`].
     pub fn ok(&self, channel: &str) {
+        self.received_ok(channel);
+    }
+
+    /// Record a failure to receive; never pass secrets here. The same as
+    /// [`Health::receive_error`].
+    pub fn error(&self, channel: &str, message: &str) {
+        self.receive_error(channel, message);
+    }
+
+    /// Record a successful receipt from the platform.
+    pub fn received_ok(&self, channel: &str) {
         self.update(channel, |s, now| {
-            s.last_ok_ms = Some(now);
-            s.consecutive_errors = 0;
+            s.receive.ok(now);
+            s.summarise();
         });
     }
 
-    /// Record a failure; never pass secrets here.
-    pub fn error(&self, channel: &str, message: &str) {
+    /// Record a failure to receive; never pass secrets here.
+    pub fn receive_error(&self, channel: &str, message: &str) {
         self.update(channel, |s, now| {
-            s.last_error = Some(message.to_string());
-            s.last_error_ms = Some(now);
-            s.consecutive_errors += 1;
+            s.receive.error(message, now);
+            s.summarise();
+        });
+    }
+
+    /// Record a message delivered by the platform.
+    pub fn sent_ok(&self, channel: &str) {
+        self.update(channel, |s, now| {
+            s.send.ok(now);
+            s.summarise();
+        });
+    }
+
+    /// Record a failed delivery attempt (transient error, rate limit); never pass secrets here.
+    pub fn send_error(&self, channel: &str, message: &str) {
+        self.update(channel, |s, now| {
+            s.send.error(message, now);
+            s.summarise();
         });
     }
 
@@ -179,5 +262,39 @@ impl Health {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_working_poll_does_not_hide_failing_sends() {
+        let h = Health::default();
+        h.running("telegram", true);
+        h.send_error("telegram", "HTTP 500");
+        h.ok("telegram");
+        h.send_error("telegram", "HTTP 500");
+        h.ok("telegram");
+        let s = &h.channels()["telegram"];
+        assert!(s.degraded(), "{s:?}");
+        assert_eq!(s.send.consecutive_errors, 2);
+        assert_eq!(s.receive.consecutive_errors, 0);
+        assert!(s.receive.last_ok_ms.is_some());
+        assert_eq!(
+            s.consecutive_errors, 2,
+            "the summary counts both directions"
+        );
+        assert_eq!(s.last_error.as_deref(), Some("HTTP 500"));
+        h.sent_ok("telegram");
+        let s = &h.channels()["telegram"];
+        assert!(!s.degraded());
+        assert_eq!(s.consecutive_errors, 0);
+        h.error("telegram", "getUpdates: timeout");
+        h.sent_ok("telegram");
+        let s = &h.channels()["telegram"];
+        assert!(s.degraded(), "a delivery does not hide a failing poll");
+        assert_eq!(s.receive.consecutive_errors, 1);
     }
 }

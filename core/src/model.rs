@@ -214,6 +214,38 @@ impl Inbound {
         }
     }
 
+    /// The same message with no NUL in its names, ids, subject and attachments' metadata:
+    /// PostgreSQL text cannot hold U+0000, so each becomes U+2400 (`␀`), on both backends.
+    /// (`text` keeps its NUL: intake stores it the same way and keeps the original in `raw`.)
+    pub fn without_nul(mut self) -> Self {
+        fn fix(s: &mut String) {
+            if s.contains('\0') {
+                *s = s.replace('\0', "\u{2400}");
+            }
+        }
+        fix(&mut self.platform_id);
+        fix(&mut self.sender.external_id);
+        fix(&mut self.sender.display_name);
+        fix(&mut self.thread);
+        if let Some(s) = self.subject.as_mut() {
+            fix(s);
+        }
+        if let Some(c) = self.cursor.as_mut() {
+            fix(c);
+        }
+        if let Action::ChooseSheet(s) = &mut self.action {
+            fix(s);
+        }
+        for a in &mut self.attachments {
+            fix(&mut a.kind);
+            fix(&mut a.reference);
+            for s in [a.name.as_mut(), a.mime.as_mut()].into_iter().flatten() {
+                fix(s);
+            }
+        }
+        self
+    }
+
     /// Set text from a platform's bytes: invalid UTF-8 is replaced in `text` and the original
     /// bytes are kept in `raw`, so nothing is lost.
     pub fn with_bytes(mut self, bytes: &[u8]) -> Self {

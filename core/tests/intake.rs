@@ -446,6 +446,38 @@ async fn odd_text_is_stored_intact() {
 }
 
 #[tokio::test]
+async fn a_nul_in_a_name_a_subject_or_an_attachment_is_stored_as_a_visible_sign() {
+    // PostgreSQL text cannot hold U+0000: before the mapping, this message failed to store
+    // there (and only there).
+    for db in TestDb::both().await {
+        let store = db.store().await;
+        let (intake, _) = pipeline(&store).await;
+        let mut m = text("nul-meta", "u\0x", "ciao\0");
+        m.sender.display_name = "Anna\0Rossi".into();
+        m.subject = Some("Oggetto\0".into());
+        m.attachments = vec![sportello_core::model::Attachment {
+            kind: "document".into(),
+            reference: "ref\0".into(),
+            name: Some("a\0.pdf".into()),
+            mime: None,
+            size: None,
+        }];
+        m.action = Action::RequestOperator;
+        let (conv, ..) = stored(&intake.receive(m.clone()).await.unwrap());
+        let c = store.conversation(conv).await.unwrap();
+        assert_eq!(c.contact_name, "Anna\u{2400}Rossi", "{}", db.backend);
+        assert_eq!(c.contact, "u\u{2400}x");
+        assert_eq!(c.subject.as_deref(), Some("Oggetto\u{2400}"));
+        let again = intake.receive(m).await.unwrap();
+        assert!(
+            matches!(again, Receipt::Duplicate { .. }),
+            "the same message is recognised again on {}: {again:?}",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
 async fn messages_with_and_without_a_confidence_share_one_connection() {
     // Regression: a NULL confidence first prepared the statement with the wrong float type on
     // PostgreSQL, and every later message with a confidence failed on that connection.

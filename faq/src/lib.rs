@@ -52,8 +52,9 @@ pub use matcher::{
     Candidate, Decision, DecisionKind, LEXICAL_SHARE, Matcher, MatcherParams, Reason,
 };
 pub use sheet::{
-    FieldProblem, Loaded, Office, Problem, Problems, SHORT_MAX, SUMMARY_MAX, Sheet, SheetStatus,
-    Synonyms, check_sheet, derive_summary, truncate_words,
+    BODY_MAX, FieldProblem, LINE_MAX, Loaded, NUL_PROBLEM, Office, Problem, Problems, SHORT_MAX,
+    SUMMARY_MAX, Sheet, SheetStatus, Synonyms, TITLE_MAX, check_sheet, derive_summary,
+    truncate_words,
 };
 
 #[cfg(test)]

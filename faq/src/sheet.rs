@@ -9,6 +9,12 @@ use serde::{Deserialize, Serialize};
 pub const SUMMARY_MAX: usize = 1000;
 /// Longest `short` a sheet may have, in characters.
 pub const SHORT_MAX: usize = 200;
+/// Longest `title` a sheet may have, in characters.
+pub const TITLE_MAX: usize = 200;
+/// Longest `body` a sheet may have, in characters.
+pub const BODY_MAX: usize = 20_000;
+/// Longest phrasing, keyword, tag or link, in characters.
+pub const LINE_MAX: usize = 500;
 
 /// Whether the matcher may use a sheet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,8 +167,56 @@ pub fn check_sheet(sheet: &Sheet) -> Vec<FieldProblem> {
     if sheet.questions.iter().any(|q| q.trim().is_empty()) {
         push("questions", "holds an empty phrasing".into());
     }
+    let mut too_long = |field, text: &str, max: usize| {
+        let len = text.chars().count();
+        if len > max {
+            push(field, format!("is {len} characters long, more than {max}"));
+        }
+    };
+    too_long("title", &sheet.title, TITLE_MAX);
+    too_long("body", &sheet.body, BODY_MAX);
+    for (field, lines) in [
+        ("questions", &sheet.questions),
+        ("keywords", &sheet.keywords),
+        ("tags", &sheet.tags),
+    ] {
+        if let Some(l) = lines.iter().find(|l| l.chars().count() > LINE_MAX) {
+            too_long(field, l, LINE_MAX);
+        }
+    }
+    if let Some(link) = &sheet.link {
+        too_long("link", link, LINE_MAX);
+    }
+    // PostgreSQL text cannot hold U+0000: refused on both backends alike.
+    let texts = [
+        ("id", Some(&sheet.id)),
+        ("title", Some(&sheet.title)),
+        ("summary", Some(&sheet.summary)),
+        ("short", sheet.short.as_ref()),
+        ("office", sheet.office.as_ref()),
+        ("link", sheet.link.as_ref()),
+        ("body", Some(&sheet.body)),
+    ];
+    let lists = [
+        ("questions", &sheet.questions),
+        ("keywords", &sheet.keywords),
+        ("tags", &sheet.tags),
+    ];
+    for (field, text) in texts {
+        if text.is_some_and(|t| t.contains('\0')) {
+            push(field, NUL_PROBLEM.into());
+        }
+    }
+    for (field, lines) in lists {
+        if lines.iter().any(|l| l.contains('\0')) {
+            push(field, NUL_PROBLEM.into());
+        }
+    }
     out
 }
+
+/// The problem of a field that holds U+0000.
+pub const NUL_PROBLEM: &str = "contains a NUL character (U+0000)";
 
 /// Cut `text` at a word boundary so that it has at most `max` characters, ending in `…`.
 pub fn truncate_words(text: &str, max: usize) -> String {
@@ -355,5 +409,27 @@ mod tests {
         s.title = " ".into();
         let fields: Vec<_> = check_sheet(&s).iter().map(|p| p.field).collect();
         assert_eq!(fields, ["id", "title", "summary", "short"]);
+    }
+
+    #[test]
+    fn long_fields_and_nul_characters_are_refused_by_field() {
+        let mut s = sheet();
+        s.title = "t".repeat(TITLE_MAX);
+        s.body = "b".repeat(BODY_MAX);
+        s.questions = vec!["q".repeat(LINE_MAX)];
+        assert!(check_sheet(&s).is_empty(), "{:?}", check_sheet(&s));
+        s.title.push('t');
+        s.body.push('b');
+        s.questions.push("q".repeat(LINE_MAX + 1));
+        s.link = Some("l".repeat(LINE_MAX + 1));
+        let fields: Vec<_> = check_sheet(&s).iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["title", "body", "questions", "link"]);
+        let mut s = sheet();
+        s.title = "a\0b".into();
+        s.keywords = vec!["k\0".into()];
+        let problems = check_sheet(&s);
+        let fields: Vec<_> = problems.iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["title", "keywords"]);
+        assert!(problems.iter().all(|p| p.message == NUL_PROBLEM));
     }
 }

@@ -173,7 +173,7 @@ impl Channel for Email {
         })?;
         self.smtp.send(&email).await?;
         if let Some(intake) = self.intake.get() {
-            intake.health().ok(NAME);
+            intake.health().sent_ok(NAME);
         }
         Ok(Delivered {
             platform_ref: Some(reply::message_id(message.id, &self.config.address)),

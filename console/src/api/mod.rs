@@ -227,12 +227,20 @@ async fn no_route() -> Response {
         .into_response()
 }
 
-/// A JSON body, with a malformed one reported as 422.
+/// A JSON body, with a malformed one reported as 422 and one over the limit as 413.
 pub fn body<T: serde::de::DeserializeOwned>(
     b: Result<Json<Value>, JsonRejection>,
 ) -> Result<T, Error> {
-    let Json(v) =
-        b.map_err(|e| Error::Invalid(format!("corpo JSON non valido: {}", e.body_text())))?;
+    let Json(v) = b.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::TooLarge(format!(
+                "il corpo JSON supera il limite di {} MB",
+                crate::edge::BODY_LIMIT >> 20
+            ))
+        } else {
+            Error::Invalid(format!("corpo JSON non valido: {}", e.body_text()))
+        }
+    })?;
     serde_json::from_value(v).map_err(|e| {
         let text = e.to_string();
         let field = text

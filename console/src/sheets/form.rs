@@ -112,10 +112,22 @@ pub fn check(sheet: &Sheet, offices: &[Office]) -> BTreeMap<String, String> {
         } else if m.contains("must not be empty") {
             "campo obbligatorio".to_string()
         } else if m.contains("characters long") {
-            let n: String = m.chars().filter(char::is_ascii_digit).collect();
-            let limit = if p.field == "short" { 200 } else { 1000 };
-            let len = n.strip_suffix(&limit.to_string()).unwrap_or(&n);
-            format!("{len} caratteri: al massimo {limit}")
+            // "is LEN characters long, more than LIMIT"
+            let numbers: Vec<&str> = m
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|n| !n.is_empty())
+                .collect();
+            match numbers.as_slice() {
+                [len, limit]
+                    if p.field == "questions" || p.field == "keywords" || p.field == "tags" =>
+                {
+                    format!("una riga ha {len} caratteri: al massimo {limit}")
+                }
+                [len, limit] => format!("{len} caratteri: al massimo {limit}"),
+                _ => m.clone(),
+            }
+        } else if m == sportello_faq::NUL_PROBLEM {
+            "contiene un carattere non ammesso (NUL, U+0000)".to_string()
         } else if p.field == "id" {
             "solo lettere, cifre, '-', '_' e '.'".to_string()
         } else {

@@ -238,6 +238,21 @@ async fn verdict(
             }
             .into());
         }
+        "not_ours" if referral.chars().count() > sportello_faq::SUMMARY_MAX => {
+            return Err(Error::Fields {
+                message: format!(
+                    "L'indicazione per il cittadino ha {} caratteri: al massimo {}.",
+                    referral.chars().count(),
+                    sportello_faq::SUMMARY_MAX
+                ),
+                fields: [(
+                    "referral".to_string(),
+                    format!("al massimo {} caratteri", sportello_faq::SUMMARY_MAX),
+                )]
+                .into(),
+            }
+            .into());
+        }
         "not_ours" => refer(&state, &actor, question, referral).await?,
         other => return Err(Error::NotFound(format!("decisione {other:?}")).into()),
     }

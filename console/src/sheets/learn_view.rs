@@ -94,7 +94,7 @@ pub fn page(
                                         input type="hidden" name="verdict" value="not_ours";
                                         @let id = format!("referral-{}", crate::queue::encode(&g.text));
                                         label for=(id) { "Testo per il cittadino" }
-                                        textarea id=(id) name="referral" rows="2" required placeholder="Per la raccolta rifiuti rivolgiti al Comune" {}
+                                        textarea id=(id) name="referral" rows="2" required maxlength=(sportello_faq::SUMMARY_MAX) placeholder="Per la raccolta rifiuti rivolgiti al Comune" {}
                                         button type="submit" class="btn" { "Segna e rispondi così" }
                                     }
                                 }

@@ -283,16 +283,38 @@ fn sheets_and_failures(r: &Report, titles: &SheetTitles) -> Markup {
     }
 }
 
+/// One direction of a channel: in error (how many in a row) or working, with the last success.
+fn side(s: &sportello_core::health::Side) -> Markup {
+    html! {
+        @if s.failing() {
+            "in errore (" (s.consecutive_errors) " di seguito)"
+        } @else if s.last_ok_ms.is_some() {
+            "attivo"
+        } @else {
+            "nessun contatto"
+        }
+        @if let Some(t) = s.last_ok_ms { br; "ultimo riuscito: " (time(t)) }
+    }
+}
+
 fn health_table(health: &[ChannelHealth]) -> Markup {
     html! {
         section aria-labelledby="h-health" {
             h2 id="h-health" { "Stato dei canali" }
             table id="health" {
-                thead { tr { th scope="col" { "Canale" } th scope="col" { "Stato" } th scope="col" { "Ultimo contatto riuscito" } th scope="col" { "Ultimo errore" } th scope="col" { "Da consegnare" } } }
+                thead { tr {
+                    th scope="col" { "Canale" }
+                    th scope="col" { "Ricezione" }
+                    th scope="col" { "Invio" }
+                    th scope="col" { "Ultimo errore" }
+                    th scope="col" { "Da consegnare" }
+                } }
                 tbody { @for h in health { tr {
                     th scope="row" { (channel_label(&h.channel)) }
-                    td { @if !h.state.running { "fermo" } @else if h.state.degraded() { "in errore" } @else { "attivo" } }
-                    td { @match h.state.last_ok_ms { Some(t) => (time(t)), None => "—" } }
+                    td class="receive" {
+                        @if !h.state.running { "fermo" } @else { (side(&h.state.receive)) }
+                    }
+                    td class="send" { (side(&h.state.send)) }
                     td { (h.state.last_error.as_deref().unwrap_or("—")) }
                     td { (h.backlog) }
                 } } }

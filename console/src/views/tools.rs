@@ -88,7 +88,7 @@ pub fn notes(actor: &Actor, l: &Loaded) -> Markup {
                 (csrf_field(Some(actor)))
                 div class="field" {
                     label for="note-text" { "Nuova nota" }
-                    textarea id="note-text" name="text" rows="3" required {}
+                    textarea id="note-text" name="text" rows="3" required maxlength=(crate::actions::NOTE_LIMIT) {}
                 }
                 button type="submit" class="btn btn-outline" { "Aggiungi nota" }
             }
@@ -188,7 +188,7 @@ pub fn teach(actor: &Actor, l: &Loaded) -> Markup {
                     }
                     div class="field" {
                         label for="teach-phrasing" { "Formulazione da proporre (modificabile)" }
-                        textarea id="teach-phrasing" name="phrasing" rows="2" { (default_text) }
+                        textarea id="teach-phrasing" name="phrasing" rows="2" maxlength=(crate::actions::PHRASING_LIMIT) { (default_text) }
                     }
                     div class="field" {
                         label for="teach-sheet" { "Scheda che risponde" }

@@ -20,7 +20,7 @@ mod webchat;
 mod x;
 
 pub use email::EmailConfig;
-pub use server::{ConsoleConfig, DatabaseConfig, DispatcherConfig, SheetsConfig};
+pub use server::{Cidr, ConsoleConfig, DatabaseConfig, DispatcherConfig, SheetsConfig};
 pub use site::SiteConfig;
 pub use telegram::{TelegramConfig, TelegramMode};
 pub use texts::Texts;
@@ -330,6 +330,37 @@ mod tests {
             e.key, "email.smtp_password",
             "a secret only from the environment"
         );
+    }
+
+    #[test]
+    fn trusted_proxies_are_checked_at_load_and_name_the_key() {
+        let c = load("", &[]).unwrap();
+        assert!(
+            c.console.trusted_proxies.is_empty(),
+            "none trusted by default"
+        );
+        let c = load(
+            "[console]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\", \"192.168.1.7/32\"]",
+            &[],
+        )
+        .unwrap();
+        let p = c.console.proxies().unwrap();
+        assert!(p[0].contains("10.200.3.4".parse().unwrap()));
+        assert!(!p[0].contains("11.0.0.1".parse().unwrap()));
+        assert!(p[1].contains("::1".parse().unwrap()));
+        assert!(p[2].contains("::ffff:192.168.1.7".parse().unwrap()));
+        assert!(!p[2].contains("192.168.1.8".parse().unwrap()));
+        let c = load(
+            "",
+            &[("SPORTELLO_CONSOLE__TRUSTED_PROXIES", "[\"127.0.0.1/32\"]")],
+        )
+        .unwrap();
+        assert_eq!(c.console.trusted_proxies, ["127.0.0.1/32"]);
+        for bad in ["10.0.0.0/33", "proxy.local", "10.0.0/8", "::1/129"] {
+            let e = load(&format!("[console]\ntrusted_proxies = [\"{bad}\"]"), &[]).unwrap_err();
+            assert_eq!(e.key, "console.trusted_proxies", "{bad}");
+            assert!(e.to_string().contains(bad), "{e}");
+        }
     }
 
     #[test]

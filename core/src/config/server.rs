@@ -1,7 +1,7 @@
 //! `[database]`, `[console]`, `[sheets]`, `[matcher]` and `[dispatcher]`: where Sportello
 //! keeps its data, serves its console and finds its sheets, and how it answers and delivers.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -78,6 +78,9 @@ pub struct ConsoleConfig {
     pub live_poll_ms: u64,
     /// Ready-made replies operators can insert into the reply box.
     pub canned: Vec<String>,
+    /// Reverse proxies (CIDRs, e.g. `10.0.0.0/8`, `127.0.0.1/32`) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed; from any other peer those headers are ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ConsoleConfig {
@@ -91,6 +94,7 @@ impl Default for ConsoleConfig {
             session_max_hours: 12,
             live_poll_ms: 1_000,
             canned: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -105,7 +109,78 @@ impl ConsoleConfig {
                 "must be an address and port, e.g. 127.0.0.1:8080",
             ));
         }
+        self.proxies()?;
         Ok(())
+    }
+
+    /// `trusted_proxies`, parsed; the error names the key and the entry.
+    pub fn proxies(&self) -> Result<Vec<Cidr>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|c| {
+                c.parse::<Cidr>().map_err(|why| {
+                    ConfigError::new("console.trusted_proxies", Some(c.clone()), why)
+                })
+            })
+            .collect()
+    }
+}
+
+/// A network in CIDR notation (`192.168.0.0/16`, `::1/128`); an address alone is itself
+/// (`/32` or `/128`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    /// Whether `ip` is in this network (an IPv4-mapped IPv6 address counts as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.network, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let (address, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let network: IpAddr = address.parse().map_err(|_| {
+            "must be a network in CIDR notation, e.g. 10.0.0.0/8 or ::1/128".to_string()
+        })?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("the prefix length must be from 0 to {max}"))?,
+        };
+        Ok(Self { network, prefix })
     }
 }
 

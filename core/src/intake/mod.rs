@@ -180,6 +180,7 @@ impl Intake {
 
     /// Store one inbound message and answer it.
     pub async fn receive(&self, inbound: Inbound) -> Result<Receipt> {
+        let inbound = inbound.without_nul();
         if matches!(
             inbound.action,
             Action::Feedback { .. } | Action::Rate { .. }
