@@ -491,6 +491,7 @@ async fn a_worker_that_outlived_its_lease_cannot_record_anything() {
             "{b}"
         );
     }
+}
 
 #[tokio::test]
 async fn a_poller_lock_that_dies_with_its_connection_is_found_lost_on_postgres() {
