@@ -355,6 +355,7 @@ async fn soak(
     let mut cluster = cluster::Cluster::prepare(args, binary, database, &telegram, &x).await?;
     let tokens = cluster.operators(args.operators)?;
     cluster.start_all().await?;
+    wait_for_x_start(database).await?;
     let run = Arc::new(Run {
         t0: Instant::now(),
         telegram,
@@ -416,4 +417,27 @@ async fn soak(
 pub async fn sleep_until(run: &Run, secs: f64) {
     let target = run.t0 + Duration::from_secs_f64(secs.max(0.0));
     tokio::time::sleep_until(target.into()).await;
+}
+
+/// Waits until the office's X poller has taken its start (a first start takes only the
+/// mentions and DMs that come after its first poll, which follows the poller lock's grace):
+/// load sent before that would be skipped by design, not lost.
+async fn wait_for_x_start(database: &cluster::Database) -> Result<()> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if let Ok(pool) = database.pool().await {
+            let cursor: Option<String> =
+                sqlx::query_scalar("select cursor from channel_cursors where channel = 'x'")
+                    .fetch_optional(&pool)
+                    .await
+                    .ok()
+                    .flatten();
+            pool.close().await;
+            if cursor.is_some_and(|c| c.contains("m:") && c.contains("d:")) {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    anyhow::bail!("the X poller did not take its start within 120 s")
 }
