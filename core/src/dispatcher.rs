@@ -49,6 +49,8 @@ pub struct Dispatcher {
 }
 
 struct Inner {
+    /// Rows this process is sending or recording: never claimed again by it meanwhile.
+    busy: std::sync::Mutex<std::collections::HashSet<i64>>,
     store: Store,
     channels: HashMap<String, Arc<dyn Channel>>,
     config: DispatcherConfig,
@@ -86,6 +88,7 @@ impl Dispatcher {
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
+                busy: std::sync::Mutex::new(std::collections::HashSet::new()),
                 store,
                 channels: channels
                     .into_iter()
@@ -193,13 +196,27 @@ impl Inner {
 
     async fn claim(&self, batch: i64) -> Result<Vec<Outgoing>> {
         let names: Vec<String> = self.channels.keys().cloned().collect();
-        self.store
-            .claim_outbox(&names, batch, self.lease().as_millis() as i64)
-            .await
+        let busy: Vec<i64> = self.busy().iter().copied().collect();
+        let rows = self
+            .store
+            .claim_outbox_except(&names, batch, self.lease().as_millis() as i64, &busy)
+            .await?;
+        self.busy().extend(rows.iter().map(|r| r.id));
+        Ok(rows)
     }
 
-    /// Send one claimed row and record its outcome.
+    fn busy(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<i64>> {
+        self.busy.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Send one claimed row and record its outcome; then it may be claimed again.
     async fn deliver(&self, row: Outgoing, claimed_at: Instant) {
+        let id = row.id;
+        self.deliver_once(row, claimed_at).await;
+        self.busy().remove(&id);
+    }
+
+    async fn deliver_once(&self, row: Outgoing, claimed_at: Instant) {
         // A worker that stalled between the claim and the send (a stopped process, a long
         // pause) may have outlived its lease: another worker may be sending the row already.
         if claimed_at.elapsed() > self.lease() / 4 {

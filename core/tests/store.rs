@@ -92,6 +92,16 @@ async fn a_row_whose_worker_died_is_claimed_again_after_its_lease() {
         let claimed = store.claim_outbox(&channels, 10, 0).await.unwrap();
         assert_eq!(claimed.len(), 1);
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        // The worker that claimed it, still recording, does not take its own row back.
+        assert!(
+            store
+                .claim_outbox_except(&channels, 10, 60_000, &[claimed[0].id])
+                .await
+                .unwrap()
+                .is_empty(),
+            "{}",
+            db.backend
+        );
         let again = store.claim_outbox(&channels, 10, 60_000).await.unwrap();
         assert_eq!(
             again.iter().map(|r| r.id).collect::<Vec<_>>(),

@@ -78,11 +78,33 @@ impl Store {
         batch: i64,
         lease_ms: i64,
     ) -> Result<Vec<Outgoing>> {
+        self.claim_outbox_except(channels, batch, lease_ms, &[])
+            .await
+    }
+
+    /// [`Store::claim_outbox`], never taking the rows in `busy`: those the caller is still
+    /// sending or recording itself. A dispatcher whose record is slow (a busy database) must
+    /// not take its own row back when the lease runs out and send it a second time.
+    pub async fn claim_outbox_except(
+        &self,
+        channels: &[String],
+        batch: i64,
+        lease_ms: i64,
+        busy: &[i64],
+    ) -> Result<Vec<Outgoing>> {
         if channels.is_empty() {
             return Ok(Vec::new());
         }
         let now = self.now_ms();
         let list: Vec<String> = (0..channels.len()).map(|i| format!("${}", i + 4)).collect();
+        let busy_list: Vec<String> = (0..busy.len())
+            .map(|i| format!("${}", i + 4 + channels.len()))
+            .collect();
+        let except = if busy.is_empty() {
+            String::new()
+        } else {
+            format!("and o.id not in ({})", busy_list.join(", "))
+        };
         let lock = match self.backend {
             Backend::Postgres => "for update skip locked",
             Backend::Sqlite => "",
@@ -92,7 +114,7 @@ impl Store {
                lease = lease + 1 \
              where id in (select o.id from outbox o \
                where ((o.state = 'pending' and o.due_at <= $1) or (o.state = 'sending' and o.locked_until < $1)) \
-               and o.channel in ({}) \
+               and o.channel in ({}) {except} \
                and not exists (select 1 from outbox p where p.conversation_id = o.conversation_id \
                                and p.id < o.id and p.state in ('pending', 'sending')) \
                order by o.due_at, o.id limit $3 {lock}) \
@@ -102,6 +124,9 @@ impl Store {
         let mut query = sqlx::query(&sql).bind(now).bind(now + lease_ms).bind(batch);
         for c in channels {
             query = query.bind(c);
+        }
+        for id in busy {
+            query = query.bind(id);
         }
         let mut w = self.begin_write().await?;
         let rows = query.fetch_all(&mut *w.tx).await?;
