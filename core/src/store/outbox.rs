@@ -144,21 +144,17 @@ impl Store {
         lease: i64,
         platform_ref: Option<&str>,
     ) -> Result<bool> {
-        let now = self.now_ms();
-        let mut w = self.begin_write().await?;
-        let done = sqlx::query(
-            "update outbox set state = 'sent', sent_at = $2, platform_ref = $3, locked_until = null \
-             where id = $1 and lease = $4 and state = 'sending'",
+        self.fenced(
+            sqlx::query(
+                "update outbox set state = 'sent', sent_at = $2, platform_ref = $3, locked_until = null \
+                 where id = $1 and lease = $4 and state = 'sending'",
+            )
+            .bind(id)
+            .bind(self.now_ms())
+            .bind(platform_ref)
+            .bind(lease),
         )
-        .bind(id)
-        .bind(now)
-        .bind(platform_ref)
-        .bind(lease)
-        .execute(&mut *w.tx)
-        .await?
-        .rows_affected();
-        w.commit().await?;
-        Ok(done == 1)
+        .await
     }
 
     /// Put a row back to be tried again at `due_at`, remembering why it failed, if `lease` is
@@ -170,20 +166,17 @@ impl Store {
         due_at: i64,
         reason: &str,
     ) -> Result<bool> {
-        let mut w = self.begin_write().await?;
-        let done = sqlx::query(
-            "update outbox set state = 'pending', due_at = $2, last_error = $3, locked_until = null \
-             where id = $1 and lease = $4 and state = 'sending'",
+        self.fenced(
+            sqlx::query(
+                "update outbox set state = 'pending', due_at = $2, last_error = $3, locked_until = null \
+                 where id = $1 and lease = $4 and state = 'sending'",
+            )
+            .bind(id)
+            .bind(due_at)
+            .bind(reason)
+            .bind(lease),
         )
-        .bind(id)
-        .bind(due_at)
-        .bind(reason)
-        .bind(lease)
-        .execute(&mut *w.tx)
-        .await?
-        .rows_affected();
-        w.commit().await?;
-        Ok(done == 1)
+        .await
     }
 
     /// Mark a row failed for good with the platform's reason; when the citizen cannot be
@@ -234,16 +227,25 @@ impl Store {
     /// Remember that the first `parts` parts of a split message were delivered, if `lease` is
     /// still the row's lease (`false` otherwise: the sender should stop).
     pub async fn outbox_parts_sent(&self, id: i64, lease: i64, parts: i64) -> Result<bool> {
-        let mut w = self.begin_write().await?;
-        let done = sqlx::query(
-            "update outbox set parts_sent = $3 where id = $1 and lease = $2 and state = 'sending'",
+        self.fenced(
+            sqlx::query(
+                "update outbox set parts_sent = $3 where id = $1 and lease = $2 and state = 'sending'",
+            )
+            .bind(id)
+            .bind(lease)
+            .bind(parts),
         )
-        .bind(id)
-        .bind(lease)
-        .bind(parts)
-        .execute(&mut *w.tx)
-        .await?
-        .rows_affected();
+        .await
+    }
+
+    /// Run one update conditional on a row's lease in a write transaction; whether it
+    /// changed the row (`false`: the lease is no longer the caller's).
+    async fn fenced<'q>(
+        &self,
+        update: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<bool> {
+        let mut w = self.begin_write().await?;
+        let done = update.execute(&mut *w.tx).await?.rows_affected();
         w.commit().await?;
         Ok(done == 1)
     }
